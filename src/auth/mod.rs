@@ -1,0 +1,656 @@
+//! Where the Hub token comes from, and where logins are kept.
+//!
+//! Precedence (README, issue #4): `--token` > `HF_TOKEN` > `HUGGING_FACE_HUB_TOKEN` > the active
+//! hfget login in the OS keyring > the HF token file (`$HF_TOKEN_PATH`, else `$HF_HOME/token`).
+//! The environment and file sources match `huggingface_hub` (hub-protocol.md §5.1) so hfget sends
+//! the same token Python would; the keyring sits between them because a user who ran
+//! `hfget login` expects that login to be used.
+//! Every command resolves its token through [`resolve_token`].
+
+pub mod keyring;
+pub mod logins;
+pub mod state;
+pub mod stored_tokens;
+pub mod token;
+pub mod token_file;
+
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::env::{self, Environment, Settings};
+pub use keyring::{KeyringError, KeyringHandle, Unavailable};
+pub use token::Token;
+
+/// Where a token was found. Shown (with the masked token) by `whoami`, `env` and `doctor`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum TokenSource {
+    Flag,
+    EnvHfToken,
+    EnvHuggingFaceHubToken,
+    Keyring { name: String },
+    File { path: PathBuf },
+}
+
+impl TokenSource {
+    /// A stable identifier for `--json` output.
+    pub fn id(&self) -> &'static str {
+        match self {
+            TokenSource::Flag => "flag",
+            TokenSource::EnvHfToken => "env:HF_TOKEN",
+            TokenSource::EnvHuggingFaceHubToken => "env:HUGGING_FACE_HUB_TOKEN",
+            TokenSource::Keyring { .. } => "keyring",
+            TokenSource::File { .. } => "file",
+        }
+    }
+
+    pub fn is_environment(&self) -> bool {
+        matches!(
+            self,
+            TokenSource::EnvHfToken | TokenSource::EnvHuggingFaceHubToken
+        )
+    }
+
+    /// The environment variable that holds the token, for "unset X" advice.
+    pub fn variable(&self) -> Option<&'static str> {
+        match self {
+            TokenSource::EnvHfToken => Some(env::HF_TOKEN),
+            TokenSource::EnvHuggingFaceHubToken => Some(env::HUGGING_FACE_HUB_TOKEN),
+            _ => None,
+        }
+    }
+
+    /// What to do when the Hub rejects the token this source holds.
+    pub fn remedy(&self) -> String {
+        match self {
+            TokenSource::Flag => "pass a valid token to --token, or drop the flag to use your login".to_string(),
+            TokenSource::EnvHfToken | TokenSource::EnvHuggingFaceHubToken => format!(
+                "unset {} (or set it to a valid token); it takes precedence over any login",
+                self.variable().unwrap_or(env::HF_TOKEN)
+            ),
+            TokenSource::Keyring { name } => format!(
+                "log in again with `hfget login --name {name}`, or remove it with `hfget logout {name}`"
+            ),
+            TokenSource::File { .. } => "log in again with `hfget login` (or `hfget login --store file`), or remove the file with `hfget logout`".to_string(),
+        }
+    }
+}
+
+impl fmt::Display for TokenSource {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            TokenSource::Flag => f.write_str("the --token flag"),
+            TokenSource::EnvHfToken => write!(f, "the {} environment variable", env::HF_TOKEN),
+            TokenSource::EnvHuggingFaceHubToken => {
+                write!(
+                    f,
+                    "the {} environment variable",
+                    env::HUGGING_FACE_HUB_TOKEN
+                )
+            }
+            TokenSource::Keyring { name } => {
+                write!(f, "the hfget login `{name}` in the OS keyring")
+            }
+            TokenSource::File { path } => write!(f, "the token file {}", path.display()),
+        }
+    }
+}
+
+/// A token and where it came from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedToken {
+    pub token: Token,
+    pub source: TokenSource,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("Could not read the token file {path}: {source}. Fix its permissions or remove it.")]
+    ReadTokenFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("Could not write {path}: {source}.")]
+    WriteTokenFile {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "Could not read hfget's login state {path}: {source}. Fix its permissions or remove it."
+    )]
+    ReadState {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "hfget's login state {path} is damaged ({detail}). Remove it and log in again with `hfget login`."
+    )]
+    CorruptState { path: PathBuf, detail: String },
+    #[error(
+        "{path} line {line}: {reason}, so it is not a valid stored_tokens file. Fix or remove it (Python's `hf auth logout` removes it too)."
+    )]
+    StoredTokensSyntax {
+        path: PathBuf,
+        line: usize,
+        reason: &'static str,
+    },
+    #[error(
+        "Not logged in: no token in --token, HF_TOKEN, HUGGING_FACE_HUB_TOKEN, an hfget login or {token_path}. Log in with `hfget login` (a token from https://huggingface.co/settings/tokens), or set HF_TOKEN."
+    )]
+    NoToken { token_path: PathBuf },
+    #[error("{}", invalid_token_message(.origin, .masked, .alternative.as_ref()))]
+    InvalidToken {
+        /// The source that held the rejected token.
+        origin: TokenSource,
+        masked: String,
+        /// A lower-precedence source whose token the Hub accepts.
+        alternative: Option<TokenSource>,
+    },
+    #[error(
+        "The Hub rejected this token ({masked}): it is revoked, expired or mistyped. Nothing was stored. Create a token at https://huggingface.co/settings/tokens and run `hfget login` again."
+    )]
+    LoginRejected { masked: String },
+    #[error(
+        "This is an organization token ({masked}); log in with a personal access token instead. Nothing was stored."
+    )]
+    OrgToken { masked: String },
+    #[error("No token was given: paste one at the prompt, pipe it on stdin, or pass --token.")]
+    EmptyToken,
+    #[error("Could not read the token from {what}: {source}.")]
+    ReadInput {
+        what: &'static str,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("`{name}` cannot be a login name: {reason}. Choose another with --name.")]
+    InvalidLoginName { name: String, reason: &'static str },
+    #[error("{}", unknown_login_message(.name, .known))]
+    UnknownLogin { name: String, known: Vec<String> },
+    #[error(
+        "`{name}` names both a keyring login and a file login; say which with --store keyring or --store file."
+    )]
+    AmbiguousLogin { name: String },
+    #[error(
+        "The OS keyring is not available: {reason}. hfget does not fall back to a plain-text file on its own; to store the token in the HF token file ({token_path}, readable only by you, shared with the Python `hf` tools), run the same command with `--store file`."
+    )]
+    KeyringUnavailable {
+        reason: Unavailable,
+        token_path: PathBuf,
+    },
+    #[error(
+        "The login `{name}` is in the OS keyring, which is not available: {reason}. Make the keyring reachable and retry; nothing was removed."
+    )]
+    KeyringNeeded { name: String, reason: Unavailable },
+    #[error(transparent)]
+    Keyring(#[from] KeyringError),
+}
+
+fn invalid_token_message(
+    source: &TokenSource,
+    masked: &str,
+    alternative: Option<&TokenSource>,
+) -> String {
+    let mut message = match source.variable() {
+        Some(variable) => format!(
+            "{variable} holds a token the Hub rejects ({masked}): it is revoked, expired or mistyped."
+        ),
+        None => format!(
+            "The Hub rejects the token from {source} ({masked}): it is revoked, expired or mistyped."
+        ),
+    };
+    match (alternative, source.variable()) {
+        (Some(alternative), Some(variable)) => message.push_str(&format!(
+            " {} would work: unset {variable}.",
+            capitalize_source(alternative)
+        )),
+        (Some(alternative), None) => message.push_str(&format!(
+            " {} would work; {}.",
+            capitalize_source(alternative),
+            source.remedy()
+        )),
+        (None, _) => {
+            message.push(' ');
+            let mut remedy = source.remedy();
+            if let Some(first) = remedy.get(..1) {
+                remedy.replace_range(..1, &first.to_uppercase());
+            }
+            message.push_str(&remedy);
+            message.push('.');
+        }
+    }
+    message
+}
+
+/// "your keyring login `laptop`", "your token file …": how a working alternative is named.
+fn capitalize_source(source: &TokenSource) -> String {
+    match source {
+        TokenSource::Keyring { name } => format!("Your keyring login `{name}`"),
+        TokenSource::File { path } => format!("Your token file {}", path.display()),
+        other => {
+            let text = other.to_string();
+            let mut chars = text.chars();
+            match chars.next() {
+                Some(first) => first.to_uppercase().collect::<String>() + chars.as_str(),
+                None => text,
+            }
+        }
+    }
+}
+
+fn unknown_login_message(name: &str, known: &[String]) -> String {
+    if known.is_empty() {
+        format!(
+            "There is no login named `{name}` (there are no logins). Log in with `hfget login`."
+        )
+    } else {
+        format!(
+            "There is no login named `{name}`. Known logins: {}. See `hfget auth list`.",
+            known.join(", ")
+        )
+    }
+}
+
+/// The endpoint's host as logins are keyed: `huggingface.co`, `127.0.0.1:8080`.
+pub fn endpoint_host(settings: &Settings) -> String {
+    match url::Url::parse(&settings.endpoint) {
+        Ok(url) => match (url.host_str(), url.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_string(),
+            _ => settings.endpoint.clone(),
+        },
+        Err(_) => settings.endpoint.clone(),
+    }
+}
+
+/// The keyring account of a login (see [`keyring`]).
+pub fn keyring_account(host: &str, name: &str) -> String {
+    format!("{host}/{name}")
+}
+
+/// Every token source, as `doctor` and `whoami` need them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Sources {
+    /// The sources that hold a token, in precedence order; the first is the one hfget uses.
+    pub candidates: Vec<ResolvedToken>,
+    /// The active hfget keyring login for this endpoint, if one is recorded.
+    pub keyring_login: Option<String>,
+    /// Why that login could not be read (keyring unreachable or locked, entry gone), as a sentence.
+    pub keyring_problem: Option<String>,
+}
+
+impl Sources {
+    pub fn first(&self) -> Option<&ResolvedToken> {
+        self.candidates.first()
+    }
+}
+
+/// Collects the token sources in precedence order. With `stop_at_first`, the later sources are
+/// not read at all (the keyring is not opened when `HF_TOKEN` wins).
+async fn collect(
+    settings: &Settings,
+    environment: &dyn Environment,
+    flag: Option<&str>,
+    keyring: &KeyringHandle,
+    stop_at_first: bool,
+) -> Result<Sources, AuthError> {
+    let mut sources = Sources::default();
+    let push = |sources: &mut Sources, token: Option<Token>, source: TokenSource| {
+        if let Some(token) = token {
+            sources.candidates.push(ResolvedToken { token, source });
+        }
+    };
+    push(&mut sources, flag.and_then(Token::parse), TokenSource::Flag);
+    push(
+        &mut sources,
+        environment
+            .var(env::HF_TOKEN)
+            .as_deref()
+            .and_then(Token::parse),
+        TokenSource::EnvHfToken,
+    );
+    push(
+        &mut sources,
+        environment
+            .var(env::HUGGING_FACE_HUB_TOKEN)
+            .as_deref()
+            .and_then(Token::parse),
+        TokenSource::EnvHuggingFaceHubToken,
+    );
+    let done = |sources: &Sources| stop_at_first && !sources.candidates.is_empty();
+    if done(&sources) {
+        return Ok(sources);
+    }
+    read_keyring_login(settings, keyring, &mut sources).await;
+    if done(&sources) {
+        return Ok(sources);
+    }
+    push(
+        &mut sources,
+        token_file::read_token(&settings.token_path)?,
+        TokenSource::File {
+            path: settings.token_path.clone(),
+        },
+    );
+    Ok(sources)
+}
+
+/// Adds the active keyring login to `sources`, or records why it cannot be read. Never fails:
+/// a broken keyring must not stop a download that the token file or no token at all can serve.
+async fn read_keyring_login(settings: &Settings, keyring: &KeyringHandle, sources: &mut Sources) {
+    let host = endpoint_host(settings);
+    let state = match state::State::load(settings) {
+        Ok(state) => state,
+        Err(error) => {
+            sources.keyring_problem = Some(error.to_string());
+            return;
+        }
+    };
+    let Some(name) = state.active_keyring_login(&host).map(str::to_string) else {
+        return;
+    };
+    sources.keyring_login = Some(name.clone());
+    let opened = match keyring.get().await {
+        Ok(opened) => opened,
+        Err(reason) => {
+            sources.keyring_problem = Some(format!(
+                "Your active login `{name}` is in the OS keyring, which is not available: {reason}."
+            ));
+            return;
+        }
+    };
+    match opened.get(&keyring_account(&host, &name)).await {
+        Ok(Some(token)) => sources.candidates.push(ResolvedToken {
+            token,
+            source: TokenSource::Keyring { name },
+        }),
+        Ok(None) => {
+            sources.keyring_problem = Some(format!(
+                "Your active login `{name}` has no entry in the OS keyring any more (removed outside hfget?). Log in again with `hfget login --name {name}`."
+            ))
+        }
+        Err(error) => {
+            sources.keyring_problem = Some(format!(
+                "Could not read your active login `{name}`: {error}"
+            ))
+        }
+    }
+}
+
+/// Every token source that currently holds a token, in precedence order, with the state of the
+/// keyring login. The first candidate is the one hfget uses; the rest matter to `doctor` (a stale
+/// `HF_TOKEN` shadowing a good login).
+pub async fn inspect_sources(
+    settings: &Settings,
+    environment: &dyn Environment,
+    flag: Option<&str>,
+    keyring: &KeyringHandle,
+) -> Result<Sources, AuthError> {
+    collect(settings, environment, flag, keyring, false).await
+}
+
+/// Like [`inspect_sources`], but stops at the first source that holds a token (the keyring is not
+/// opened when an earlier source wins). Ignores `HF_HUB_DISABLE_IMPLICIT_TOKEN`: this is "the
+/// token you are logged in with", as `auth token`, `whoami` and `env` report it.
+pub async fn first_source(
+    settings: &Settings,
+    environment: &dyn Environment,
+    flag: Option<&str>,
+    keyring: &KeyringHandle,
+) -> Result<Sources, AuthError> {
+    collect(settings, environment, flag, keyring, true).await
+}
+
+/// [`inspect_sources`] with the system keyring, candidates only.
+pub async fn token_candidates(
+    settings: &Settings,
+    environment: &dyn Environment,
+    flag: Option<&str>,
+) -> Result<Vec<ResolvedToken>, AuthError> {
+    let keyring = KeyringHandle::system(settings);
+    Ok(inspect_sources(settings, environment, flag, &keyring)
+        .await?
+        .candidates)
+}
+
+/// The token every request of this run carries, or `None` to go anonymous. Reads only as far as
+/// the first source that has a token; a keyring login that cannot be read is a warning, and
+/// resolution goes on with the token file.
+///
+/// With `HF_HUB_DISABLE_IMPLICIT_TOKEN` set, only an explicit `--token` is sent (§5.1).
+pub async fn resolve_token(
+    settings: &Settings,
+    environment: &dyn Environment,
+    flag: Option<&str>,
+) -> Result<Option<ResolvedToken>, AuthError> {
+    let keyring = KeyringHandle::system(settings);
+    resolve_token_with(settings, environment, flag, &keyring).await
+}
+
+/// [`resolve_token`] with a given keyring (tests, or a command that already opened one).
+pub async fn resolve_token_with(
+    settings: &Settings,
+    environment: &dyn Environment,
+    flag: Option<&str>,
+    keyring: &KeyringHandle,
+) -> Result<Option<ResolvedToken>, AuthError> {
+    if settings.disable_implicit_token {
+        return Ok(flag.and_then(Token::parse).map(|token| ResolvedToken {
+            token,
+            source: TokenSource::Flag,
+        }));
+    }
+    let sources = first_source(settings, environment, flag, keyring).await?;
+    if let Some(problem) = &sources.keyring_problem {
+        crate::output::warn(format!("{problem} Continuing without it."));
+    }
+    Ok(sources.candidates.into_iter().next())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::env::tests::MapEnvironment;
+
+    fn settings(dir: &std::path::Path, extra: &[(&str, &str)]) -> Settings {
+        let home = dir.join("hf").to_string_lossy().to_string();
+        let config = dir.join("config").to_string_lossy().to_string();
+        let mut pairs = vec![
+            ("HF_HOME", home.as_str()),
+            ("HFGET_CONFIG_DIR", config.as_str()),
+            ("HF_ENDPOINT", "https://hub.example:8443"),
+        ];
+        pairs.extend_from_slice(extra);
+        Settings::from_env(&MapEnvironment::new(&pairs))
+    }
+
+    /// A keyring holding the active login `laptop` for the settings' endpoint.
+    async fn keyring_with_login(settings: &Settings, secret: &str) -> KeyringHandle {
+        let handle = keyring::tests::mock_handle();
+        let token = Token::parse(secret).unwrap();
+        logins::save_keyring(
+            settings,
+            &handle,
+            "laptop",
+            &token,
+            state::LoginInfo::default(),
+        )
+        .await
+        .unwrap();
+        handle
+    }
+
+    #[tokio::test]
+    async fn precedence_flag_env_legacy_env_keyring_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path(), &[]);
+        std::fs::create_dir_all(settings.token_path.parent().unwrap()).unwrap();
+        std::fs::write(&settings.token_path, "hf_file_token\n").unwrap();
+        let keyring = keyring_with_login(&settings, "hf_keyring_token").await;
+        let resolve = |env: MapEnvironment, flag: Option<&'static str>| {
+            let settings = settings.clone();
+            let keyring = &keyring;
+            async move {
+                resolve_token_with(&settings, &env, flag, keyring)
+                    .await
+                    .unwrap()
+                    .unwrap()
+            }
+        };
+        let both = || {
+            MapEnvironment::new(&[
+                ("HF_TOKEN", "hf_env"),
+                ("HUGGING_FACE_HUB_TOKEN", "hf_legacy"),
+            ])
+        };
+
+        assert_eq!(
+            resolve(both(), Some("hf_flag")).await.source,
+            TokenSource::Flag
+        );
+        assert_eq!(resolve(both(), None).await.source, TokenSource::EnvHfToken);
+
+        let legacy = resolve(
+            MapEnvironment::new(&[("HF_TOKEN", ""), ("HUGGING_FACE_HUB_TOKEN", "hf_legacy")]),
+            None,
+        )
+        .await;
+        assert_eq!(legacy.source, TokenSource::EnvHuggingFaceHubToken);
+        assert_eq!(legacy.token.secret(), "hf_legacy");
+
+        let from_keyring = resolve(MapEnvironment::new(&[]), None).await;
+        assert_eq!(
+            from_keyring.source,
+            TokenSource::Keyring {
+                name: "laptop".into()
+            }
+        );
+        assert_eq!(from_keyring.token.secret(), "hf_keyring_token");
+
+        // Without the keyring login, the file.
+        let resolved = resolve_token_with(
+            &settings,
+            &MapEnvironment::new(&[]),
+            None,
+            &KeyringHandle::disabled(),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        assert_eq!(resolved.token.secret(), "hf_file_token");
+        assert!(matches!(resolved.source, TokenSource::File { .. }));
+
+        // All sources, for doctor.
+        let sources = inspect_sources(&settings, &both(), Some("hf_flag"), &keyring)
+            .await
+            .unwrap();
+        let ids: Vec<_> = sources.candidates.iter().map(|c| c.source.id()).collect();
+        assert_eq!(
+            ids,
+            [
+                "flag",
+                "env:HF_TOKEN",
+                "env:HUGGING_FACE_HUB_TOKEN",
+                "keyring",
+                "file"
+            ]
+        );
+        assert_eq!(sources.keyring_login.as_deref(), Some("laptop"));
+        assert_eq!(sources.keyring_problem, None);
+    }
+
+    #[tokio::test]
+    async fn keyring_logins_are_per_endpoint_host() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings_a = settings(dir.path(), &[]);
+        let keyring = keyring_with_login(&settings_a, "hf_keyring_token").await;
+        let settings_b = settings(dir.path(), &[("HF_ENDPOINT", "https://huggingface.co")]);
+        let resolved = resolve_token_with(&settings_b, &MapEnvironment::new(&[]), None, &keyring)
+            .await
+            .unwrap();
+        assert_eq!(resolved, None);
+        assert_eq!(endpoint_host(&settings_a), "hub.example:8443");
+        assert_eq!(endpoint_host(&settings_b), "huggingface.co");
+    }
+
+    #[tokio::test]
+    async fn unreadable_keyring_login_falls_through_to_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path(), &[]);
+        // Recorded as active, but the keyring is disabled.
+        keyring_with_login(&settings, "hf_keyring_token").await;
+        std::fs::create_dir_all(settings.token_path.parent().unwrap()).unwrap();
+        std::fs::write(&settings.token_path, "hf_file_token").unwrap();
+        let sources = inspect_sources(
+            &settings,
+            &MapEnvironment::new(&[]),
+            None,
+            &KeyringHandle::disabled(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(sources.candidates.len(), 1);
+        assert!(
+            sources
+                .keyring_problem
+                .unwrap()
+                .contains("HFGET_KEYRING=none")
+        );
+
+        // A login whose entry vanished.
+        let empty = keyring::tests::mock_handle();
+        let sources = inspect_sources(&settings, &MapEnvironment::new(&[]), None, &empty)
+            .await
+            .unwrap();
+        assert!(sources.keyring_problem.unwrap().contains("no entry"));
+    }
+
+    #[tokio::test]
+    async fn implicit_token_can_be_disabled() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = settings(dir.path(), &[("HF_HUB_DISABLE_IMPLICIT_TOKEN", "1")]);
+        let env = MapEnvironment::new(&[("HF_TOKEN", "hf_env")]);
+        let keyring = KeyringHandle::disabled();
+        assert!(
+            resolve_token_with(&settings, &env, None, &keyring)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert!(
+            resolve_token_with(&settings, &env, Some("hf_x"), &keyring)
+                .await
+                .unwrap()
+                .is_some()
+        );
+    }
+
+    #[test]
+    fn invalid_token_messages_name_the_source_and_the_fix() {
+        let message = AuthError::InvalidToken {
+            origin: TokenSource::EnvHfToken,
+            masked: "hf_…0007".into(),
+            alternative: Some(TokenSource::Keyring {
+                name: "laptop".into(),
+            }),
+        }
+        .to_string();
+        assert_eq!(
+            message,
+            "HF_TOKEN holds a token the Hub rejects (hf_…0007): it is revoked, expired or mistyped. Your keyring login `laptop` would work: unset HF_TOKEN."
+        );
+        let message = AuthError::InvalidToken {
+            origin: TokenSource::Keyring { name: "old".into() },
+            masked: "hf_…0007".into(),
+            alternative: None,
+        }
+        .to_string();
+        assert!(
+            message.ends_with(
+                "Log in again with `hfget login --name old`, or remove it with `hfget logout old`."
+            ),
+            "{message}"
+        );
+    }
+}

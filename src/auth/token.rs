@@ -1,0 +1,93 @@
+//! The token value itself: a secret that never prints in full.
+
+use std::fmt;
+
+/// A Hub access token. `Debug` and `Display` show only the masked form (`hf_…abcd`); the raw
+/// value is reachable only through [`Token::secret`], which the HTTP layer and `hfget auth token`
+/// use and nothing else should.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Token(String);
+
+impl Token {
+    /// Cleans a token the way `huggingface_hub` does (`_clean_token`: drop CR/LF, strip spaces);
+    /// an empty result means "no token".
+    pub fn parse(raw: &str) -> Option<Token> {
+        let cleaned: String = raw.chars().filter(|c| *c != '\r' && *c != '\n').collect();
+        let cleaned = cleaned.trim();
+        (!cleaned.is_empty()).then(|| Token(cleaned.to_string()))
+    }
+
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+
+    /// `hf_…abcd`: enough to tell two tokens apart, never enough to use one.
+    pub fn masked(&self) -> String {
+        mask(&self.0)
+    }
+}
+
+/// Masks any secret-looking string: keeps a short known prefix and the last four characters.
+pub fn mask(secret: &str) -> String {
+    let chars: Vec<char> = secret.chars().collect();
+    if chars.len() <= 8 {
+        return "…".to_string() + &"*".repeat(chars.len().min(4));
+    }
+    let prefix: String = if secret.starts_with("hf_") {
+        "hf_".to_string()
+    } else if secret.starts_with("api_org_") {
+        "api_org_".to_string()
+    } else {
+        String::new()
+    };
+    let tail: String = chars[chars.len() - 4..].iter().collect();
+    format!("{prefix}…{tail}")
+}
+
+impl fmt::Debug for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "Token({})", self.masked())
+    }
+}
+
+impl fmt::Display for Token {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.masked())
+    }
+}
+
+/// Replaces every occurrence of the token in `text` with its masked form, for error messages and
+/// traces that may echo a URL or header.
+pub fn redact(text: &str, token: Option<&Token>) -> String {
+    match token {
+        Some(token) if !token.secret().is_empty() => text.replace(token.secret(), &token.masked()),
+        _ => text.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_cleans_like_python() {
+        assert_eq!(Token::parse("  hf_abc\r\n").unwrap().secret(), "hf_abc");
+        assert!(Token::parse(" \n").is_none());
+    }
+
+    #[test]
+    fn masking_never_shows_the_secret() {
+        let token = Token::parse("hf_abcdefghijklmnopqrstuvwxyz1234").unwrap();
+        assert_eq!(token.masked(), "hf_…1234");
+        assert_eq!(format!("{token:?}"), "Token(hf_…1234)");
+        assert_eq!(format!("{token}"), "hf_…1234");
+        assert!(!mask("short").contains("short"));
+        assert_eq!(
+            redact(
+                "Bearer hf_abcdefghijklmnopqrstuvwxyz1234 sent",
+                Some(&token)
+            ),
+            "Bearer hf_…1234 sent"
+        );
+    }
+}

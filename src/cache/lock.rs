@@ -1,0 +1,83 @@
+//! Per-blob locks, compatible with Python's `filelock` (flock on `.locks/<repo>/<etag>.lock`,
+//! hub-protocol.md §1.6), so hfget and Python never download the same blob at once.
+//!
+//! Locks are best-effort, as in Python: on filesystems where flock is unsupported the download
+//! goes ahead, and correctness rests on verifying every blob before its atomic rename (issue #6).
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use super::{CacheError, create_dir_all};
+use crate::output;
+
+/// Held while a blob is being downloaded; released when dropped.
+pub struct BlobLock {
+    _file: Option<File>,
+}
+
+impl BlobLock {
+    /// Waits (asynchronously) for the lock, saying every 10 s who it is waiting for.
+    pub async fn acquire(path: &Path, what: &str) -> Result<BlobLock, CacheError> {
+        if let Some(parent) = path.parent() {
+            create_dir_all(parent)?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o664)
+            .open(path)
+            .map_err(|e| CacheError::io("open the lock file", path, e))?;
+        let started = Instant::now();
+        let mut last_note = started;
+        let mut delay = Duration::from_millis(20);
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(BlobLock { _file: Some(file) }),
+                Err(TryLockError::WouldBlock) => {}
+                Err(TryLockError::Error(error)) => {
+                    output::debug(|| {
+                        format!(
+                            "file locks do not work on {} ({error}); continuing without",
+                            path.display()
+                        )
+                    });
+                    return Ok(BlobLock { _file: None });
+                }
+            }
+            if last_note.elapsed() >= Duration::from_secs(10) {
+                output::info(format!(
+                    "Waiting for another process that is downloading {what} (lock {}, {} s so far).",
+                    path.display(),
+                    started.elapsed().as_secs()
+                ));
+                last_note = Instant::now();
+            }
+            tokio::time::sleep(delay).await;
+            delay = (delay * 2).min(Duration::from_millis(500));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn second_holder_waits_for_the_first() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(".locks/r/x.lock");
+        let first = BlobLock::acquire(&path, "x").await.unwrap();
+        let waiter = {
+            let path = path.clone();
+            tokio::spawn(async move { BlobLock::acquire(&path, "x").await.map(|_| Instant::now()) })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let released = Instant::now();
+        drop(first);
+        let acquired = waiter.await.unwrap().unwrap();
+        assert!(acquired >= released);
+    }
+}

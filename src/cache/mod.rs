@@ -1,0 +1,339 @@
+//! The on-disk cache, byte-for-byte the layout `huggingface_hub` writes and reads
+//! (hub-protocol.md §2), so that `transformers` finds what hfget downloaded and hfget reuses what
+//! Python downloaded:
+//!
+//! ```text
+//! <cache>/CACHEDIR.TAG
+//! <cache>/.locks/models--org--name/<etag>.lock
+//! <cache>/models--org--name/blobs/<etag>                      (git sha1 or sha256)
+//! <cache>/models--org--name/refs/<revision>                   (commit hash, no newline)
+//! <cache>/models--org--name/snapshots/<commit>/<path>  ->  ../../blobs/<etag>   (relative)
+//! <cache>/models--org--name/.no_exist/<commit>/<path>         (empty: known missing)
+//! <cache>/models--org--name/trees/<commit>.json               (the listing, 2.x format)
+//! ```
+//!
+//! Writes never expose a half-written file: blobs grow in `<etag>.incomplete` and are renamed
+//! into place once verified; refs, links and tree files are written to a temporary name first.
+
+pub mod local_dir;
+pub mod lock;
+pub mod relpath;
+pub mod tree;
+
+use std::io::ErrorKind;
+use std::path::{Path, PathBuf};
+
+use crate::hub::RepoId;
+pub use relpath::{RepoPath, UnsafePath};
+
+/// The `CACHEDIR.TAG` huggingface_hub 2.x writes, verbatim (`_local_folder.py`).
+pub const CACHEDIR_TAG_CONTENT: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
+# This file is a cache directory tag created by huggingface_hub.\n\
+# For information about cache directory tags, see:\n\
+#\thttps://bford.info/cachedir/\n";
+
+#[derive(Debug, thiserror::Error)]
+pub enum CacheError {
+    #[error("Could not {action} {path}: {source}.{hint}", hint = io_hint(source))]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    UnsafePath(#[from] UnsafePath),
+}
+
+impl CacheError {
+    pub fn io(action: &'static str, path: &Path, source: std::io::Error) -> CacheError {
+        CacheError::Io {
+            action,
+            path: path.to_path_buf(),
+            source,
+        }
+    }
+
+    pub fn is_disk_full(&self) -> bool {
+        matches!(self, CacheError::Io { source, .. } if is_disk_full(source))
+    }
+}
+
+pub fn is_disk_full(error: &std::io::Error) -> bool {
+    error.kind() == ErrorKind::StorageFull || error.raw_os_error() == Some(28)
+}
+
+fn io_hint(error: &std::io::Error) -> &'static str {
+    if is_disk_full(error) {
+        " The disk is full: free some space (what was downloaded so far is kept and the next run resumes it), or choose another folder with --cache-dir or HF_HUB_CACHE."
+    } else if error.kind() == ErrorKind::PermissionDenied {
+        " Check the folder's permissions, or choose another one with --cache-dir or HF_HUB_CACHE."
+    } else {
+        ""
+    }
+}
+
+/// One repository's folder in the cache.
+#[derive(Clone, Debug)]
+pub struct CacheRepo {
+    cache_dir: PathBuf,
+    root: PathBuf,
+    folder_name: String,
+}
+
+impl CacheRepo {
+    pub fn new(cache_dir: &Path, repo: &RepoId) -> CacheRepo {
+        let folder_name = repo.cache_folder_name();
+        CacheRepo {
+            cache_dir: cache_dir.to_path_buf(),
+            root: cache_dir.join(&folder_name),
+            folder_name,
+        }
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn cache_dir(&self) -> &Path {
+        &self.cache_dir
+    }
+
+    pub fn blob_path(&self, etag: &str) -> PathBuf {
+        self.root.join("blobs").join(etag)
+    }
+
+    /// Where a blob grows before it is verified. One name per blob (not per process) so that a
+    /// later run, or a killed one's successor, continues from the bytes on disk (issue #2);
+    /// concurrent writers are kept apart by [`lock::BlobLock`] and, where locks do not work,
+    /// by verifying before the atomic rename (issue #6).
+    pub fn incomplete_path(&self, etag: &str) -> PathBuf {
+        self.root.join("blobs").join(format!("{etag}.incomplete"))
+    }
+
+    pub fn lock_path(&self, etag: &str) -> PathBuf {
+        self.cache_dir
+            .join(".locks")
+            .join(&self.folder_name)
+            .join(format!("{etag}.lock"))
+    }
+
+    pub fn snapshot_dir(&self, commit: &str) -> PathBuf {
+        self.root.join("snapshots").join(commit)
+    }
+
+    pub fn snapshot_path(&self, commit: &str, path: &RepoPath) -> PathBuf {
+        path.under(&self.snapshot_dir(commit))
+    }
+
+    pub fn no_exist_path(&self, commit: &str, path: &RepoPath) -> PathBuf {
+        path.under(&self.root.join(".no_exist").join(commit))
+    }
+
+    pub fn tree_path(&self, commit: &str) -> PathBuf {
+        self.root.join("trees").join(format!("{commit}.json"))
+    }
+
+    fn ref_path(&self, revision: &str) -> Result<PathBuf, CacheError> {
+        // `refs/pr/1` is stored nested: refs/refs/pr/1 (§2.2). The revision was validated
+        // against git's ref rules already; RepoPath re-checks it cannot escape.
+        Ok(RepoPath::new(revision)?.under(&self.root.join("refs")))
+    }
+
+    /// The commit a branch or tag pointed to when it was last resolved. Read with `trim`, since
+    /// other tools may have added a newline (§2.2).
+    pub fn read_ref(&self, revision: &str) -> Result<Option<String>, CacheError> {
+        let path = self.ref_path(revision)?;
+        match std::fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text.trim().to_string()).filter(|c| !c.is_empty())),
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                Ok(None)
+            }
+            Err(e) => Err(CacheError::io("read", &path, e)),
+        }
+    }
+
+    /// Records `revision → commit`, without a trailing newline: Python reads refs without
+    /// stripping (§2.2). Skipped when the revision is the commit itself, as Python does.
+    pub fn write_ref(&self, revision: &str, commit: &str) -> Result<(), CacheError> {
+        if revision == commit {
+            return Ok(());
+        }
+        let path = self.ref_path(revision)?;
+        if self.read_ref(revision)?.as_deref() == Some(commit) {
+            return Ok(());
+        }
+        write_atomic(&path, commit.as_bytes())
+    }
+
+    /// Points `snapshots/<commit>/<path>` at `blobs/<etag>` with a relative symlink (§2.2).
+    pub fn link_snapshot(
+        &self,
+        commit: &str,
+        path: &RepoPath,
+        etag: &str,
+    ) -> Result<(), CacheError> {
+        let link = self.snapshot_path(commit, path);
+        let mut target = PathBuf::new();
+        for _ in 0..path.depth() + 2 {
+            target.push("..");
+        }
+        target.push("blobs");
+        target.push(etag);
+        if std::fs::read_link(&link).is_ok_and(|existing| existing == target) {
+            return Ok(());
+        }
+        let parent = parent_of(&link)?;
+        create_dir_all(parent)?;
+        let temporary = temporary_sibling(&link);
+        std::os::unix::fs::symlink(&target, &temporary)
+            .map_err(|e| CacheError::io("create a symlink at", &temporary, e))?;
+        std::fs::rename(&temporary, &link).map_err(|e| {
+            let _ = std::fs::remove_file(&temporary);
+            CacheError::io("place the symlink", &link, e)
+        })
+    }
+
+    /// Whether the snapshot already has this file, pointing at a blob of the expected size.
+    /// Python-written caches count too: only the layout matters (issue #2).
+    pub fn has_file(&self, commit: &str, path: &RepoPath, size: u64) -> bool {
+        std::fs::metadata(self.snapshot_path(commit, path))
+            .is_ok_and(|m| m.is_file() && m.len() == size)
+    }
+
+    /// Whether the blob exists with the expected size (follows a shared-store symlink, §2.2).
+    pub fn has_blob(&self, etag: &str, size: u64) -> bool {
+        std::fs::metadata(self.blob_path(etag)).is_ok_and(|m| m.is_file() && m.len() == size)
+    }
+
+    /// Records that `path` does not exist at `commit`, so offline lookups can say so (§2.4).
+    pub fn mark_missing(&self, commit: &str, path: &RepoPath) -> Result<(), CacheError> {
+        let marker = self.no_exist_path(commit, path);
+        create_dir_all(parent_of(&marker)?)?;
+        std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&marker)
+            .map(|_| ())
+            .map_err(|e| CacheError::io("create", &marker, e))
+    }
+
+    pub fn is_marked_missing(&self, commit: &str, path: &RepoPath) -> bool {
+        self.no_exist_path(commit, path).exists()
+    }
+
+    /// Creates `blobs/`, `snapshots/` and the cache's `CACHEDIR.TAG`.
+    pub fn prepare(&self) -> Result<(), CacheError> {
+        create_dir_all(&self.root.join("blobs"))?;
+        create_dir_all(&self.root.join("snapshots"))?;
+        let tag = self.cache_dir.join("CACHEDIR.TAG");
+        if !tag.exists() {
+            write_atomic(&tag, CACHEDIR_TAG_CONTENT.as_bytes())?;
+        }
+        Ok(())
+    }
+}
+
+pub fn create_dir_all(path: &Path) -> Result<(), CacheError> {
+    std::fs::create_dir_all(path).map_err(|e| CacheError::io("create the folder", path, e))
+}
+
+fn parent_of(path: &Path) -> Result<&Path, CacheError> {
+    path.parent().ok_or_else(|| {
+        CacheError::io(
+            "find the folder of",
+            path,
+            std::io::Error::new(ErrorKind::InvalidInput, "no parent folder"),
+        )
+    })
+}
+
+/// `<name>.<random>.tmp` beside `path`: same filesystem, so the rename is atomic.
+pub fn temporary_sibling(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let random = crate::hub::client::random_u64() as u32;
+    path.with_file_name(format!(".{name}.{random:08x}.tmp"))
+}
+
+/// Writes a small file atomically: temporary sibling, then rename.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), CacheError> {
+    create_dir_all(parent_of(path)?)?;
+    let temporary = temporary_sibling(path);
+    std::fs::write(&temporary, contents).map_err(|e| CacheError::io("write", &temporary, e))?;
+    std::fs::rename(&temporary, path).map_err(|e| {
+        let _ = std::fs::remove_file(&temporary);
+        CacheError::io("write", path, e)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::hub::RepoType;
+
+    fn repo(dir: &Path) -> CacheRepo {
+        CacheRepo::new(dir, &RepoId::new(RepoType::Model, "acme/tiny").unwrap())
+    }
+
+    #[test]
+    fn layout_matches_huggingface_hub() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = repo(dir.path());
+        cache.prepare().unwrap();
+        let commit = "0123456789abcdef0123456789abcdef01234567";
+        cache.write_ref("main", commit).unwrap();
+        assert_eq!(
+            std::fs::read(dir.path().join("models--acme--tiny/refs/main")).unwrap(),
+            commit.as_bytes()
+        );
+        cache.write_ref("refs/pr/1", commit).unwrap();
+        assert!(
+            dir.path()
+                .join("models--acme--tiny/refs/refs/pr/1")
+                .is_file()
+        );
+        assert_eq!(
+            cache.read_ref("refs/pr/1").unwrap().as_deref(),
+            Some(commit)
+        );
+
+        std::fs::write(cache.blob_path("abc"), b"x").unwrap();
+        let nested = RepoPath::new("a/b.bin").unwrap();
+        cache.link_snapshot(commit, &nested, "abc").unwrap();
+        let link = dir
+            .path()
+            .join(format!("models--acme--tiny/snapshots/{commit}/a/b.bin"));
+        assert_eq!(
+            std::fs::read_link(&link).unwrap(),
+            PathBuf::from("../../../blobs/abc")
+        );
+        assert_eq!(std::fs::read(&link).unwrap(), b"x");
+        assert!(cache.has_file(commit, &nested, 1));
+
+        let missing = RepoPath::new("nope.txt").unwrap();
+        cache.mark_missing(commit, &missing).unwrap();
+        assert!(cache.is_marked_missing(commit, &missing));
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("CACHEDIR.TAG")).unwrap(),
+            CACHEDIR_TAG_CONTENT
+        );
+        assert_eq!(
+            cache.lock_path("abc"),
+            dir.path().join(".locks/models--acme--tiny/abc.lock")
+        );
+    }
+
+    #[test]
+    fn refs_written_by_other_tools_with_a_newline_are_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let cache = repo(dir.path());
+        std::fs::create_dir_all(dir.path().join("models--acme--tiny/refs")).unwrap();
+        std::fs::write(dir.path().join("models--acme--tiny/refs/main"), "abc\n").unwrap();
+        assert_eq!(cache.read_ref("main").unwrap().as_deref(), Some("abc"));
+        assert_eq!(cache.read_ref("dev").unwrap(), None);
+    }
+}

@@ -1,0 +1,244 @@
+//! `hfget download REPO_ID [FILES...]`: turn the command line into a [`DownloadRequest`], run
+//! the engine, and print the result (stdout: the path, or one JSON object; stderr: a summary).
+
+use std::time::Instant;
+
+use crate::auth;
+use crate::auth::keyring::KeyringHandle;
+use crate::cache::RepoPath;
+use crate::cli::DownloadArgs;
+use crate::commands::doctor::{active_token, print_diagnosis};
+use crate::commands::print_stdout;
+use crate::doctor::{self, Cause, Subject};
+use crate::download::plan::FileFilter;
+use crate::download::{
+    self, DownloadError, DownloadReport, DownloadRequest, FileStatus, Target, human_bytes,
+};
+use crate::env::{Environment, Settings};
+use crate::error::{Error, exit};
+use crate::hub::HubClient;
+use crate::hub::HubError;
+use crate::hub::repo::{RepoIdError, parse_repo_argument, validate_revision};
+use crate::output;
+
+pub async fn run(
+    args: DownloadArgs,
+    settings: &Settings,
+    environment: &dyn Environment,
+) -> Result<u8, Error> {
+    let started = Instant::now();
+    let request = build_request(&args, settings)?;
+    let token = if request.offline {
+        None
+    } else {
+        auth::resolve_token(settings, environment, args.repo.token.as_deref()).await?
+    };
+    if let Some(resolved) = &token {
+        output::debug(|| format!("using token {} from {}", resolved.token, resolved.source));
+    }
+    let client = HubClient::new(settings, token.map(|t| t.token))?;
+    let report = match download::download(&client, &request).await {
+        Ok(report) => report,
+        Err(DownloadError::Hub(error)) if error.is_access_problem() => {
+            return explain_refusal(error, &request, &args, settings, environment).await;
+        }
+        Err(error) => return Err(error.into()),
+    };
+    print_report(&report, args.json)?;
+    print_summary(&report, started);
+    Ok(exit::SUCCESS)
+}
+
+fn build_request(args: &DownloadArgs, settings: &Settings) -> Result<DownloadRequest, Error> {
+    let parsed = parse_repo_argument(&args.repo.repo_id, args.repo.repo_type)?;
+    let revision = match (&parsed.revision, &args.repo.revision) {
+        (Some(_), Some(_)) => return Err(RepoIdError::RevisionTwice.into()),
+        (Some(rev), None) | (None, Some(rev)) => validate_revision(rev)?.to_string(),
+        (None, None) => "main".to_string(),
+    };
+    let mut names: Vec<String> = args.files.clone();
+    if let Some(path) = &parsed.path {
+        names.insert(0, path.clone());
+    }
+    // A name ending in '/' is a folder: it becomes a pattern, as in `hf download` (§1.6).
+    let has_folder = names.iter().any(|n| n.ends_with('/'));
+    let (files, include) = if has_folder {
+        if !args.include.is_empty() || !args.exclude.is_empty() {
+            return Err(Error::Usage(
+                "A folder argument (ending in '/') cannot be combined with --include/--exclude; use --include 'folder/*' instead.".into(),
+            ));
+        }
+        let patterns = names
+            .iter()
+            .map(|n| {
+                if n.ends_with('/') {
+                    format!("{}**", globset::escape(n))
+                } else {
+                    globset::escape(n)
+                }
+            })
+            .collect();
+        (Vec::new(), patterns)
+    } else {
+        if !names.is_empty() && (!args.include.is_empty() || !args.exclude.is_empty()) {
+            output::warn("--include/--exclude are ignored when files are named explicitly.");
+        }
+        let files = names
+            .iter()
+            .map(|n| RepoPath::new(n.trim_start_matches("./")))
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| Error::Usage(format!("Invalid file name {:?}: {}.", e.name, e.reason)))?;
+        let include = if names.is_empty() {
+            args.include.clone()
+        } else {
+            Vec::new()
+        };
+        (files, include)
+    };
+    let exclude = if names.is_empty() {
+        args.exclude.clone()
+    } else {
+        Vec::new()
+    };
+    let filter = FileFilter::new(&include, &exclude)?;
+    let cache = args
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| settings.hub_cache.clone());
+    let target = match &args.local_dir {
+        Some(dir) => Target::LocalDir {
+            dir: dir.clone(),
+            cache,
+        },
+        None => Target::Cache(cache),
+    };
+    Ok(DownloadRequest {
+        repo: parsed.repo,
+        revision,
+        files,
+        filter,
+        target,
+        force: args.force,
+        dry_run: args.dry_run,
+        max_workers: usize::from(args.max_workers),
+        offline: settings.offline,
+        progress_bars: settings.progress_bars,
+    })
+}
+
+fn print_report(report: &DownloadReport, json: bool) -> Result<(), Error> {
+    if json {
+        let text =
+            serde_json::to_string(report).map_err(|e| Error::Output(std::io::Error::other(e)))?;
+        return print_stdout(&text);
+    }
+    if report.dry_run {
+        let to_download: Vec<_> = report
+            .files
+            .iter()
+            .filter(|f| f.status != FileStatus::Cached)
+            .collect();
+        let mut lines = vec![format!(
+            "[dry-run] Will download {} files (out of {}) totalling {}.",
+            to_download.len(),
+            report.files.len(),
+            human_bytes(report.bytes_to_download())
+        )];
+        let width = report
+            .files
+            .iter()
+            .map(|f| f.path.len())
+            .max()
+            .unwrap_or(4)
+            .max(4);
+        lines.push(format!("{:<width$}  {:>12}  {}", "file", "size", "status"));
+        for file in &report.files {
+            let status = match file.status {
+                FileStatus::Cached => "cached",
+                _ => "will download",
+            };
+            lines.push(format!(
+                "{:<width$}  {:>12}  {status}",
+                file.path,
+                human_bytes(file.size)
+            ));
+        }
+        return print_stdout(&lines.join("\n"));
+    }
+    print_stdout(&report.path.display().to_string())
+}
+
+fn print_summary(report: &DownloadReport, started: Instant) {
+    if report.dry_run {
+        return;
+    }
+    let downloaded: Vec<_> = report
+        .files
+        .iter()
+        .filter(|f| f.status == FileStatus::Downloaded)
+        .collect();
+    let cached = report.files.len() - downloaded.len();
+    let bytes: u64 = downloaded.iter().map(|f| f.size).sum();
+    output::info(format!(
+        "{} {}@{}: {} file{} downloaded ({}), {} already present, in {:.1} s.",
+        if downloaded.is_empty() {
+            "Up to date:"
+        } else {
+            "Done:"
+        },
+        report.repo,
+        &report.commit.get(..7).unwrap_or(&report.commit),
+        downloaded.len(),
+        if downloaded.len() == 1 { "" } else { "s" },
+        human_bytes(bytes),
+        cached,
+        started.elapsed().as_secs_f64()
+    ));
+}
+
+/// The Hub refused (401/403/404): run the doctor on the same repo, revision and file, and print
+/// its diagnosis instead of the raw error (issue #3, "Built into download"). The exit code is the
+/// cause's. If the doctor finds nothing wrong (the refusal was transient), the original error
+/// stands.
+async fn explain_refusal(
+    error: HubError,
+    request: &DownloadRequest,
+    args: &DownloadArgs,
+    settings: &Settings,
+    environment: &dyn Environment,
+) -> Result<u8, Error> {
+    output::debug(|| format!("download refused ({error}); diagnosing"));
+    let keyring = KeyringHandle::system(settings);
+    let sources =
+        match auth::inspect_sources(settings, environment, args.repo.token.as_deref(), &keyring)
+            .await
+        {
+            Ok(sources) => sources,
+            Err(_) => return Err(DownloadError::Hub(error).into()),
+        };
+    let active = active_token(settings, &sources.candidates);
+    let client = HubClient::new(settings, None)?;
+    let subject = Subject {
+        repo: request.repo.clone(),
+        revision: Some(request.revision.clone()),
+        file: request.files.first().map(|f| f.to_string()),
+    };
+    let diagnosis = doctor::diagnose(
+        &client,
+        &subject,
+        active.as_ref(),
+        &sources.candidates,
+        settings.disable_implicit_token && active.is_none() && !sources.candidates.is_empty(),
+    )
+    .await;
+    if diagnosis.cause == Cause::Ok {
+        return Err(DownloadError::Hub(error).into());
+    }
+    if args.json {
+        print_diagnosis(&diagnosis, true)?;
+    } else {
+        output::error(format!("hfget could not download {}.", request.repo));
+        eprintln!("{}", doctor::render::human(&diagnosis).trim_end());
+    }
+    Ok(diagnosis.exit_code())
+}

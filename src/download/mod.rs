@@ -1,0 +1,589 @@
+//! The download engine: plan → transfer → verify → place, for the cache or a local folder.
+//!
+//! Data flows one way: the command builds a [`DownloadRequest`], [`download`] resolves the commit
+//! and listing through the Hub client, decides per file what is needed, runs the transfers in
+//! parallel, and returns a [`DownloadReport`]. Nothing here prints results; the command does.
+
+pub mod error;
+pub mod offline;
+pub mod plan;
+pub mod transfer;
+pub mod verify;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Serialize;
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+pub use error::DownloadError;
+use plan::{FileFilter, RemoteFile, closest_names, remote_files};
+use transfer::{Transfer, file_len, place};
+use verify::{ContentHasher, HashKind, hash_file_prefix};
+
+use crate::cache::local_dir::LocalDir;
+use crate::cache::lock::BlobLock;
+use crate::cache::{CacheError, CacheRepo, RepoPath, tree};
+use crate::hub::repo::is_commit_hash;
+use crate::hub::{HubClient, HubError, RepoId, TreeEntry};
+use crate::output::progress::{FileProgress, Progress};
+
+/// Where files land.
+#[derive(Clone, Debug)]
+pub enum Target {
+    /// The huggingface_hub cache rooted here.
+    Cache(PathBuf),
+    /// Plain files in this folder; `cache` is the hub cache to copy already-cached blobs from.
+    LocalDir { dir: PathBuf, cache: PathBuf },
+}
+
+/// Everything the engine needs to know, already validated by the command.
+#[derive(Clone, Debug)]
+pub struct DownloadRequest {
+    pub repo: RepoId,
+    pub revision: String,
+    /// Files asked for by name; empty means "the snapshot" (filtered).
+    pub files: Vec<RepoPath>,
+    pub filter: FileFilter,
+    pub target: Target,
+    pub force: bool,
+    pub dry_run: bool,
+    pub max_workers: usize,
+    pub offline: bool,
+    /// `Some(false)`/`Some(true)` force bars off/on; `None` lets the terminal decide.
+    pub progress_bars: Option<bool>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum FileStatus {
+    /// Already there; nothing was transferred.
+    Cached,
+    /// Transferred in this run.
+    Downloaded,
+    /// Dry run: would be transferred.
+    WillDownload,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct FileReport {
+    pub path: String,
+    pub size: u64,
+    pub status: FileStatus,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct DownloadReport {
+    pub repo: String,
+    pub repo_type: crate::hub::RepoType,
+    pub revision: String,
+    pub commit: String,
+    /// The snapshot folder (or local folder), or the file when exactly one file was asked for.
+    pub path: PathBuf,
+    pub files: Vec<FileReport>,
+    pub dry_run: bool,
+}
+
+impl DownloadReport {
+    pub fn bytes_to_download(&self) -> u64 {
+        self.files
+            .iter()
+            .filter(|f| f.status != FileStatus::Cached)
+            .map(|f| f.size)
+            .sum()
+    }
+}
+
+/// What a planned file still needs.
+#[derive(Clone, Debug)]
+enum Need {
+    Nothing,
+    /// Cache mode: the blob exists (another snapshot, or Python put it there); link it.
+    Link,
+    /// Local-dir mode: the main cache has the blob; copy it.
+    CopyFrom(PathBuf),
+    /// Local-dir mode: a file of the right size exists without metadata; hash it and keep it
+    /// if it matches (§2.5).
+    Adopt,
+    Fetch,
+}
+
+struct PlannedFile {
+    remote: RemoteFile,
+    need: Need,
+}
+
+pub async fn download(
+    client: &HubClient,
+    request: &DownloadRequest,
+) -> Result<DownloadReport, DownloadError> {
+    if request.offline {
+        return offline::serve(request);
+    }
+    let commit = resolve_commit(client, request).await?;
+    let files = select_files(client, request, &commit).await?;
+    let planned = plan_needs(request, &commit, files)?;
+    let report_path = result_path(request, &commit);
+    if request.dry_run {
+        return Ok(report(
+            request,
+            &commit,
+            report_path,
+            &planned,
+            FileStatus::WillDownload,
+        ));
+    }
+    check_free_space(request, &commit, &planned)?;
+    execute(client, request, &commit, &planned).await?;
+    Ok(report(
+        request,
+        &commit,
+        report_path,
+        &planned,
+        FileStatus::Downloaded,
+    ))
+}
+
+/// A commit hash needs no request; a branch or tag costs exactly one (§3.1).
+async fn resolve_commit(
+    client: &HubClient,
+    request: &DownloadRequest,
+) -> Result<String, DownloadError> {
+    let commit = if is_commit_hash(&request.revision) {
+        request.revision.clone()
+    } else {
+        let info = client
+            .repo_info(&request.repo, Some(&request.revision))
+            .await?;
+        info.sha
+            .filter(|sha| is_commit_hash(sha))
+            .ok_or_else(|| HubError::protocol("the repository info has no commit hash (`sha`)"))?
+    };
+    if let Target::Cache(cache_dir) = &request.target {
+        let cache = CacheRepo::new(cache_dir, &request.repo);
+        cache.prepare()?;
+        cache.write_ref(&request.revision, &commit)?;
+    }
+    Ok(commit)
+}
+
+fn tree_cache_path(request: &DownloadRequest, commit: &str) -> PathBuf {
+    match &request.target {
+        Target::Cache(dir) => CacheRepo::new(dir, &request.repo).tree_path(commit),
+        Target::LocalDir { dir, .. } => LocalDir::new(dir).tree_path(commit),
+    }
+}
+
+/// The listing (cached per commit, else one paginated request, or one paths-info request for
+/// named files), then the selection the user asked for.
+async fn select_files(
+    client: &HubClient,
+    request: &DownloadRequest,
+    commit: &str,
+) -> Result<Vec<RemoteFile>, DownloadError> {
+    let tree_path = tree_cache_path(request, commit);
+    let cached_listing = if request.force {
+        None
+    } else {
+        tree::read(&tree_path)
+    };
+    let (entries, complete): (Vec<TreeEntry>, bool) = match cached_listing {
+        Some(entries) => (entries, true),
+        None if !request.files.is_empty() && request.filter.is_empty() => {
+            let names: Vec<String> = request.files.iter().map(|p| p.to_string()).collect();
+            (
+                client.paths_info(&request.repo, commit, &names).await?,
+                false,
+            )
+        }
+        None => {
+            let entries = client.list_tree(&request.repo, commit).await?;
+            (entries, true)
+        }
+    };
+    let files = remote_files(&entries)?;
+    if complete && !request.dry_run {
+        tree::write(&tree_path, &entries)?;
+    }
+    if request.files.is_empty() {
+        let selected: Vec<RemoteFile> = files
+            .iter()
+            .filter(|f| request.filter.matches(f.path.as_str()))
+            .cloned()
+            .collect();
+        if selected.is_empty() && !files.is_empty() && !request.filter.is_empty() {
+            return Err(DownloadError::NothingMatched {
+                repo: request.repo.to_string(),
+                revision: request.revision.clone(),
+                total: files.len(),
+            });
+        }
+        return Ok(selected);
+    }
+    let mut selected = Vec::new();
+    let mut missing = Vec::new();
+    for wanted in &request.files {
+        match files.iter().find(|f| &f.path == wanted) {
+            Some(file) => selected.push(file.clone()),
+            None => missing.push(wanted.clone()),
+        }
+    }
+    if missing.is_empty() {
+        return Ok(selected);
+    }
+    if let Target::Cache(dir) = &request.target {
+        let cache = CacheRepo::new(dir, &request.repo);
+        for path in &missing {
+            cache.mark_missing(commit, path)?;
+        }
+    }
+    // Named files come from paths-info, which only knows what exists; suggestions need the
+    // listing, which costs one more request but only on this error path.
+    let names: Vec<String> = if complete {
+        files.iter().map(|f| f.path.to_string()).collect()
+    } else {
+        client
+            .list_tree(&request.repo, commit)
+            .await
+            .map(|entries| entries.into_iter().map(|e| e.path).collect())
+            .unwrap_or_default()
+    };
+    let suggestions = closest_names(missing[0].as_str(), names.iter().map(String::as_str));
+    let suggestion = if suggestions.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " Did you mean {}?",
+            suggestions
+                .iter()
+                .map(|s| format!("'{s}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )
+    };
+    Err(DownloadError::FileNotFound {
+        repo: request.repo.to_string(),
+        revision: request.revision.clone(),
+        missing: missing.iter().map(|p| p.to_string()).collect(),
+        suggestion,
+    })
+}
+
+fn plan_needs(
+    request: &DownloadRequest,
+    commit: &str,
+    files: Vec<RemoteFile>,
+) -> Result<Vec<PlannedFile>, DownloadError> {
+    let mut planned = Vec::with_capacity(files.len());
+    for remote in files {
+        let need = match &request.target {
+            _ if request.force => Need::Fetch,
+            Target::Cache(dir) => {
+                let cache = CacheRepo::new(dir, &request.repo);
+                if cache.has_file(commit, &remote.path, remote.size) {
+                    Need::Nothing
+                } else if cache.has_blob(&remote.etag, remote.size) {
+                    Need::Link
+                } else {
+                    Need::Fetch
+                }
+            }
+            Target::LocalDir { dir, cache } => {
+                let local = LocalDir::new(dir);
+                let existing = std::fs::metadata(local.file_path(&remote.path))
+                    .ok()
+                    .filter(|m| m.is_file() && m.len() == remote.size);
+                let main_cache = CacheRepo::new(cache, &request.repo);
+                match (local.read_metadata(&remote.path), existing) {
+                    (Some(metadata), Some(_)) if metadata.etag == remote.etag => Need::Nothing,
+                    (None, Some(_)) if remote.kind == HashKind::Sha256 => Need::Adopt,
+                    _ if main_cache.has_blob(&remote.etag, remote.size) => {
+                        Need::CopyFrom(main_cache.blob_path(&remote.etag))
+                    }
+                    _ => Need::Fetch,
+                }
+            }
+        };
+        planned.push(PlannedFile { remote, need });
+    }
+    Ok(planned)
+}
+
+fn result_path(request: &DownloadRequest, commit: &str) -> PathBuf {
+    let single = match request.files.as_slice() {
+        [only] => Some(only),
+        _ => None,
+    };
+    match &request.target {
+        Target::Cache(dir) => {
+            let cache = CacheRepo::new(dir, &request.repo);
+            match single {
+                Some(path) => cache.snapshot_path(commit, path),
+                None => cache.snapshot_dir(commit),
+            }
+        }
+        Target::LocalDir { dir, .. } => match single {
+            Some(path) => path.under(dir),
+            None => dir.clone(),
+        },
+    }
+}
+
+fn report(
+    request: &DownloadRequest,
+    commit: &str,
+    path: PathBuf,
+    planned: &[PlannedFile],
+    transferred: FileStatus,
+) -> DownloadReport {
+    DownloadReport {
+        repo: request.repo.id.clone(),
+        repo_type: request.repo.repo_type,
+        revision: request.revision.clone(),
+        commit: commit.to_string(),
+        path,
+        files: planned
+            .iter()
+            .map(|p| FileReport {
+                path: p.remote.path.to_string(),
+                size: p.remote.size,
+                status: match p.need {
+                    Need::Fetch => transferred,
+                    _ => FileStatus::Cached,
+                },
+            })
+            .collect(),
+        dry_run: request.dry_run,
+    }
+}
+
+/// Fails before the first byte when the plan cannot fit (issue #6): bytes still to fetch, minus
+/// what `.incomplete` files already hold, against the free space of the target filesystem.
+fn check_free_space(
+    request: &DownloadRequest,
+    commit: &str,
+    planned: &[PlannedFile],
+) -> Result<(), DownloadError> {
+    let needed: u64 = planned
+        .iter()
+        .filter(|p| matches!(p.need, Need::Fetch | Need::CopyFrom(_)))
+        .map(|p| {
+            let partial = incomplete_path(request, commit, &p.remote);
+            p.remote.size.saturating_sub(file_len(&partial))
+        })
+        .sum();
+    if needed == 0 {
+        return Ok(());
+    }
+    let root = match &request.target {
+        Target::Cache(dir) => dir.clone(),
+        Target::LocalDir { dir, .. } => dir.clone(),
+    };
+    let probe = existing_ancestor(&root);
+    let Ok(available) = fs4::available_space(&probe) else {
+        return Ok(());
+    };
+    if needed > available {
+        return Err(DownloadError::InsufficientSpace {
+            path: root,
+            needed: human_bytes(needed),
+            available: human_bytes(available),
+        });
+    }
+    Ok(())
+}
+
+fn existing_ancestor(path: &Path) -> PathBuf {
+    path.ancestors()
+        .find(|p| p.exists())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}
+
+pub fn human_bytes(bytes: u64) -> String {
+    indicatif::BinaryBytes(bytes).to_string()
+}
+
+fn incomplete_path(request: &DownloadRequest, commit: &str, file: &RemoteFile) -> PathBuf {
+    let _ = commit;
+    match &request.target {
+        Target::Cache(dir) => CacheRepo::new(dir, &request.repo).incomplete_path(&file.etag),
+        Target::LocalDir { dir, .. } => LocalDir::new(dir).incomplete_path(&file.path, &file.etag),
+    }
+}
+
+/// Runs every needed transfer, at most `max_workers` at a time. The first failure stops the
+/// rest; partial files stay on disk for the next run.
+async fn execute(
+    client: &HubClient,
+    request: &DownloadRequest,
+    commit: &str,
+    planned: &[PlannedFile],
+) -> Result<(), DownloadError> {
+    if let Target::LocalDir { dir, .. } = &request.target {
+        LocalDir::new(dir).prepare()?;
+    }
+    let cache = match &request.target {
+        Target::Cache(dir) => Some(CacheRepo::new(dir, &request.repo)),
+        Target::LocalDir { .. } => None,
+    };
+    if let Some(cache) = &cache {
+        crate::cache::create_dir_all(&cache.snapshot_dir(commit))?;
+    }
+    let total: u64 = planned
+        .iter()
+        .filter(|p| matches!(p.need, Need::Fetch))
+        .map(|p| p.remote.size)
+        .sum();
+    let fetching = planned
+        .iter()
+        .filter(|p| matches!(p.need, Need::Fetch))
+        .count();
+    let progress = Progress::new(total, fetching, request.progress_bars);
+    let semaphore = Arc::new(Semaphore::new(request.max_workers.max(1)));
+    let mut tasks = JoinSet::new();
+    for file in planned {
+        let job = Job {
+            client: client.clone(),
+            request: request.clone(),
+            commit: commit.to_string(),
+            file: file.remote.clone(),
+            need: file.need.clone(),
+            progress: if matches!(file.need, Need::Fetch) {
+                progress.file(file.remote.path.as_str(), file.remote.size)
+            } else {
+                FileProgress::hidden()
+            },
+        };
+        let semaphore = semaphore.clone();
+        tasks.spawn(async move {
+            let _permit = semaphore
+                .acquire_owned()
+                .await
+                .map_err(|e| DownloadError::Task(e.to_string()))?;
+            job.run().await
+        });
+    }
+    let mut outcome = Ok(());
+    while let Some(joined) = tasks.join_next().await {
+        let result = joined
+            .map_err(|e| DownloadError::Task(e.to_string()))
+            .and_then(|r| r);
+        if let Err(error) = result {
+            tasks.abort_all();
+            outcome = Err(error);
+            break;
+        }
+    }
+    progress.finish();
+    outcome
+}
+
+/// One file's work, owned so it can run on its own task.
+struct Job {
+    client: HubClient,
+    request: DownloadRequest,
+    commit: String,
+    file: RemoteFile,
+    need: Need,
+    progress: FileProgress,
+}
+
+impl Job {
+    async fn run(self) -> Result<(), DownloadError> {
+        match &self.request.target {
+            Target::Cache(dir) => {
+                self.run_in_cache(&CacheRepo::new(dir, &self.request.repo))
+                    .await
+            }
+            Target::LocalDir { dir, .. } => self.run_in_local_dir(&LocalDir::new(dir)).await,
+        }
+    }
+
+    fn transfer<'a>(&'a self, incomplete: PathBuf, destination: PathBuf) -> Transfer<'a> {
+        Transfer {
+            client: &self.client,
+            repo: &self.request.repo,
+            commit: &self.commit,
+            file: &self.file,
+            incomplete,
+            destination,
+            progress: self.progress.clone(),
+        }
+    }
+
+    async fn run_in_cache(&self, cache: &CacheRepo) -> Result<(), DownloadError> {
+        let etag = &self.file.etag;
+        if matches!(self.need, Need::Fetch) {
+            let _lock = BlobLock::acquire(&cache.lock_path(etag), self.file.path.as_str()).await?;
+            // Another process may have finished this blob while we waited for the lock.
+            let done_elsewhere = !self.request.force && cache.has_blob(etag, self.file.size);
+            if !done_elsewhere {
+                if self.request.force {
+                    let _ = std::fs::remove_file(cache.incomplete_path(etag));
+                }
+                self.transfer(cache.incomplete_path(etag), cache.blob_path(etag))
+                    .run()
+                    .await?;
+            }
+        }
+        if !matches!(self.need, Need::Nothing) {
+            cache.link_snapshot(&self.commit, &self.file.path, etag)?;
+        }
+        Ok(())
+    }
+
+    async fn run_in_local_dir(&self, local: &LocalDir) -> Result<(), DownloadError> {
+        let destination = local.file_path(&self.file.path);
+        match &self.need {
+            Need::Nothing => {
+                local.write_metadata(&self.file.path, &self.commit, &self.file.etag)?;
+                return Ok(());
+            }
+            Need::Adopt if self.file_matches(&destination).await? => {
+                local.write_metadata(&self.file.path, &self.commit, &self.file.etag)?;
+                return Ok(());
+            }
+            Need::CopyFrom(blob) => {
+                copy_verified(blob, &destination)?;
+                local.write_metadata(&self.file.path, &self.commit, &self.file.etag)?;
+                return Ok(());
+            }
+            Need::Link => {}
+            Need::Adopt | Need::Fetch => {}
+        }
+        let _lock =
+            BlobLock::acquire(&local.lock_path(&self.file.path), self.file.path.as_str()).await?;
+        let incomplete = local.incomplete_path(&self.file.path, &self.file.etag);
+        if self.request.force {
+            let _ = std::fs::remove_file(&incomplete);
+        }
+        self.transfer(incomplete, destination).run().await?;
+        local.write_metadata(&self.file.path, &self.commit, &self.file.etag)?;
+        Ok(())
+    }
+
+    /// Hashes an existing file against the expected sha256 (local-dir adoption).
+    async fn file_matches(&self, path: &Path) -> Result<bool, DownloadError> {
+        let owned = path.to_path_buf();
+        let (kind, size, etag) = (self.file.kind, self.file.size, self.file.etag.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut hasher = ContentHasher::new(kind, size);
+            hash_file_prefix(&owned, size, &mut hasher).map(|()| hasher.finish() == etag)
+        })
+        .await
+        .map_err(|e| DownloadError::Task(e.to_string()))?
+        .map_err(|e| CacheError::io("read", path, e).into())
+    }
+}
+
+/// Copies a cached blob into a local folder through a temporary sibling and an atomic rename.
+fn copy_verified(blob: &Path, destination: &Path) -> Result<(), DownloadError> {
+    if let Some(parent) = destination.parent() {
+        crate::cache::create_dir_all(parent)?;
+    }
+    let temporary = crate::cache::temporary_sibling(destination);
+    std::fs::copy(blob, &temporary).map_err(|e| CacheError::io("copy to", &temporary, e))?;
+    place(&temporary, destination)
+}

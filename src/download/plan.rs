@@ -1,0 +1,208 @@
+//! Planning: which commit, which files, and what each file needs, decided before the first byte
+//! moves. One revision request and one (paginated) listing per snapshot, or none when the
+//! listing is cached (issue #2, issue #5).
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+
+use super::error::DownloadError;
+use super::verify::HashKind;
+use crate::cache::RepoPath;
+use crate::cache::relpath::find_collision;
+use crate::hub::TreeEntry;
+
+/// `--include`/`--exclude`, with `huggingface_hub`'s semantics (`filter_repo_objects`): fnmatch
+/// patterns where `*` also matches `/`, and a pattern ending in `/` means everything below it.
+#[derive(Clone, Debug, Default)]
+pub struct FileFilter {
+    include: Option<GlobSet>,
+    exclude: Option<GlobSet>,
+}
+
+impl FileFilter {
+    pub fn new(include: &[String], exclude: &[String]) -> Result<FileFilter, DownloadError> {
+        Ok(FileFilter {
+            include: build_set(include)?,
+            exclude: build_set(exclude)?,
+        })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.include.is_none() && self.exclude.is_none()
+    }
+
+    pub fn matches(&self, path: &str) -> bool {
+        self.include.as_ref().is_none_or(|set| set.is_match(path))
+            && !self.exclude.as_ref().is_some_and(|set| set.is_match(path))
+    }
+}
+
+fn build_set(patterns: &[String]) -> Result<Option<GlobSet>, DownloadError> {
+    if patterns.is_empty() {
+        return Ok(None);
+    }
+    let mut builder = GlobSetBuilder::new();
+    for pattern in patterns {
+        let normalized = if pattern.ends_with('/') {
+            format!("{pattern}*")
+        } else {
+            pattern.clone()
+        };
+        let glob = Glob::new(&normalized).map_err(|e| DownloadError::BadPattern {
+            pattern: pattern.clone(),
+            reason: e.kind().to_string(),
+        })?;
+        builder.add(glob);
+    }
+    builder
+        .build()
+        .map(Some)
+        .map_err(|e| DownloadError::BadPattern {
+            pattern: patterns.join(" "),
+            reason: e.to_string(),
+        })
+}
+
+/// One file of the snapshot, as the listing describes it.
+#[derive(Clone, Debug)]
+pub struct RemoteFile {
+    pub path: RepoPath,
+    pub size: u64,
+    /// The blob name: sha256 for LFS files, git blob sha1 otherwise (§1.7).
+    pub etag: String,
+    pub kind: HashKind,
+}
+
+impl RemoteFile {
+    pub fn from_entry(entry: &TreeEntry) -> Result<RemoteFile, DownloadError> {
+        let path = RepoPath::new(&entry.path)?;
+        let (etag, size) = match &entry.lfs {
+            Some(lfs) => (lfs.oid.to_ascii_lowercase(), lfs.size),
+            None => (entry.oid.to_ascii_lowercase(), entry.size),
+        };
+        let valid_etag =
+            matches!(etag.len(), 40 | 64) && etag.bytes().all(|b| b.is_ascii_hexdigit());
+        if !valid_etag {
+            return Err(DownloadError::Hub(crate::hub::HubError::protocol(format!(
+                "the listing gave {:?} an invalid object id {etag:?}",
+                entry.path
+            ))));
+        }
+        Ok(RemoteFile {
+            kind: HashKind::for_etag(&etag),
+            path,
+            size,
+            etag,
+        })
+    }
+}
+
+/// Turns listing entries into validated files. A single unsafe or colliding name refuses the
+/// whole listing: a server that sends one hostile name is not trusted with the others (issue #6).
+pub fn remote_files(entries: &[TreeEntry]) -> Result<Vec<RemoteFile>, DownloadError> {
+    let files = entries
+        .iter()
+        .filter(|entry| entry.is_file())
+        .map(RemoteFile::from_entry)
+        .collect::<Result<Vec<_>, _>>()?;
+    if let Some((a, b)) = find_collision(files.iter().map(|f| &f.path)) {
+        return Err(DownloadError::PathCollision(a, b));
+    }
+    Ok(files)
+}
+
+/// Up to three names from `candidates` that look like `wanted` (typos, wrong folder, wrong case).
+pub fn closest_names<'a>(
+    wanted: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Vec<String> {
+    let wanted_lower = wanted.to_lowercase();
+    let wanted_base = wanted_lower
+        .rsplit('/')
+        .next()
+        .unwrap_or(&wanted_lower)
+        .to_string();
+    let mut scored: Vec<(usize, &str)> = candidates
+        .into_iter()
+        .map(|candidate| {
+            let lower = candidate.to_lowercase();
+            let base = lower.rsplit('/').next().unwrap_or(&lower);
+            let distance = if base == wanted_base {
+                0
+            } else {
+                edit_distance(&wanted_lower, &lower).min(edit_distance(&wanted_base, base) + 1)
+            };
+            (distance, candidate)
+        })
+        .collect();
+    let limit = (wanted.chars().count() / 3).max(3);
+    scored.retain(|(distance, _)| *distance <= limit);
+    scored.sort();
+    scored
+        .into_iter()
+        .take(3)
+        .map(|(_, name)| name.to_string())
+        .collect()
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut previous: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut current = vec![i + 1; b.len() + 1];
+        for (j, cb) in b.iter().enumerate() {
+            let substitution = previous[j] + usize::from(ca != *cb);
+            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
+        }
+        previous = current;
+    }
+    previous[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn filters_follow_fnmatch() {
+        let filter =
+            FileFilter::new(&["*.json".into(), "onnx/".into()], &["tokenizer*".into()]).unwrap();
+        assert!(filter.matches("config.json"));
+        assert!(filter.matches("sub/dir/x.json"), "* crosses / like fnmatch");
+        assert!(filter.matches("onnx/model.onnx"));
+        assert!(!filter.matches("tokenizer.json"));
+        assert!(!filter.matches("model.safetensors"));
+        assert!(FileFilter::new(&[], &[]).unwrap().matches("anything"));
+        assert!(FileFilter::new(&["[".into()], &[]).is_err());
+    }
+
+    #[test]
+    fn suggestions() {
+        let names = [
+            "config.json",
+            "model.safetensors",
+            "tokenizer.json",
+            "onnx/model.onnx",
+        ];
+        assert_eq!(closest_names("confg.json", names), vec!["config.json"]);
+        assert_eq!(closest_names("model.onnx", names)[0], "onnx/model.onnx");
+        assert!(closest_names("zzzzzzzzzzzzzzzzzz", names).is_empty());
+    }
+
+    #[test]
+    fn hostile_listings_are_refused_whole() {
+        let entry = |path: &str| TreeEntry {
+            kind: "file".into(),
+            path: path.into(),
+            oid: "a".repeat(40),
+            size: 1,
+            lfs: None,
+            xet_hash: None,
+        };
+        assert!(remote_files(&[entry("ok.txt"), entry("../evil")]).is_err());
+        assert!(matches!(
+            remote_files(&[entry("A.txt"), entry("a.txt")]),
+            Err(DownloadError::PathCollision(..))
+        ));
+        assert_eq!(remote_files(&[entry("ok.txt")]).unwrap().len(), 1);
+    }
+}

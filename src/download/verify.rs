@@ -1,0 +1,130 @@
+//! Integrity: every file is hashed while it streams and compared with the name the Hub gave it
+//! (hub-protocol.md §1.7): sha256 of the content for LFS files, the git blob sha1
+//! (`sha1("blob <len>\0" + content)`) for the rest. Nothing that fails this check is ever placed
+//! in the cache or the local folder (issue #2).
+
+use sha1::Sha1;
+use sha2::{Digest, Sha256};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HashKind {
+    Sha256,
+    GitSha1,
+}
+
+impl HashKind {
+    /// The kind that names a blob: 64 hex characters is a sha256, 40 a git sha1.
+    pub fn for_etag(etag: &str) -> HashKind {
+        if etag.len() == 64 {
+            HashKind::Sha256
+        } else {
+            HashKind::GitSha1
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            HashKind::Sha256 => "sha256",
+            HashKind::GitSha1 => "git blob sha1",
+        }
+    }
+}
+
+pub enum ContentHasher {
+    Sha256(Box<Sha256>),
+    GitSha1(Box<Sha1>),
+}
+
+impl ContentHasher {
+    /// A hasher for a file of `size` bytes (the git header needs the size up front).
+    pub fn new(kind: HashKind, size: u64) -> ContentHasher {
+        match kind {
+            HashKind::Sha256 => ContentHasher::Sha256(Box::new(Sha256::new())),
+            HashKind::GitSha1 => {
+                let mut hasher = Sha1::new();
+                hasher.update(format!("blob {size}\0").as_bytes());
+                ContentHasher::GitSha1(Box::new(hasher))
+            }
+        }
+    }
+
+    pub fn update(&mut self, bytes: &[u8]) {
+        match self {
+            ContentHasher::Sha256(h) => h.update(bytes),
+            ContentHasher::GitSha1(h) => h.update(bytes),
+        }
+    }
+
+    /// The lowercase hex digest.
+    pub fn finish(self) -> String {
+        match self {
+            ContentHasher::Sha256(h) => hex(&h.finalize()),
+            ContentHasher::GitSha1(h) => hex(&h.finalize()),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut out, b| {
+            let _ = write!(out, "{b:02x}");
+            out
+        })
+}
+
+/// Hashes `len` bytes of a file from its start (used to continue a resumed download's hash, and
+/// to adopt an existing local file). Blocking: call from `spawn_blocking`.
+pub fn hash_file_prefix(
+    path: &std::path::Path,
+    len: u64,
+    hasher: &mut ContentHasher,
+) -> std::io::Result<()> {
+    use std::io::Read;
+    let file = std::fs::File::open(path)?;
+    let mut reader = std::io::BufReader::with_capacity(1 << 20, file.take(len));
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let read = reader.read(&mut buffer)?;
+        if read == 0 {
+            break;
+        }
+        hasher.update(&buffer[..read]);
+        total += read as u64;
+    }
+    if total != len {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::UnexpectedEof,
+            format!("expected {len} bytes, found {total}"),
+        ));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn git_blob_sha1_matches_git_hash_object() {
+        // `printf 'hello\n' | git hash-object --stdin`
+        let mut hasher = ContentHasher::new(HashKind::GitSha1, 6);
+        hasher.update(b"hello\n");
+        assert_eq!(hasher.finish(), "ce013625030ba8dba906f756967f9e9ca394464a");
+    }
+
+    #[test]
+    fn sha256_of_content() {
+        let mut hasher = ContentHasher::new(HashKind::Sha256, 3);
+        hasher.update(b"abc");
+        assert_eq!(
+            hasher.finish(),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        assert_eq!(HashKind::for_etag(&"a".repeat(64)), HashKind::Sha256);
+        assert_eq!(HashKind::for_etag(&"a".repeat(40)), HashKind::GitSha1);
+    }
+}

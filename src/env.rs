@@ -1,0 +1,250 @@
+//! Every environment variable hfget reads, in one place, and the [`Settings`] derived from them.
+//!
+//! Names and semantics follow `huggingface_hub` so that hfget and the Python tools agree on the
+//! endpoint, the cache and the token file (hub-protocol.md §2.1, §5.4). Nothing else in the crate
+//! calls `std::env::var`: commands receive a `Settings` value, which keeps tests deterministic.
+
+use std::ffi::OsString;
+use std::path::{Path, PathBuf};
+
+pub const HF_ENDPOINT: &str = "HF_ENDPOINT";
+pub const HF_HOME: &str = "HF_HOME";
+pub const HF_HUB_CACHE: &str = "HF_HUB_CACHE";
+/// Legacy name of `HF_HUB_CACHE`, still honoured by `huggingface_hub`.
+pub const HUGGINGFACE_HUB_CACHE: &str = "HUGGINGFACE_HUB_CACHE";
+pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
+pub const HF_TOKEN: &str = "HF_TOKEN";
+/// Legacy name of `HF_TOKEN`; `huggingface_hub` reads it when `HF_TOKEN` is empty (§5.1).
+pub const HUGGING_FACE_HUB_TOKEN: &str = "HUGGING_FACE_HUB_TOKEN";
+pub const HF_TOKEN_PATH: &str = "HF_TOKEN_PATH";
+pub const HF_HUB_OFFLINE: &str = "HF_HUB_OFFLINE";
+/// `transformers`' spelling of offline mode, which `huggingface_hub` also honours (§5.4).
+pub const TRANSFORMERS_OFFLINE: &str = "TRANSFORMERS_OFFLINE";
+pub const HF_HUB_DISABLE_PROGRESS_BARS: &str = "HF_HUB_DISABLE_PROGRESS_BARS";
+pub const HF_HUB_DISABLE_IMPLICIT_TOKEN: &str = "HF_HUB_DISABLE_IMPLICIT_TOKEN";
+pub const HF_HUB_ETAG_TIMEOUT: &str = "HF_HUB_ETAG_TIMEOUT";
+pub const HF_HUB_DOWNLOAD_TIMEOUT: &str = "HF_HUB_DOWNLOAD_TIMEOUT";
+pub const NO_COLOR: &str = "NO_COLOR";
+pub const HTTPS_PROXY: &str = "HTTPS_PROXY";
+pub const HTTP_PROXY: &str = "HTTP_PROXY";
+pub const ALL_PROXY: &str = "ALL_PROXY";
+pub const NO_PROXY: &str = "NO_PROXY";
+/// Which keyring backend hfget uses: `secret-service` (default on Linux) or `none` (tests, and
+/// machines where the user wants the keyring ignored).
+pub const HFGET_KEYRING: &str = "HFGET_KEYRING";
+/// Where hfget keeps its own small state (the name of the active keyring login).
+pub const HFGET_CONFIG_DIR: &str = "HFGET_CONFIG_DIR";
+
+/// Every HF_*/proxy variable `hfget env` reports when set.
+pub const REPORTED_VARIABLES: &[&str] = &[
+    HF_ENDPOINT,
+    HF_HOME,
+    HF_HUB_CACHE,
+    HUGGINGFACE_HUB_CACHE,
+    HF_TOKEN_PATH,
+    HF_HUB_OFFLINE,
+    TRANSFORMERS_OFFLINE,
+    HF_HUB_DISABLE_PROGRESS_BARS,
+    HF_HUB_DISABLE_IMPLICIT_TOKEN,
+    HF_HUB_ETAG_TIMEOUT,
+    HF_HUB_DOWNLOAD_TIMEOUT,
+    HTTPS_PROXY,
+    HTTP_PROXY,
+    ALL_PROXY,
+    NO_PROXY,
+    NO_COLOR,
+    HFGET_KEYRING,
+    HFGET_CONFIG_DIR,
+];
+
+pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
+
+/// A source of environment variables: the process environment, or a map in tests.
+pub trait Environment: Send + Sync {
+    fn var_os(&self, name: &str) -> Option<OsString>;
+
+    /// The variable as a string, with an empty value treated as unset (as Python's `or` does).
+    fn var(&self, name: &str) -> Option<String> {
+        self.var_os(name)
+            .map(|value| value.to_string_lossy().into_owned())
+            .filter(|value| !value.is_empty())
+    }
+
+    /// `huggingface_hub`'s boolean parsing: `1/ON/YES/TRUE` (any case) is true, anything else false.
+    fn flag(&self, name: &str) -> Option<bool> {
+        self.var(name).map(|value| {
+            matches!(
+                value.trim().to_ascii_uppercase().as_str(),
+                "1" | "ON" | "YES" | "TRUE"
+            )
+        })
+    }
+}
+
+/// The real process environment.
+pub struct ProcessEnvironment;
+
+impl Environment for ProcessEnvironment {
+    fn var_os(&self, name: &str) -> Option<OsString> {
+        std::env::var_os(name)
+    }
+}
+
+/// Settings shared by every command, resolved once from the environment.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    /// Hub base URL without a trailing slash.
+    pub endpoint: String,
+    pub hf_home: PathBuf,
+    /// The `huggingface_hub` cache (`$HF_HUB_CACHE`, `$HF_HOME/hub`, `~/.cache/huggingface/hub`).
+    pub hub_cache: PathBuf,
+    /// The plain-text token file shared with the Python tools.
+    pub token_path: PathBuf,
+    pub offline: bool,
+    /// `Some(false)` forces bars off, `Some(true)` forces them on, `None` lets the terminal decide.
+    pub progress_bars: Option<bool>,
+    pub disable_implicit_token: bool,
+    pub no_color: bool,
+    /// Connect timeout and per-read timeout for Hub requests (`HF_HUB_DOWNLOAD_TIMEOUT`, default 10 s).
+    pub read_timeout_secs: u64,
+    pub config_dir: PathBuf,
+    pub keyring_backend: Option<String>,
+}
+
+impl Settings {
+    pub fn from_env(env: &dyn Environment) -> Settings {
+        let home = dirs::home_dir().unwrap_or_else(|| PathBuf::from("."));
+        let xdg_cache = env
+            .var(XDG_CACHE_HOME)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| home.join(".cache"));
+        let hf_home = env
+            .var(HF_HOME)
+            .map(|value| expand_home(&value, &home))
+            .unwrap_or_else(|| xdg_cache.join("huggingface"));
+        let hub_cache = env
+            .var(HF_HUB_CACHE)
+            .or_else(|| env.var(HUGGINGFACE_HUB_CACHE))
+            .map(|value| expand_home(&value, &home))
+            .unwrap_or_else(|| hf_home.join("hub"));
+        let token_path = env
+            .var(HF_TOKEN_PATH)
+            .map(|value| expand_home(&value, &home))
+            .unwrap_or_else(|| hf_home.join("token"));
+        let endpoint = env
+            .var(HF_ENDPOINT)
+            .map(|value| value.trim().trim_end_matches('/').to_string())
+            .filter(|value| !value.is_empty())
+            .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
+        let offline = env.flag(HF_HUB_OFFLINE).unwrap_or(false)
+            || env.flag(TRANSFORMERS_OFFLINE).unwrap_or(false);
+        let progress_bars = env
+            .flag(HF_HUB_DISABLE_PROGRESS_BARS)
+            .map(|disabled| !disabled);
+        let read_timeout_secs = env
+            .var(HF_HUB_DOWNLOAD_TIMEOUT)
+            .and_then(|value| value.trim().parse::<f64>().ok())
+            .filter(|secs| *secs > 0.0)
+            .map(|secs| secs.ceil() as u64)
+            .unwrap_or(10);
+        let config_dir = env
+            .var(HFGET_CONFIG_DIR)
+            .map(PathBuf::from)
+            .unwrap_or_else(|| {
+                dirs::config_dir()
+                    .unwrap_or_else(|| home.join(".config"))
+                    .join("hfget")
+            });
+        Settings {
+            endpoint,
+            hf_home,
+            hub_cache,
+            token_path,
+            offline,
+            progress_bars,
+            disable_implicit_token: env.flag(HF_HUB_DISABLE_IMPLICIT_TOKEN).unwrap_or(false),
+            no_color: env.var_os(NO_COLOR).is_some_and(|value| !value.is_empty()),
+            read_timeout_secs,
+            config_dir,
+            keyring_backend: env.var(HFGET_KEYRING),
+        }
+    }
+
+    /// The `stored_tokens` INI file that sits beside the token file (§2.1, §5.2).
+    pub fn stored_tokens_path(&self) -> PathBuf {
+        self.token_path
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| self.hf_home.clone())
+            .join("stored_tokens")
+    }
+}
+
+/// `os.path.expanduser` for the one form people use in these variables: a leading `~/`.
+fn expand_home(value: &str, home: &Path) -> PathBuf {
+    match value.strip_prefix("~/") {
+        Some(rest) => home.join(rest),
+        None if value == "~" => home.to_path_buf(),
+        None => PathBuf::from(value),
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    /// An environment made of a fixed map, for unit tests.
+    pub struct MapEnvironment(pub HashMap<String, String>);
+
+    impl MapEnvironment {
+        pub fn new(pairs: &[(&str, &str)]) -> Self {
+            MapEnvironment(
+                pairs
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), v.to_string()))
+                    .collect(),
+            )
+        }
+    }
+
+    impl Environment for MapEnvironment {
+        fn var_os(&self, name: &str) -> Option<OsString> {
+            self.0.get(name).map(OsString::from)
+        }
+    }
+
+    #[test]
+    fn cache_precedence_follows_huggingface_hub() {
+        let env = MapEnvironment::new(&[("HF_HOME", "/h"), ("HF_HUB_CACHE", "/c")]);
+        let settings = Settings::from_env(&env);
+        assert_eq!(settings.hub_cache, PathBuf::from("/c"));
+        assert_eq!(settings.token_path, PathBuf::from("/h/token"));
+        assert_eq!(
+            settings.stored_tokens_path(),
+            PathBuf::from("/h/stored_tokens")
+        );
+
+        let env = MapEnvironment::new(&[("HF_HOME", "/h")]);
+        assert_eq!(Settings::from_env(&env).hub_cache, PathBuf::from("/h/hub"));
+
+        let env = MapEnvironment::new(&[("XDG_CACHE_HOME", "/x"), ("HUGGINGFACE_HUB_CACHE", "")]);
+        assert_eq!(
+            Settings::from_env(&env).hub_cache,
+            PathBuf::from("/x/huggingface/hub")
+        );
+    }
+
+    #[test]
+    fn endpoint_trailing_slash_is_stripped_and_flags_parse_like_python() {
+        let env = MapEnvironment::new(&[
+            ("HF_ENDPOINT", "http://127.0.0.1:9/"),
+            ("HF_HUB_OFFLINE", "yes"),
+            ("HF_HUB_DISABLE_PROGRESS_BARS", "0"),
+        ]);
+        let settings = Settings::from_env(&env);
+        assert_eq!(settings.endpoint, "http://127.0.0.1:9");
+        assert!(settings.offline);
+        assert_eq!(settings.progress_bars, Some(true));
+    }
+}

@@ -1,0 +1,135 @@
+//! The top-level error: every module's error, the exit code of its family, and a hint.
+//!
+//! Exit codes are part of hfget's interface (README "Exit codes"), shared by `download` and
+//! `doctor` so scripts can branch on the family of a failure:
+//!
+//! | code | family |
+//! |---|---|
+//! | 0 | success |
+//! | 1 | unexpected error |
+//! | 2 | invalid command line or input |
+//! | 3 | not found: repository, revision or file |
+//! | 4 | token problem: missing, invalid, or lacking a permission |
+//! | 5 | account or repository access refused: gated, org policy, disabled |
+//! | 6 | network: the endpoint cannot be reached |
+//! | 7 | the Hub is busy or failing: rate limit, server errors |
+//! | 8 | integrity: corrupted or inconsistent data, not a Hub answer |
+//! | 9 | local filesystem: disk full, permissions |
+//! | 10 | offline mode and not in the cache |
+//! | 130 | interrupted (Ctrl-C) |
+
+use crate::auth::AuthError;
+use crate::cache::CacheError;
+use crate::download::DownloadError;
+use crate::hub::repo::RepoIdError;
+use crate::hub::{HubError, HubErrorKind};
+
+pub mod exit {
+    pub const SUCCESS: u8 = 0;
+    pub const FAILURE: u8 = 1;
+    pub const USAGE: u8 = 2;
+    pub const NOT_FOUND: u8 = 3;
+    pub const TOKEN: u8 = 4;
+    pub const ACCESS: u8 = 5;
+    pub const NETWORK: u8 = 6;
+    pub const HUB_UNAVAILABLE: u8 = 7;
+    pub const INTEGRITY: u8 = 8;
+    pub const LOCAL: u8 = 9;
+    pub const OFFLINE: u8 = 10;
+    pub const INTERRUPTED: u8 = 130;
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Usage(String),
+    #[error(transparent)]
+    RepoId(#[from] RepoIdError),
+    // Boxed: these carry the failed response's details, and a large `Err` slows every `?`.
+    #[error(transparent)]
+    Hub(Box<HubError>),
+    #[error(transparent)]
+    Download(Box<DownloadError>),
+    #[error(transparent)]
+    Auth(#[from] AuthError),
+    #[error(transparent)]
+    Cache(#[from] CacheError),
+    #[error("Could not write the output: {0}.")]
+    Output(std::io::Error),
+    #[error("Interrupted. Partial downloads are kept; run the same command again to resume.")]
+    Interrupted,
+}
+
+impl From<HubError> for Error {
+    fn from(error: HubError) -> Error {
+        Error::Hub(Box::new(error))
+    }
+}
+
+impl From<DownloadError> for Error {
+    fn from(error: DownloadError) -> Error {
+        Error::Download(Box::new(error))
+    }
+}
+
+impl Error {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) | Error::RepoId(_) => exit::USAGE,
+            Error::Hub(error) => hub_exit_code(error),
+            Error::Download(error) => download_exit_code(error),
+            Error::Auth(
+                AuthError::NoToken { .. }
+                | AuthError::InvalidToken { .. }
+                | AuthError::LoginRejected { .. }
+                | AuthError::OrgToken { .. },
+            ) => exit::TOKEN,
+            Error::Auth(
+                AuthError::EmptyToken
+                | AuthError::InvalidLoginName { .. }
+                | AuthError::UnknownLogin { .. }
+                | AuthError::AmbiguousLogin { .. },
+            ) => exit::USAGE,
+            Error::Auth(_) => exit::LOCAL,
+            Error::Cache(_) => exit::LOCAL,
+            Error::Output(_) => exit::FAILURE,
+            Error::Interrupted => exit::INTERRUPTED,
+        }
+    }
+}
+
+pub fn hub_exit_code(error: &HubError) -> u8 {
+    match &error.kind {
+        HubErrorKind::RepoNotFound
+        | HubErrorKind::RevisionNotFound
+        | HubErrorKind::EntryNotFound => exit::NOT_FOUND,
+        HubErrorKind::AuthenticationRequired
+        | HubErrorKind::InvalidToken
+        | HubErrorKind::Forbidden => exit::TOKEN,
+        HubErrorKind::GatedRepo | HubErrorKind::RepoDisabled => exit::ACCESS,
+        HubErrorKind::Network(_) => exit::NETWORK,
+        HubErrorKind::RateLimited | HubErrorKind::ServerError | HubErrorKind::SignedUrlRejected => {
+            exit::HUB_UNAVAILABLE
+        }
+        HubErrorKind::Protocol(_) => exit::INTEGRITY,
+        HubErrorKind::Offline => exit::OFFLINE,
+        HubErrorKind::UnexpectedStatus => exit::FAILURE,
+    }
+}
+
+fn download_exit_code(error: &DownloadError) -> u8 {
+    match error {
+        DownloadError::Hub(error) => hub_exit_code(error),
+        DownloadError::Cache(_) | DownloadError::InsufficientSpace { .. } => exit::LOCAL,
+        DownloadError::UnsafePath(_) | DownloadError::PathCollision(..) => exit::INTEGRITY,
+        DownloadError::FileNotFound { .. } | DownloadError::NothingMatched { .. } => {
+            exit::NOT_FOUND
+        }
+        DownloadError::BadPattern { .. } => exit::USAGE,
+        DownloadError::Integrity { .. }
+        | DownloadError::SizeMismatch { .. }
+        | DownloadError::BadRange { .. } => exit::INTEGRITY,
+        DownloadError::NotCached { .. } => exit::OFFLINE,
+        DownloadError::Task(_) => exit::FAILURE,
+    }
+}

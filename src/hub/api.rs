@@ -1,0 +1,345 @@
+//! The Hub endpoints hfget calls, and the shapes of their answers (hub-protocol.md §3).
+
+use reqwest::header::{HeaderMap, HeaderValue, RANGE};
+use reqwest::{Method, Response, Url};
+use serde::{Deserialize, Serialize};
+
+use super::client::{HubClient, Redirects, accept_json, read_json, same_origin};
+use super::error::HubError;
+use super::repo::RepoId;
+use super::whoami::WhoAmI;
+
+/// `gated`: `false`, `"auto"` or `"manual"` (§3.1).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Gate {
+    #[default]
+    None,
+    Auto,
+    Manual,
+}
+
+impl<'de> Deserialize<'de> for Gate {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Gate, D::Error> {
+        // Unknown future values count as gated: the cautious reading for a diagnosis.
+        Ok(match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::Bool(false) | serde_json::Value::Null => Gate::None,
+            serde_json::Value::String(s) if s == "auto" => Gate::Auto,
+            serde_json::Value::String(s) if s == "manual" => Gate::Manual,
+            _ => Gate::Manual,
+        })
+    }
+}
+
+/// The part of `GET /api/{type}s/{id}[/revision/{rev}]` hfget uses.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct RepoInfo {
+    pub id: String,
+    #[serde(default)]
+    pub sha: Option<String>,
+    #[serde(default)]
+    pub private: bool,
+    #[serde(default)]
+    pub gated: Gate,
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+/// One entry of `/tree` or `/paths-info` (§3.2): `lfs.oid` is the sha256 of LFS files.
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub struct TreeEntry {
+    #[serde(rename = "type")]
+    pub kind: String,
+    pub path: String,
+    #[serde(default)]
+    pub oid: String,
+    #[serde(default)]
+    pub size: u64,
+    #[serde(default)]
+    pub lfs: Option<LfsInfo>,
+    #[serde(default, rename = "xetHash")]
+    pub xet_hash: Option<String>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
+pub struct LfsInfo {
+    pub oid: String,
+    pub size: u64,
+}
+
+impl TreeEntry {
+    pub fn is_file(&self) -> bool {
+        self.kind == "file"
+    }
+}
+
+/// `GET /api/{type}s/{id}/refs` (§3.7).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct Refs {
+    #[serde(default)]
+    pub branches: Vec<GitRef>,
+    #[serde(default)]
+    pub tags: Vec<GitRef>,
+    #[serde(default, rename = "pullRequests")]
+    pub pull_requests: Vec<GitRef>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct GitRef {
+    pub name: String,
+    #[serde(default, rename = "ref")]
+    pub reference: String,
+    #[serde(default, rename = "targetCommit")]
+    pub target_commit: String,
+}
+
+/// Percent-encodes everything but unreserved characters (`quote(x, safe="")`, §1.1).
+pub fn encode_component(value: &str) -> String {
+    encode(value, false)
+}
+
+/// Percent-encodes a path, keeping `/` (Python's default `quote`).
+pub fn encode_path(value: &str) -> String {
+    encode(value, true)
+}
+
+fn encode(value: &str, keep_slash: bool) -> String {
+    let mut out = String::with_capacity(value.len());
+    for byte in value.bytes() {
+        if byte.is_ascii_alphanumeric()
+            || matches!(byte, b'-' | b'_' | b'.' | b'~')
+            || (keep_slash && byte == b'/')
+        {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+impl HubClient {
+    fn api_url(&self, repo: &RepoId, suffix: &str) -> Result<Url, HubError> {
+        self.url(&format!(
+            "api/{}/{}{suffix}",
+            repo.repo_type.plural(),
+            repo.id
+        ))
+    }
+
+    /// `{endpoint}/{prefix}{id}/resolve/{rev}/{path}` (§1.1).
+    pub fn resolve_url(&self, repo: &RepoId, revision: &str, path: &str) -> Result<Url, HubError> {
+        self.url(&format!(
+            "{}{}/resolve/{}/{}",
+            repo.repo_type.url_prefix(),
+            repo.id,
+            encode_component(revision),
+            encode_path(path)
+        ))
+    }
+
+    /// Repo metadata at a revision (or the default branch): the commit it points to and the flags.
+    pub async fn repo_info(
+        &self,
+        repo: &RepoId,
+        revision: Option<&str>,
+    ) -> Result<RepoInfo, HubError> {
+        let suffix = match revision {
+            Some(rev) => format!("/revision/{}", encode_component(rev)),
+            None => String::new(),
+        };
+        let url = self.api_url(repo, &suffix)?;
+        let what = format!("looking up {repo}");
+        Ok(self.get_json::<RepoInfo>(&what, url).await?.0)
+    }
+
+    /// The full recursive file listing at a commit, following `Link: rel="next"` pages (§3.2).
+    pub async fn list_tree(&self, repo: &RepoId, commit: &str) -> Result<Vec<TreeEntry>, HubError> {
+        let mut url = self.api_url(
+            repo,
+            &format!(
+                "/tree/{}?recursive=true&expand=false",
+                encode_component(commit)
+            ),
+        )?;
+        let what = format!("listing the files of {repo}");
+        let mut entries = Vec::new();
+        for _page in 0..100_000 {
+            let (page, headers) = self.get_json::<Vec<TreeEntry>>(&what, url.clone()).await?;
+            entries.extend(page.into_iter().filter(TreeEntry::is_file));
+            match next_link(&headers) {
+                Some(next) => url = self.rebase_on_endpoint(&next)?,
+                None => return Ok(entries),
+            }
+        }
+        Err(HubError::protocol(
+            "the file listing never ended (too many pages)",
+        ))
+    }
+
+    /// Metadata of specific paths at a commit, in one request (§3.3). Missing paths are absent
+    /// from the answer.
+    pub async fn paths_info(
+        &self,
+        repo: &RepoId,
+        commit: &str,
+        paths: &[String],
+    ) -> Result<Vec<TreeEntry>, HubError> {
+        let url = self.api_url(repo, &format!("/paths-info/{}", encode_component(commit)))?;
+        let mut form: Vec<String> = paths
+            .iter()
+            .map(|p| format!("paths={}", encode_component(p)))
+            .collect();
+        form.push("expand=false".to_string());
+        let what = format!("looking up files in {repo}");
+        let response = self
+            .send_ok(
+                &what,
+                Method::POST,
+                url,
+                accept_json(),
+                Some(("application/x-www-form-urlencoded", form.join("&"))),
+                Redirects::EndpointOnly,
+            )
+            .await?;
+        Ok(read_json::<Vec<TreeEntry>>(response).await?.0)
+    }
+
+    pub async fn refs(&self, repo: &RepoId) -> Result<Refs, HubError> {
+        let url = self.api_url(repo, "/refs?include_prs=1")?;
+        Ok(self
+            .get_json::<Refs>(&format!("listing branches of {repo}"), url)
+            .await?
+            .0)
+    }
+
+    /// `GET /api/whoami-v2` (§3.4).
+    pub async fn whoami(&self) -> Result<WhoAmI, HubError> {
+        let url = self.url("api/whoami-v2")?;
+        Ok(self
+            .get_json::<WhoAmI>("asking the Hub who this token belongs to", url)
+            .await?
+            .0)
+    }
+
+    /// `GET /api/{type}s/{id}/auth-check`: `Ok` when this caller may read the content (§3.5).
+    pub async fn auth_check(&self, repo: &RepoId) -> Result<(), HubError> {
+        let url = self.api_url(repo, "/auth-check")?;
+        self.send_ok(
+            &format!("checking access to {repo}"),
+            Method::GET,
+            url,
+            accept_json(),
+            None,
+            Redirects::EndpointOnly,
+        )
+        .await
+        .map(|_| ())
+    }
+
+    /// Opens a file's bytes through the resolve endpoint, following the redirect to the CDN
+    /// without the token. Each call mints a fresh signed URL bound to `range`: Xet-era CDN URLs
+    /// only serve the exact range they were minted for and expire, so they are never reused
+    /// (landscape.md §2.4, issue #5).
+    pub async fn open_file(
+        &self,
+        repo: &RepoId,
+        commit: &str,
+        path: &str,
+        range: Option<(u64, Option<u64>)>,
+    ) -> Result<Response, HubError> {
+        let url = self.resolve_url(repo, commit, path)?;
+        let mut headers = HeaderMap::new();
+        if let Some((start, end)) = range {
+            let value = match end {
+                Some(end) => format!("bytes={start}-{end}"),
+                None => format!("bytes={start}-"),
+            };
+            if let Ok(value) = HeaderValue::from_str(&value) {
+                headers.insert(RANGE, value);
+            }
+        }
+        let response = self
+            .send_once(Method::GET, url, &headers, None, Redirects::All)
+            .await?;
+        if response.status().is_success() {
+            Ok(response)
+        } else {
+            Err(self.decode_error(response).await)
+        }
+    }
+
+    /// Pagination links are absolute and may name the upstream Hub even through a mirror
+    /// (§3.2). Keep their path and query but send them to the configured endpoint, so the
+    /// token never travels to a host the user did not choose.
+    fn rebase_on_endpoint(&self, next: &Url) -> Result<Url, HubError> {
+        let endpoint = self.url("")?;
+        if same_origin(&endpoint, next) {
+            return Ok(next.clone());
+        }
+        let mut rebased = next.clone();
+        let _ = rebased.set_scheme(endpoint.scheme());
+        rebased
+            .set_host(endpoint.host_str())
+            .map_err(|e| HubError::protocol(format!("bad pagination link ({e})")))?;
+        let _ = rebased.set_port(endpoint.port());
+        Ok(rebased)
+    }
+}
+
+/// The `rel="next"` target of a `Link` header.
+pub fn next_link(headers: &HeaderMap) -> Option<Url> {
+    for value in headers.get_all(reqwest::header::LINK) {
+        let Ok(text) = value.to_str() else { continue };
+        for part in text.split(',') {
+            let mut pieces = part.split(';');
+            let target = pieces.next()?.trim();
+            let is_next = pieces.any(|p| {
+                let p = p.trim().replace(' ', "");
+                p == "rel=\"next\"" || p == "rel=next"
+            });
+            if is_next {
+                let target = target.trim_start_matches('<').trim_end_matches('>');
+                return Url::parse(target).ok();
+            }
+        }
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_matches_python_quote() {
+        assert_eq!(encode_component("refs/pr/1"), "refs%2Fpr%2F1");
+        assert_eq!(encode_path("dir/a b+c.json"), "dir/a%20b%2Bc.json");
+        assert_eq!(encode_path("ünï"), "%C3%BCn%C3%AF");
+    }
+
+    #[test]
+    fn link_header_next() {
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            reqwest::header::LINK,
+            HeaderValue::from_static(
+                "<https://hub/api/models/a/b/tree/main?cursor=xyz>; rel=\"next\"",
+            ),
+        );
+        assert_eq!(
+            next_link(&headers).unwrap().as_str(),
+            "https://hub/api/models/a/b/tree/main?cursor=xyz"
+        );
+        assert!(next_link(&HeaderMap::new()).is_none());
+    }
+
+    #[test]
+    fn gate_values() {
+        let info: RepoInfo =
+            serde_json::from_str(r#"{"id":"a/b","gated":"manual","private":false}"#).unwrap();
+        assert_eq!(info.gated, Gate::Manual);
+        let info: RepoInfo = serde_json::from_str(r#"{"id":"a/b","gated":false}"#).unwrap();
+        assert_eq!(info.gated, Gate::None);
+    }
+}

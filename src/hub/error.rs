@@ -1,0 +1,421 @@
+//! Hub errors: what a failed request means, decoded from the status, `X-Error-Code`, and — only to
+//! split cases the code does not — the `X-Error-Message` text (hub-protocol.md §4.1–4.2).
+//!
+//! The Hub's wording changes over time (§4.3 lists three generations of the gate message), so the
+//! classification here never depends on a full sentence: a reworded message still lands in the
+//! right family through its status and code.
+
+use std::fmt;
+
+/// The facts of one failed HTTP exchange, kept for diagnosis and for the "Request ID" line.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct ErrorResponse {
+    pub status: u16,
+    /// The URL that failed, with any query string removed (signed CDN URLs carry secrets).
+    pub url: String,
+    pub error_code: Option<String>,
+    pub error_message: Option<String>,
+    pub request_id: Option<String>,
+    /// Whether the response came from the configured endpoint (as opposed to a CDN host).
+    pub from_endpoint: bool,
+    /// Seconds to wait, from `RateLimit: …;t=` or `Retry-After` (§4.7).
+    pub retry_after_secs: Option<u64>,
+}
+
+/// The family a failure belongs to. Everything a user can act on has its own variant.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HubErrorKind {
+    /// 404 `RepoNotFound` (authenticated caller): missing, private, or not visible to this token.
+    RepoNotFound,
+    /// 401 without an error code on a repo route: anonymous caller, repo missing or private (§4.4).
+    AuthenticationRequired,
+    RevisionNotFound,
+    EntryNotFound,
+    /// 401/403 `GatedRepo`: the account has no (approved) access request.
+    GatedRepo,
+    /// 403 "Access to this resource is disabled." (§4.6).
+    RepoDisabled,
+    /// 401 "Invalid credentials in Authorization header": the token itself is rejected (§4.4).
+    InvalidToken,
+    /// Any other 403 from the Hub: fine-grained token permissions, org policies (§4.3, §4.4).
+    Forbidden,
+    /// A 403 from a CDN host: the signed URL expired or was minted for another range (§4.9).
+    /// Never an auth problem; the cure is to resolve the file again.
+    SignedUrlRejected,
+    RateLimited,
+    ServerError,
+    UnexpectedStatus,
+    Network(NetworkErrorKind),
+    /// The answer did not look like the Hub's: missing headers, malformed JSON, HTML, etc.
+    Protocol(String),
+    /// `HF_HUB_OFFLINE` forbids the request.
+    Offline,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NetworkErrorKind {
+    Dns,
+    Connect,
+    Tls,
+    Proxy,
+    Timeout,
+    /// The connection broke while a body was streaming.
+    Interrupted,
+    Other,
+}
+
+impl NetworkErrorKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            NetworkErrorKind::Dns => "the host name could not be resolved (DNS)",
+            NetworkErrorKind::Connect => "the connection was refused or could not be opened",
+            NetworkErrorKind::Tls => "the TLS handshake failed (certificate or protocol problem)",
+            NetworkErrorKind::Proxy => "the proxy refused or failed the connection",
+            NetworkErrorKind::Timeout => "the server did not answer in time",
+            NetworkErrorKind::Interrupted => "the connection broke during the transfer",
+            NetworkErrorKind::Other => "a network error occurred",
+        }
+    }
+}
+
+/// A failed Hub request, with enough context to explain it and to diagnose it further.
+#[derive(Debug, thiserror::Error)]
+pub struct HubError {
+    pub kind: HubErrorKind,
+    pub response: Option<Box<ErrorResponse>>,
+    /// A short note on what was being attempted ("listing files of acme/tiny").
+    pub context: Option<String>,
+    #[source]
+    pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
+}
+
+impl HubError {
+    pub fn new(kind: HubErrorKind) -> HubError {
+        HubError {
+            kind,
+            response: None,
+            context: None,
+            source: None,
+        }
+    }
+
+    pub fn from_response(response: ErrorResponse) -> HubError {
+        HubError {
+            kind: classify(&response),
+            response: Some(Box::new(response)),
+            context: None,
+            source: None,
+        }
+    }
+
+    pub fn protocol(detail: impl Into<String>) -> HubError {
+        HubError::new(HubErrorKind::Protocol(detail.into()))
+    }
+
+    pub fn network(
+        kind: NetworkErrorKind,
+        url: &str,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> HubError {
+        HubError {
+            kind: HubErrorKind::Network(kind),
+            response: Some(Box::new(ErrorResponse {
+                url: url.to_string(),
+                ..ErrorResponse::default()
+            })),
+            context: None,
+            source: Some(Box::new(source)),
+        }
+    }
+
+    pub fn with_context(mut self, context: impl Into<String>) -> HubError {
+        if self.context.is_none() {
+            self.context = Some(context.into());
+        }
+        self
+    }
+
+    pub fn status(&self) -> Option<u16> {
+        self.response.as_ref().map(|r| r.status).filter(|s| *s != 0)
+    }
+
+    /// Whether the request may succeed if made again (§4.8, §4.7, issue #6).
+    pub fn is_retryable(&self) -> bool {
+        match &self.kind {
+            HubErrorKind::RateLimited | HubErrorKind::ServerError => true,
+            HubErrorKind::SignedUrlRejected => true,
+            HubErrorKind::Network(kind) => {
+                !matches!(kind, NetworkErrorKind::Dns | NetworkErrorKind::Tls)
+            }
+            HubErrorKind::UnexpectedStatus => self.status() == Some(408),
+            _ => false,
+        }
+    }
+
+    /// Whether this is one of the access failures the doctor explains (401/403/404 families).
+    pub fn is_access_problem(&self) -> bool {
+        matches!(
+            self.kind,
+            HubErrorKind::RepoNotFound
+                | HubErrorKind::AuthenticationRequired
+                | HubErrorKind::RevisionNotFound
+                | HubErrorKind::EntryNotFound
+                | HubErrorKind::GatedRepo
+                | HubErrorKind::RepoDisabled
+                | HubErrorKind::InvalidToken
+                | HubErrorKind::Forbidden
+        )
+    }
+
+    pub fn request_id(&self) -> Option<&str> {
+        self.response.as_ref()?.request_id.as_deref()
+    }
+
+    pub fn server_message(&self) -> Option<&str> {
+        self.response.as_ref()?.error_message.as_deref()
+    }
+}
+
+impl fmt::Display for HubError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let url = self
+            .response
+            .as_ref()
+            .map(|r| r.url.as_str())
+            .filter(|u| !u.is_empty())
+            .unwrap_or("the Hub");
+        let status = self
+            .status()
+            .map(|s| format!("HTTP {s}"))
+            .unwrap_or_default();
+        if let Some(context) = &self.context {
+            write!(f, "Failed while {context}: ")?;
+        }
+        match &self.kind {
+            HubErrorKind::RepoNotFound => write!(
+                f,
+                "the repository was not found ({status}). It does not exist, has another type (model/dataset/space), or is private and this token cannot see it. Run `hfget doctor` on it to find out which."
+            )?,
+            HubErrorKind::AuthenticationRequired => write!(
+                f,
+                "the Hub asked for authentication ({status}): the repository does not exist, or it is private or gated and no token was sent. Log in with `hfget login` or pass --token."
+            )?,
+            HubErrorKind::RevisionNotFound => write!(
+                f,
+                "the revision was not found ({status}). Check the branch, tag or commit name."
+            )?,
+            HubErrorKind::EntryNotFound => write!(
+                f,
+                "the file was not found in the repository at this revision ({status})."
+            )?,
+            HubErrorKind::GatedRepo => write!(
+                f,
+                "the repository is gated and this account does not have access ({status}). Run `hfget doctor` on it for the exact reason and fix."
+            )?,
+            HubErrorKind::RepoDisabled => write!(
+                f,
+                "the Hub has disabled this repository ({status}); its files cannot be downloaded by anyone."
+            )?,
+            HubErrorKind::InvalidToken => write!(
+                f,
+                "the Hub rejected the token as invalid ({status}): it was revoked, expired or mistyped. Log in again with `hfget login`, or unset the variable that holds the old token."
+            )?,
+            HubErrorKind::Forbidden => write!(
+                f,
+                "the Hub refused access ({status}). Run `hfget doctor` on the repository to learn which permission is missing."
+            )?,
+            HubErrorKind::SignedUrlRejected => write!(
+                f,
+                "the download host refused a signed URL ({status}); it expired or was minted for another byte range. This is not a permission problem; retrying resolves a fresh URL."
+            )?,
+            HubErrorKind::RateLimited => {
+                write!(f, "the Hub is rate-limiting requests ({status})")?;
+                if let Some(secs) = self.response.as_ref().and_then(|r| r.retry_after_secs) {
+                    write!(f, "; the limit resets in {secs} s")?;
+                }
+                write!(f, ". Wait and retry; logged-in users get higher limits.")?
+            }
+            HubErrorKind::ServerError => write!(
+                f,
+                "the Hub had a server error ({status}) and kept failing after retries. Try again later."
+            )?,
+            HubErrorKind::UnexpectedStatus => write!(f, "unexpected answer {status} from {url}.")?,
+            HubErrorKind::Network(kind) => write!(
+                f,
+                "could not reach {url}: {}. Check your connection, proxy settings (HTTPS_PROXY) and HF_ENDPOINT.",
+                kind.describe()
+            )?,
+            HubErrorKind::Protocol(detail) => write!(
+                f,
+                "the answer from {url} does not look like the Hub's: {detail}. If HF_ENDPOINT is set, check that it points to a Hub-compatible server."
+            )?,
+            HubErrorKind::Offline => write!(
+                f,
+                "offline mode is enabled (HF_HUB_OFFLINE) and the files are not all in the cache. Unset HF_HUB_OFFLINE to download them."
+            )?,
+        }
+        if let Some(message) = self.server_message() {
+            write!(f, "\n  Hub says: {message}")?;
+        }
+        if let Some(request_id) = self.request_id() {
+            write!(f, "\n  Request ID: {request_id}")?;
+        }
+        Ok(())
+    }
+}
+
+/// Maps a failed response to its family, in `hf_raise_for_status`' order (§4.2): error code
+/// first, then the disabled-repo message, then status. Message wording is used only where the
+/// Hub sends no code (invalid token, disabled repo).
+pub fn classify(response: &ErrorResponse) -> HubErrorKind {
+    let message = response.error_message.as_deref().unwrap_or_default();
+    if !response.from_endpoint && response.status == 403 {
+        return HubErrorKind::SignedUrlRejected;
+    }
+    match response.error_code.as_deref() {
+        Some("RevisionNotFound") => return HubErrorKind::RevisionNotFound,
+        Some("EntryNotFound") => return HubErrorKind::EntryNotFound,
+        Some("GatedRepo") => return HubErrorKind::GatedRepo,
+        Some("RepoNotFound") => return HubErrorKind::RepoNotFound,
+        _ => {}
+    }
+    let lower = message.to_ascii_lowercase();
+    if response.status == 403 && lower.contains("disabled") {
+        return HubErrorKind::RepoDisabled;
+    }
+    match response.status {
+        401 if lower.contains("invalid credentials") || lower.contains("invalid user token") => {
+            HubErrorKind::InvalidToken
+        }
+        401 => HubErrorKind::AuthenticationRequired,
+        403 => HubErrorKind::Forbidden,
+        404 => HubErrorKind::RepoNotFound,
+        429 => HubErrorKind::RateLimited,
+        500..=599 => HubErrorKind::ServerError,
+        _ => HubErrorKind::UnexpectedStatus,
+    }
+}
+
+/// Seconds to wait before retrying, from the IETF `RateLimit` header (`…;r=0;t=42`) when it says
+/// the quota is exhausted, else from a delta-seconds `Retry-After` (§4.7).
+pub fn retry_after_secs(ratelimit: Option<&str>, retry_after: Option<&str>) -> Option<u64> {
+    let from_ratelimit = ratelimit.and_then(|value| {
+        let mut remaining = None;
+        let mut reset = None;
+        for part in value.split(';') {
+            let part = part.trim();
+            if let Some(r) = part.strip_prefix("r=") {
+                remaining = r.trim().parse::<u64>().ok();
+            } else if let Some(t) = part.strip_prefix("t=") {
+                reset = t.trim().parse::<u64>().ok();
+            }
+        }
+        match remaining {
+            Some(0) => reset,
+            _ => None,
+        }
+    });
+    from_ratelimit.or_else(|| retry_after.and_then(|value| value.trim().parse::<u64>().ok()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(status: u16, code: Option<&str>, message: Option<&str>) -> ErrorResponse {
+        ErrorResponse {
+            status,
+            url: "http://hub/x".into(),
+            error_code: code.map(str::to_string),
+            error_message: message.map(str::to_string),
+            from_endpoint: true,
+            ..ErrorResponse::default()
+        }
+    }
+
+    #[test]
+    fn classification_prefers_codes_over_wording() {
+        let cases = [
+            (
+                response(404, Some("RevisionNotFound"), Some("Invalid rev id: x")),
+                HubErrorKind::RevisionNotFound,
+            ),
+            (
+                response(404, Some("EntryNotFound"), None),
+                HubErrorKind::EntryNotFound,
+            ),
+            (
+                response(401, Some("GatedRepo"), Some("some brand-new wording")),
+                HubErrorKind::GatedRepo,
+            ),
+            (
+                response(403, Some("GatedRepo"), None),
+                HubErrorKind::GatedRepo,
+            ),
+            (
+                response(404, Some("RepoNotFound"), Some("Repository not found")),
+                HubErrorKind::RepoNotFound,
+            ),
+            (
+                response(403, None, Some("Access to this resource is disabled.")),
+                HubErrorKind::RepoDisabled,
+            ),
+            (
+                response(
+                    401,
+                    None,
+                    Some("Invalid credentials in Authorization header"),
+                ),
+                HubErrorKind::InvalidToken,
+            ),
+            (
+                response(401, None, Some("Invalid username or password.")),
+                HubErrorKind::AuthenticationRequired,
+            ),
+            (
+                response(401, None, None),
+                HubErrorKind::AuthenticationRequired,
+            ),
+            (
+                response(
+                    403,
+                    None,
+                    Some(
+                        "Please enable access to public gated repositories in your fine-grained token settings to view this repository.",
+                    ),
+                ),
+                HubErrorKind::Forbidden,
+            ),
+            (response(429, None, None), HubErrorKind::RateLimited),
+            (response(503, None, None), HubErrorKind::ServerError),
+            (response(418, None, None), HubErrorKind::UnexpectedStatus),
+        ];
+        for (response, expected) in cases {
+            assert_eq!(classify(&response), expected, "{response:?}");
+        }
+    }
+
+    #[test]
+    fn a_cdn_403_is_never_an_auth_problem() {
+        let mut cdn = response(403, None, Some("Access Denied"));
+        cdn.from_endpoint = false;
+        assert_eq!(classify(&cdn), HubErrorKind::SignedUrlRejected);
+    }
+
+    #[test]
+    fn retry_after_prefers_exhausted_ratelimit() {
+        assert_eq!(
+            retry_after_secs(Some("\"api\";r=0;t=42"), Some("7")),
+            Some(42)
+        );
+        assert_eq!(
+            retry_after_secs(Some("\"api\";r=10;t=42"), Some("7")),
+            Some(7)
+        );
+        assert_eq!(retry_after_secs(None, Some(" 3 ")), Some(3));
+        assert_eq!(
+            retry_after_secs(None, Some("Wed, 21 Oct 2015 07:28:00 GMT")),
+            None
+        );
+    }
+}

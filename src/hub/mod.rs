@@ -1,0 +1,15 @@
+//! The Hub protocol: repository ids and URLs, the HTTP client (redirects, auth, retries), the API
+//! endpoints and their answers, and the decoding of Hub errors into families a user can act on.
+//!
+//! Reference: `../shared/reference/hub-protocol.md` (cited as §N throughout).
+
+pub mod api;
+pub mod client;
+pub mod error;
+pub mod repo;
+pub mod whoami;
+
+pub use api::{Gate, RepoInfo, TreeEntry};
+pub use client::HubClient;
+pub use error::{HubError, HubErrorKind};
+pub use repo::{RepoId, RepoType};

@@ -1,0 +1,77 @@
+//! hfget: fast, resumable, verified Hugging Face Hub downloads into the cache `huggingface_hub`
+//! and `transformers` read, and a doctor that names the exact reason a download is refused.
+//!
+//! Layout (data flows one way, cli → plan → engine → cache):
+//! - [`cli`]: the command line; [`commands`]: one file per command.
+//! - [`hub`]: the Hub protocol — URLs, redirects, auth per request, retries, error decoding.
+//! - [`auth`]: where the token comes from and where logins are kept.
+//! - [`download`]: plan, transfer, retry, verify. [`cache`]: the huggingface_hub layout.
+//! - [`output`]: stderr messages and progress. [`env`]: every environment variable.
+//! - [`error`]: the top-level error and the exit codes.
+
+pub mod auth;
+pub mod cache;
+pub mod cli;
+pub mod commands;
+pub mod doctor;
+pub mod download;
+pub mod env;
+pub mod error;
+pub mod hub;
+pub mod output;
+
+use std::ffi::OsString;
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::error::{Error, exit};
+
+/// Parses the arguments, runs the command, and maps any error to a message and an exit code.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
+    let cli = match cli::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(error) => {
+            let _ = error.print();
+            return ExitCode::from(if error.use_stderr() {
+                exit::USAGE
+            } else {
+                exit::SUCCESS
+            });
+        }
+    };
+    let verbosity = match (cli.global.quiet, cli.global.verbose) {
+        (true, _) => output::Verbosity::Quiet,
+        (false, 0) => output::Verbosity::Normal,
+        (false, _) => output::Verbosity::Verbose,
+    };
+    output::init(
+        verbosity,
+        env::Environment::var_os(&env::ProcessEnvironment, env::NO_COLOR).is_some(),
+    );
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            output::error(format!("could not start the async runtime: {error}"));
+            return ExitCode::from(exit::FAILURE);
+        }
+    };
+    let result = runtime.block_on(async {
+        tokio::select! {
+            result = commands::run(cli) => result,
+            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+        }
+    });
+    // Do not wait for transfer tasks still running after an error or Ctrl-C.
+    runtime.shutdown_background();
+    match result {
+        Ok(code) => ExitCode::from(code),
+        Err(error) => {
+            output::error(&error);
+            ExitCode::from(error.exit_code())
+        }
+    }
+}

@@ -1,0 +1,112 @@
+//! Everything the user sees on stderr: warnings, notes, debug traces and progress bars.
+//!
+//! stdout is reserved for results (a path, or one JSON object) so `$(hfget download …)` works;
+//! commands write those themselves. This module only ever writes to stderr. A single global
+//! state decides how loud to be, and prints through the progress bars (`suspend`) so that a
+//! warning never tears a bar (rust-stack.md §4, indicatif patterns).
+
+pub mod progress;
+
+use std::io::{IsTerminal, Write};
+use std::sync::{Mutex, OnceLock};
+
+use indicatif::MultiProgress;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    Quiet,
+    Normal,
+    Verbose,
+}
+
+struct State {
+    verbosity: Verbosity,
+    color: bool,
+    progress: Mutex<Option<MultiProgress>>,
+}
+
+static STATE: OnceLock<State> = OnceLock::new();
+
+/// Sets the verbosity once per process (later calls are ignored, which keeps tests simple).
+pub fn init(verbosity: Verbosity, no_color: bool) {
+    let color = !no_color && std::io::stderr().is_terminal();
+    let _ = STATE.set(State {
+        verbosity,
+        color,
+        progress: Mutex::new(None),
+    });
+}
+
+fn state() -> &'static State {
+    STATE.get_or_init(|| State {
+        verbosity: Verbosity::Normal,
+        color: false,
+        progress: Mutex::new(None),
+    })
+}
+
+pub fn verbosity() -> Verbosity {
+    state().verbosity
+}
+
+pub fn color() -> bool {
+    state().color
+}
+
+/// Registers the active progress display so messages print above it.
+pub(crate) fn attach_progress(multi: Option<MultiProgress>) {
+    if let Ok(mut slot) = state().progress.lock() {
+        *slot = multi;
+    }
+}
+
+fn emit(line: &str) {
+    let print = || {
+        let mut stderr = std::io::stderr().lock();
+        let _ = writeln!(stderr, "{line}");
+    };
+    let multi = state().progress.lock().ok().and_then(|slot| slot.clone());
+    match multi {
+        Some(multi) => multi.suspend(print),
+        None => print(),
+    }
+}
+
+fn styled(prefix: &str, ansi: &str) -> String {
+    if color() {
+        format!("\x1b[{ansi}m{prefix}\x1b[0m")
+    } else {
+        prefix.to_string()
+    }
+}
+
+/// Something the user should know that does not stop the command. Hidden by `--quiet`.
+pub fn warn(message: impl std::fmt::Display) {
+    if verbosity() >= Verbosity::Normal {
+        emit(&format!("{} {message}", styled("warning:", "1;33")));
+    }
+}
+
+/// A neutral note (what is being done). Hidden by `--quiet`.
+pub fn info(message: impl std::fmt::Display) {
+    if verbosity() >= Verbosity::Normal {
+        emit(&message.to_string());
+    }
+}
+
+/// Detail for `-v`. The closure runs only when it will be printed.
+pub fn debug(message: impl FnOnce() -> String) {
+    if verbosity() >= Verbosity::Verbose {
+        emit(&format!("{} {}", styled("debug:", "2"), message()));
+    }
+}
+
+/// A fatal error, always printed.
+pub fn error(message: impl std::fmt::Display) {
+    emit(&format!("{} {message}", styled("error:", "1;31")));
+}
+
+/// A follow-up hint printed under an error.
+pub fn hint(message: impl std::fmt::Display) {
+    emit(&format!("{} {message}", styled("hint:", "1;36")));
+}

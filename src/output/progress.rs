@@ -1,0 +1,128 @@
+//! Download progress: one overall bar (bytes, rate, ETA) plus a bar per large file while it
+//! transfers (issue #2). Off when stderr is not a terminal, with `--quiet`, with `-v` (bars and
+//! trace lines would interleave), or with `HF_HUB_DISABLE_PROGRESS_BARS=1`.
+
+use std::io::IsTerminal;
+use std::time::Duration;
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::{Verbosity, attach_progress, verbosity};
+
+/// Files at least this large get their own bar; smaller ones only move the overall bar.
+const PER_FILE_BAR_THRESHOLD: u64 = 8 * 1024 * 1024;
+
+pub struct Progress {
+    multi: Option<MultiProgress>,
+    overall: ProgressBar,
+}
+
+impl Progress {
+    /// `forced`: `Some(false)` from `HF_HUB_DISABLE_PROGRESS_BARS=1`, `Some(true)` from `=0`.
+    pub fn new(total_bytes: u64, files: usize, forced: Option<bool>) -> Progress {
+        let wanted = match forced {
+            Some(choice) => choice,
+            None => std::io::stderr().is_terminal(),
+        };
+        let enabled = wanted && verbosity() == Verbosity::Normal;
+        if !enabled {
+            return Progress {
+                multi: None,
+                overall: ProgressBar::hidden(),
+            };
+        }
+        let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr_with_hz(10));
+        let overall = multi.add(ProgressBar::new(total_bytes));
+        overall.set_style(
+            ProgressStyle::with_template(
+                "{msg:>12} [{wide_bar}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec} ETA {eta}",
+            )
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+        );
+        overall.set_message(format!("{files} file{}", if files == 1 { "" } else { "s" }));
+        overall.enable_steady_tick(Duration::from_millis(200));
+        attach_progress(Some(multi.clone()));
+        Progress {
+            multi: Some(multi),
+            overall,
+        }
+    }
+
+    /// A handle for one file's transfer. Large files get a bar of their own.
+    pub fn file(&self, name: &str, size: u64) -> FileProgress {
+        let bar = match &self.multi {
+            Some(multi) if size >= PER_FILE_BAR_THRESHOLD => {
+                let bar = multi.insert_after(&self.overall, ProgressBar::new(size));
+                bar.set_style(
+                    ProgressStyle::with_template(
+                        "  {msg:30!} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec}",
+                    )
+                    .unwrap_or_else(|_| ProgressStyle::default_bar())
+                    .progress_chars("=> "),
+                );
+                bar.set_message(name.to_string());
+                Some(bar)
+            }
+            _ => None,
+        };
+        FileProgress {
+            overall: self.overall.clone(),
+            bar,
+        }
+    }
+
+    pub fn finish(&self) {
+        self.overall.finish_and_clear();
+        if let Some(multi) = &self.multi {
+            let _ = multi.clear();
+        }
+        attach_progress(None);
+    }
+}
+
+impl Drop for Progress {
+    fn drop(&mut self) {
+        attach_progress(None);
+    }
+}
+
+/// Progress of one file; cheap to clone into transfer tasks.
+#[derive(Clone)]
+pub struct FileProgress {
+    overall: ProgressBar,
+    bar: Option<ProgressBar>,
+}
+
+impl FileProgress {
+    pub fn hidden() -> FileProgress {
+        FileProgress {
+            overall: ProgressBar::hidden(),
+            bar: None,
+        }
+    }
+
+    pub fn advance(&self, bytes: u64) {
+        self.overall.inc(bytes);
+        if let Some(bar) = &self.bar {
+            bar.inc(bytes);
+        }
+    }
+
+    /// Takes back bytes counted by an attempt that had to be discarded (a corrupt or restarted
+    /// transfer), so the totals stay honest.
+    pub fn rewind(&self, bytes: u64) {
+        self.overall
+            .set_position(self.overall.position().saturating_sub(bytes));
+        if let Some(bar) = &self.bar {
+            bar.set_position(bar.position().saturating_sub(bytes));
+            bar.reset_eta();
+        }
+    }
+
+    pub fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}

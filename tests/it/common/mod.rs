@@ -1,0 +1,253 @@
+//! Shared test support: a [`TestContext`] with its own HOME, HF_HOME and emulator, a way to run
+//! `hfget` inside it, standard fixtures, and insta filters that hide ports and temp paths.
+
+#![allow(dead_code)]
+
+pub mod fixtures;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub use hub_emulator::{Emulator, Origin, RequestRecord, Scenario};
+
+/// A sandbox: a temp HOME/HF_HOME, a running emulator, and the environment `hfget` sees.
+pub struct TestContext {
+    pub temp: tempfile::TempDir,
+    pub emulator: Emulator,
+    env: Vec<(String, String)>,
+}
+
+/// What a run of `hfget` produced.
+#[derive(Debug)]
+pub struct Outcome {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Outcome {
+    /// Asserts success and returns self, printing both streams on failure.
+    #[track_caller]
+    pub fn success(self) -> Outcome {
+        assert_eq!(
+            self.code, 0,
+            "expected success\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    #[track_caller]
+    pub fn failure(self, code: i32) -> Outcome {
+        assert_eq!(
+            self.code, code,
+            "unexpected exit code\n--- stdout\n{}\n--- stderr\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+
+    pub fn stdout_line(&self) -> &str {
+        self.stdout.trim_end()
+    }
+
+    pub fn json(&self) -> serde_json::Value {
+        serde_json::from_str(&self.stdout)
+            .unwrap_or_else(|e| panic!("stdout is not JSON ({e}): {}", self.stdout))
+    }
+}
+
+impl TestContext {
+    pub fn new(scenario: Scenario) -> TestContext {
+        let temp = tempfile::tempdir().expect("temp dir");
+        let emulator = Emulator::start(scenario).expect("emulator starts");
+        let home = temp.path().join("home");
+        let hf_home = temp.path().join("hf_home");
+        std::fs::create_dir_all(&home).unwrap();
+        std::fs::create_dir_all(&hf_home).unwrap();
+        let env = vec![
+            ("HOME".to_string(), home.display().to_string()),
+            ("HF_HOME".to_string(), hf_home.display().to_string()),
+            ("HF_ENDPOINT".to_string(), emulator.hub_url()),
+            (
+                "HFGET_CONFIG_DIR".to_string(),
+                temp.path().join("config").display().to_string(),
+            ),
+            // Tests never touch a real keyring unless they ask for one (auth tests do).
+            ("HFGET_KEYRING".to_string(), "none".to_string()),
+            ("NO_PROXY".to_string(), "127.0.0.1,localhost".to_string()),
+            ("NO_COLOR".to_string(), "1".to_string()),
+        ];
+        TestContext {
+            temp,
+            emulator,
+            env,
+        }
+    }
+
+    /// Sets (or overrides) an environment variable for every later run.
+    pub fn env(&mut self, key: &str, value: &str) -> &mut TestContext {
+        self.env.retain(|(k, _)| k != key);
+        self.env.push((key.to_string(), value.to_string()));
+        self
+    }
+
+    pub fn remove_env(&mut self, key: &str) -> &mut TestContext {
+        self.env.retain(|(k, _)| k != key);
+        self
+    }
+
+    pub fn hf_home(&self) -> PathBuf {
+        self.temp.path().join("hf_home")
+    }
+
+    pub fn home(&self) -> PathBuf {
+        self.temp.path().join("home")
+    }
+
+    /// The default cache: `$HF_HOME/hub`.
+    pub fn cache(&self) -> PathBuf {
+        self.hf_home().join("hub")
+    }
+
+    pub fn path(&self, relative: &str) -> PathBuf {
+        self.temp.path().join(relative)
+    }
+
+    /// A `Command` for `hfget` with only this context's environment (plus PATH).
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_hfget"));
+        command.args(args).env_clear();
+        if let Some(path) = std::env::var_os("PATH") {
+            command.env("PATH", path);
+        }
+        for (key, value) in &self.env {
+            command.env(key, value);
+        }
+        command
+    }
+
+    pub fn run(&self, args: &[&str]) -> Outcome {
+        let output = self.command(args).output().expect("hfget runs");
+        Outcome {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+
+    /// The emulator's request log since the last [`TestContext::clear_requests`].
+    pub fn requests(&self) -> Vec<RequestRecord> {
+        self.emulator.requests()
+    }
+
+    pub fn clear_requests(&self) {
+        self.emulator.clear_requests();
+    }
+
+    /// Requests to the CDN origin that fetched file bytes.
+    pub fn cdn_requests(&self) -> Vec<RequestRecord> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.origin == Origin::Cdn)
+            .collect()
+    }
+
+    /// Requests that moved file contents: resolve hops on the hub, anything on the CDN.
+    pub fn file_requests(&self) -> Vec<RequestRecord> {
+        self.requests()
+            .into_iter()
+            .filter(|r| {
+                r.origin == Origin::Cdn
+                    || r.path.contains("/resolve/")
+                    || r.path.starts_with("/api/resolve-cache/")
+            })
+            .collect()
+    }
+
+    /// Insta filters: ports, temp paths, timings and request ids become stable placeholders.
+    pub fn filters(&self) -> Vec<(String, String)> {
+        let mut filters = vec![
+            (regex_escape(&self.emulator.hub_url()), "[HUB]".to_string()),
+            (regex_escape(&self.emulator.cdn_url()), "[CDN]".to_string()),
+            (
+                regex_escape(&self.temp.path().display().to_string()),
+                "[TMP]".to_string(),
+            ),
+            (r"in \d+\.\d s".to_string(), "in [TIME] s".to_string()),
+            (
+                r"Root=1-[0-9a-f]{8}-[0-9a-f]{24};[0-9a-f]+".to_string(),
+                "[REQUEST-ID]".to_string(),
+            ),
+            (r"\b[0-9a-f]{40}\b".to_string(), "[COMMIT]".to_string()),
+        ];
+        if let Ok(canonical) = self.temp.path().canonicalize() {
+            filters.push((
+                regex_escape(&canonical.display().to_string()),
+                "[TMP]".to_string(),
+            ));
+        }
+        filters
+    }
+}
+
+/// Renders an outcome for snapshots.
+pub fn render(outcome: &Outcome) -> String {
+    format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        outcome.code, outcome.stdout, outcome.stderr
+    )
+}
+
+/// Snapshots an [`Outcome`] with the context's filters applied.
+#[macro_export]
+macro_rules! hfget_snapshot {
+    ($ctx:expr, $outcome:expr) => {{
+        let filters = $ctx.filters();
+        let filters: Vec<(&str, &str)> = filters.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+        insta::with_settings!({ filters => filters, prepend_module_to_snapshot => false }, {
+            insta::assert_snapshot!($crate::common::render(&$outcome));
+        });
+    }};
+}
+
+pub fn regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// sha256 of a file on disk, hex.
+pub fn sha256_file(path: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()));
+    Sha256::digest(&bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+/// The Python interpreter with the pinned huggingface_hub, if this machine has one. CI sets
+/// HFGET_TEST_PYTHON (see .ci/run); with HFGET_TEST_REQUIRE_PYTHON=1 a missing one fails the test
+/// instead of skipping it, so CI can never pass by skipping.
+pub fn python() -> Option<PathBuf> {
+    let found = std::env::var_os("HFGET_TEST_PYTHON")
+        .map(PathBuf::from)
+        .filter(|p| p.exists());
+    if found.is_none() {
+        if std::env::var_os("HFGET_TEST_REQUIRE_PYTHON").is_some() {
+            panic!(
+                "HFGET_TEST_REQUIRE_PYTHON is set but HFGET_TEST_PYTHON does not name a Python with huggingface_hub"
+            );
+        }
+        eprintln!(
+            "skipping: set HFGET_TEST_PYTHON to a Python with the pinned huggingface_hub (see .ci/run)"
+        );
+    }
+    found
+}

@@ -1,0 +1,370 @@
+//! `hfget download` against the emulator: cache layout, requests made, flags, resume, errors.
+
+use std::path::Path;
+
+use crate::common::fixtures::*;
+use crate::common::*;
+
+fn ctx() -> TestContext {
+    TestContext::new(standard_scenario())
+}
+
+fn snapshot_dir(ctx: &TestContext, repo_folder: &str) -> std::path::PathBuf {
+    let outcome_commit =
+        std::fs::read_to_string(ctx.cache().join(repo_folder).join("refs/main")).unwrap();
+    ctx.cache()
+        .join(repo_folder)
+        .join("snapshots")
+        .join(outcome_commit)
+}
+
+#[test]
+fn snapshot_download_fills_the_huggingface_cache_layout() {
+    let ctx = ctx();
+    let out = ctx.run(&["download", "acme/tiny"]).success();
+    let repo = ctx.cache().join("models--acme--tiny");
+    let commit = std::fs::read_to_string(repo.join("refs/main")).unwrap();
+    assert_eq!(
+        commit.len(),
+        40,
+        "ref is a bare commit hash without newline: {commit:?}"
+    );
+    let snapshot = repo.join("snapshots").join(&commit);
+    assert_eq!(
+        out.stdout_line(),
+        snapshot.display().to_string(),
+        "stdout carries only the path"
+    );
+
+    for (name, depth) in [
+        ("README.md", 0),
+        ("config.json", 0),
+        ("nested/deeper/notes.txt", 2),
+        ("model.safetensors", 0),
+    ] {
+        let link = snapshot.join(name);
+        let target =
+            std::fs::read_link(&link).unwrap_or_else(|e| panic!("{name} is a symlink: {e}"));
+        let expected_prefix = "../".repeat(depth + 2) + "blobs/";
+        assert!(
+            target.to_string_lossy().starts_with(&expected_prefix),
+            "{name} -> {}",
+            target.display()
+        );
+        assert!(link.is_file(), "{name} resolves");
+    }
+    assert_eq!(
+        std::fs::read(snapshot.join("config.json")).unwrap(),
+        b"{\"hidden_size\": 16}\n"
+    );
+    let model = snapshot.join("model.safetensors");
+    assert_eq!(std::fs::metadata(&model).unwrap().len(), LFS_SIZE);
+    let blob_name = std::fs::read_link(&model)
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .to_string();
+    assert_eq!(blob_name.len(), 64, "LFS blobs are named by sha256");
+    assert_eq!(sha256_file(&model), blob_name);
+    assert!(ctx.cache().join("CACHEDIR.TAG").is_file());
+    assert!(repo.join(format!("trees/{commit}.json")).is_file());
+    let leftovers: Vec<_> = std::fs::read_dir(repo.join("blobs"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".incomplete"))
+        .collect();
+    assert!(leftovers.is_empty(), "no .incomplete left behind");
+}
+
+#[test]
+fn one_revision_request_one_paginated_listing_and_no_head_per_file() {
+    let ctx = ctx();
+    ctx.run(&["download", "acme/tiny"]).success();
+    let requests = ctx.requests();
+    let heads = requests.iter().filter(|r| r.method == "HEAD").count();
+    assert_eq!(heads, 0, "no HEAD: the listing gives size and etag");
+    let revision = requests
+        .iter()
+        .filter(|r| r.path.contains("/revision/"))
+        .count();
+    assert_eq!(revision, 1);
+    let pages = requests
+        .iter()
+        .filter(|r| r.path.contains("/tree/"))
+        .count();
+    assert_eq!(
+        pages, 3,
+        "4 files and 2 folders at page size 2 → several pages, all followed"
+    );
+    let cdn: Vec<_> = ctx.cdn_requests();
+    assert_eq!(cdn.len(), 1, "the one LFS file goes to the CDN");
+    assert!(
+        cdn.iter().all(|r| r.authorization.is_none()),
+        "the CDN never sees the token"
+    );
+}
+
+#[test]
+fn rerun_on_a_complete_cache_costs_one_request() {
+    let ctx = ctx();
+    ctx.run(&["download", "acme/tiny"]).success();
+    ctx.clear_requests();
+    let out = ctx.run(&["download", "acme/tiny"]).success();
+    assert!(out.stderr.contains("Up to date"), "{}", out.stderr);
+    let requests = ctx.requests();
+    assert_eq!(requests.len(), 1, "only the revision lookup: {requests:#?}");
+    assert!(requests[0].path.contains("/revision/main"));
+
+    // Pinned to a commit hash, not even that.
+    let commit = std::fs::read_to_string(ctx.cache().join("models--acme--tiny/refs/main")).unwrap();
+    ctx.clear_requests();
+    ctx.run(&["download", "acme/tiny", "--revision", &commit])
+        .success();
+    assert!(ctx.requests().is_empty(), "{:#?}", ctx.requests());
+}
+
+#[test]
+fn offline_mode_serves_from_cache_with_zero_requests() {
+    let mut ctx = ctx();
+    ctx.run(&["download", "acme/tiny"]).success();
+    ctx.clear_requests();
+    ctx.env("HF_HUB_OFFLINE", "1");
+    let out = ctx.run(&["download", "acme/tiny"]).success();
+    assert!(out.stdout_line().ends_with(
+        &std::fs::read_to_string(ctx.cache().join("models--acme--tiny/refs/main")).unwrap()
+    ));
+    let single = ctx.run(&["download", "acme/tiny", "config.json"]).success();
+    assert!(single.stdout_line().ends_with("/config.json"));
+    assert!(ctx.requests().is_empty());
+
+    let missing = ctx
+        .run(&["download", "acme/data", "--repo-type", "dataset"])
+        .failure(10);
+    assert!(
+        missing.stderr.contains("HF_HUB_OFFLINE"),
+        "{}",
+        missing.stderr
+    );
+    assert!(ctx.requests().is_empty());
+}
+
+#[test]
+fn single_file_prints_the_file_path() {
+    let ctx = ctx();
+    let out = ctx.run(&["download", "acme/tiny", "config.json"]).success();
+    let path = Path::new(out.stdout_line());
+    assert!(path.ends_with("config.json"));
+    assert_eq!(std::fs::read(path).unwrap(), b"{\"hidden_size\": 16}\n");
+    assert!(
+        !ctx.requests().iter().any(|r| r.path.contains("/tree/")),
+        "named files use paths-info, not the listing"
+    );
+}
+
+#[test]
+fn revisions_branches_tags_prs_and_hf_uris() {
+    let ctx = ctx();
+    let v1 = ctx
+        .run(&["download", "acme/tiny", "config.json", "--revision", "v1"])
+        .success();
+    assert_eq!(
+        std::fs::read(v1.stdout_line()).unwrap(),
+        b"{\"hidden_size\": 8}\n"
+    );
+    assert!(ctx.cache().join("models--acme--tiny/refs/v1").is_file());
+
+    let pr = ctx
+        .run(&["download", "hf://acme/tiny@refs/pr/1/config.json"])
+        .success();
+    assert_eq!(
+        std::fs::read(pr.stdout_line()).unwrap(),
+        b"{\"hidden_size\": 16}\n"
+    );
+    assert!(
+        ctx.cache()
+            .join("models--acme--tiny/refs/refs/pr/1")
+            .is_file(),
+        "refs/pr/1 nests"
+    );
+
+    let data = ctx
+        .run(&["download", "datasets/acme/data", "--json"])
+        .success()
+        .json();
+    assert_eq!(data["repo_type"], "dataset");
+    assert!(ctx.cache().join("datasets--acme--data").is_dir());
+    let files: Vec<_> = data["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(files, vec!["README.md", "data/train.csv"]);
+}
+
+#[test]
+fn include_exclude_and_dry_run() {
+    let ctx = ctx();
+    let out = ctx
+        .run(&[
+            "download",
+            "acme/tiny",
+            "--include",
+            "*.json",
+            "--include",
+            "*.md",
+            "--exclude",
+            "README*",
+            "--json",
+        ])
+        .success();
+    let names: Vec<String> = out.json()["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(names, vec!["config.json"]);
+
+    let dry = ctx.run(&["download", "acme/tiny", "--dry-run"]).success();
+    assert!(
+        dry.stdout
+            .contains("[dry-run] Will download 3 files (out of 4)"),
+        "{}",
+        dry.stdout
+    );
+    assert!(dry.stdout.contains("model.safetensors"));
+    assert!(ctx.cdn_requests().is_empty(), "dry run transfers nothing");
+
+    let none = ctx
+        .run(&["download", "acme/tiny", "--include", "*.gguf"])
+        .failure(3);
+    assert!(
+        none.stderr.contains("No file of acme/tiny matches"),
+        "{}",
+        none.stderr
+    );
+}
+
+#[test]
+fn local_dir_writes_plain_files_and_metadata_and_skips_on_rerun() {
+    let ctx = ctx();
+    let dir = ctx.path("out");
+    let dir_str = dir.display().to_string();
+    let out = ctx
+        .run(&["download", "acme/tiny", "--local-dir", &dir_str])
+        .success();
+    assert_eq!(out.stdout_line(), dir_str);
+    assert_eq!(
+        std::fs::read(dir.join("config.json")).unwrap(),
+        b"{\"hidden_size\": 16}\n"
+    );
+    assert!(
+        !std::fs::symlink_metadata(dir.join("model.safetensors"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    let metadata =
+        std::fs::read_to_string(dir.join(".cache/huggingface/download/model.safetensors.metadata"))
+            .unwrap();
+    let lines: Vec<&str> = metadata.lines().collect();
+    assert_eq!(lines.len(), 3);
+    assert_eq!(lines[1], sha256_file(&dir.join("model.safetensors")));
+    assert_eq!(
+        std::fs::read_to_string(dir.join(".cache/huggingface/.gitignore")).unwrap(),
+        "*"
+    );
+
+    ctx.clear_requests();
+    let again = ctx
+        .run(&["download", "acme/tiny", "--local-dir", &dir_str])
+        .success();
+    assert!(
+        again.stderr.contains("0 files downloaded"),
+        "{}",
+        again.stderr
+    );
+    assert!(ctx.file_requests().is_empty(), "{:#?}", ctx.file_requests());
+}
+
+#[test]
+fn force_downloads_again() {
+    let ctx = ctx();
+    ctx.run(&["download", "acme/tiny", "model.safetensors"])
+        .success();
+    ctx.clear_requests();
+    ctx.run(&["download", "acme/tiny", "model.safetensors", "--force"])
+        .success();
+    assert_eq!(ctx.cdn_requests().len(), 1);
+}
+
+#[test]
+fn bad_input_fails_before_any_request() {
+    let ctx = ctx();
+    for args in [
+        vec!["download", "not/a/repo/id"],
+        vec!["download", "acme/ti ny"],
+        vec!["download", "acme/tiny", "--revision", ""],
+        vec!["download", "acme/tiny", "--revision", "a..b"],
+        vec!["download", "acme/tiny", "--repo-type", "kernelz"],
+        vec!["download", "datasets/acme/data", "--repo-type", "space"],
+        vec!["download", "acme/tiny", "../etc/passwd"],
+        vec!["download", "hf://acme/tiny@v1", "--revision", "main"],
+    ] {
+        let out = ctx.run(&args);
+        assert_eq!(out.code, 2, "{args:?}\n{}", out.stderr);
+        assert!(!out.stderr.trim().is_empty());
+    }
+    assert!(ctx.requests().is_empty(), "{:#?}", ctx.requests());
+}
+
+#[test]
+fn missing_file_names_the_closest_matches_and_records_no_exist() {
+    let ctx = ctx();
+    let out = ctx.run(&["download", "acme/tiny", "confg.json"]).failure(3);
+    assert!(
+        out.stderr.contains("Did you mean 'config.json'"),
+        "{}",
+        out.stderr
+    );
+    let commit = std::fs::read_to_string(ctx.cache().join("models--acme--tiny/refs/main")).unwrap();
+    assert!(
+        ctx.cache()
+            .join(format!("models--acme--tiny/.no_exist/{commit}/confg.json"))
+            .is_file()
+    );
+}
+
+#[test]
+fn resumes_a_partial_blob_left_by_a_killed_run() {
+    let ctx = ctx();
+    // Learn the blob name, then plant the first half of it as a leftover .incomplete.
+    ctx.run(&["download", "acme/tiny", "model.safetensors"])
+        .success();
+    let repo = ctx.cache().join("models--acme--tiny");
+    let snapshot = snapshot_dir(&ctx, "models--acme--tiny");
+    let blob = std::fs::canonicalize(snapshot.join("model.safetensors")).unwrap();
+    let bytes = std::fs::read(&blob).unwrap();
+    let etag = blob.file_name().unwrap().to_string_lossy().to_string();
+    std::fs::remove_file(&blob).unwrap();
+    std::fs::remove_file(snapshot.join("model.safetensors")).unwrap();
+    let half = bytes.len() / 2;
+    std::fs::write(
+        repo.join(format!("blobs/{etag}.incomplete")),
+        &bytes[..half],
+    )
+    .unwrap();
+    ctx.clear_requests();
+
+    ctx.run(&["download", "acme/tiny", "model.safetensors"])
+        .success();
+    let cdn = ctx.cdn_requests();
+    assert_eq!(cdn.len(), 1);
+    assert_eq!(
+        cdn[0].range.as_deref(),
+        Some(format!("bytes={half}-").as_str())
+    );
+    assert_eq!(std::fs::read(&blob).unwrap(), bytes);
+}

@@ -1,0 +1,178 @@
+//! Interop with a real client we did not write: the pinned `huggingface_hub` (see .ci/run).
+//! Skipped (with a note) when HFGET_TEST_PYTHON is not set; CI sets it and requires it.
+
+use std::path::Path;
+use std::process::Command;
+
+use crate::common::fixtures::*;
+use crate::common::*;
+
+/// Runs a Python snippet with `huggingface_hub` against this context's cache and emulator.
+fn python(ctx: &TestContext, python: &Path, script: &str, offline: bool) -> String {
+    let mut command = Command::new(python);
+    command
+        .arg("-c")
+        .arg(script)
+        .env_clear()
+        .env("HOME", ctx.home())
+        .env("HF_HOME", ctx.hf_home())
+        .env("HF_ENDPOINT", ctx.emulator.hub_url())
+        // The emulator serves Xet-backed files through the plain-HTTP bridge only; hf_xet would
+        // try the CAS protocol, which it does not emulate (hub-protocol.md §6).
+        .env("HF_HUB_DISABLE_XET", "1")
+        .env("HF_HUB_DISABLE_TELEMETRY", "1")
+        .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        .env("NO_PROXY", "127.0.0.1,localhost")
+        .env("PYTHONWARNINGS", "error::UserWarning:huggingface_hub");
+    if offline {
+        command.env("HF_HUB_OFFLINE", "1");
+    }
+    let output = command.output().expect("python runs");
+    assert!(
+        output.status.success(),
+        "python failed\n--- stdout\n{}\n--- stderr\n{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn python_reads_an_hfget_cache_offline_and_scan_cache_dir_is_clean() {
+    let Some(interpreter) = crate::common::python() else {
+        return;
+    };
+    let ctx = TestContext::new(standard_scenario());
+    ctx.run(&["download", "acme/tiny"]).success();
+    ctx.run(&["download", "acme/tiny", "--revision", "v1"])
+        .success();
+    ctx.run(&["download", "datasets/acme/data"]).success();
+    ctx.clear_requests();
+    let script = r#"
+import hashlib, os
+from huggingface_hub import hf_hub_download, snapshot_download, scan_cache_dir, try_to_load_from_cache
+snap = snapshot_download("acme/tiny", local_files_only=True)
+files = sorted(os.path.relpath(os.path.join(d, f), snap) for d, _, fs in os.walk(snap) for f in fs)
+print("snapshot", files)
+for name in files:
+    path = hf_hub_download("acme/tiny", name, local_files_only=True)
+    with open(path, "rb") as fh:
+        print(name, hashlib.sha256(fh.read()).hexdigest())
+old = hf_hub_download("acme/tiny", "config.json", revision="v1", local_files_only=True)
+print("v1", open(old).read().strip())
+data = snapshot_download("acme/data", repo_type="dataset", local_files_only=True)
+print("dataset", sorted(os.listdir(data)))
+report = scan_cache_dir()
+print("warnings", len(report.warnings), [str(w) for w in report.warnings])
+print("repos", sorted((r.repo_type, r.repo_id, r.nb_files) for r in report.repos))
+"#;
+    let out = python(&ctx, &interpreter, script, true);
+    assert!(
+        out.contains(
+            "snapshot ['README.md', 'config.json', 'model.safetensors', 'nested/deeper/notes.txt']"
+        ),
+        "{out}"
+    );
+    assert!(out.contains("v1 {\"hidden_size\": 8}"), "{out}");
+    assert!(out.contains("dataset ['README.md', 'data']"), "{out}");
+    assert!(out.contains("warnings 0 []"), "{out}");
+    assert!(
+        out.contains("('model', 'acme/tiny', 5)"),
+        "v1 and main share 4 blobs + 1 changed config: {out}"
+    );
+    // The sha256 Python computes for the LFS file is its blob name in hfget's cache.
+    let snapshot = std::fs::read_link(
+        ctx.cache()
+            .join("models--acme--tiny/snapshots")
+            .join(
+                std::fs::read_to_string(ctx.cache().join("models--acme--tiny/refs/main")).unwrap(),
+            )
+            .join("model.safetensors"),
+    )
+    .unwrap();
+    let blob = snapshot.file_name().unwrap().to_string_lossy().to_string();
+    assert!(out.contains(&format!("model.safetensors {blob}")), "{out}");
+    assert!(ctx.requests().is_empty(), "Python was offline");
+}
+
+#[test]
+fn hfget_reuses_a_cache_filled_by_python_without_file_requests() {
+    let Some(interpreter) = crate::common::python() else {
+        return;
+    };
+    let ctx = TestContext::new(standard_scenario());
+    let script = r#"
+from huggingface_hub import snapshot_download
+print(snapshot_download("acme/tiny"))
+print(snapshot_download("acme/data", repo_type="dataset"))
+"#;
+    let printed = python(&ctx, &interpreter, script, false);
+    assert!(
+        !ctx.cdn_requests().is_empty(),
+        "Python really downloaded from the emulator"
+    );
+    ctx.clear_requests();
+
+    let out = ctx.run(&["download", "acme/tiny"]).success();
+    assert_eq!(
+        out.stdout_line(),
+        printed.lines().next().unwrap(),
+        "same snapshot folder"
+    );
+    let out = ctx
+        .run(&["download", "datasets/acme/data", "--json"])
+        .success();
+    assert!(
+        out.json()["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["status"] == "cached")
+    );
+    assert!(
+        ctx.file_requests().is_empty(),
+        "no file request: {:#?}",
+        ctx.file_requests()
+    );
+
+    // Single files too, pinned or not.
+    ctx.run(&["download", "acme/tiny", "model.safetensors"])
+        .success();
+    assert!(ctx.file_requests().is_empty(), "{:#?}", ctx.file_requests());
+    let _ = LFS_SIZE;
+}
+
+#[test]
+fn python_uses_a_token_file_written_by_hfget() {
+    let Some(interpreter) = crate::common::python() else {
+        return;
+    };
+    let ctx = TestContext::new(standard_scenario());
+    let mut login = ctx.command(&["login", "--store", "file"]);
+    login.stdin(std::process::Stdio::piped());
+    let mut child = login
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(ALICE.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let out = python(
+        &ctx,
+        &interpreter,
+        "from huggingface_hub import whoami\nprint(whoami()['name'])",
+        false,
+    );
+    assert_eq!(out.trim(), "alice");
+}

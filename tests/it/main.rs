@@ -1,0 +1,9 @@
+//! The single integration-test binary (one binary links once: matklad's advice, as uv and just
+//! do). Every test drives the real `hfget` executable against the in-process Hub emulator.
+
+mod common;
+
+mod auth;
+mod doctor;
+mod download;
+mod interop;
