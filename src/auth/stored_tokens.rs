@@ -1,0 +1,251 @@
+//! The `stored_tokens` file of `huggingface_hub` (hub-protocol.md §5.2): every token the user
+//! logged in with, by name, in Python's `configparser` INI format:
+//!
+//! ```ini
+//! [laptop]
+//! hf_token = hf_…
+//!
+//! ```
+//!
+//! hfget reads and writes it only for `--store file` logins, so that `hf auth list`, `hf auth
+//! switch` and `hf auth whoami` see the same logins. The reader accepts what `configparser`
+//! accepts in practice (`=` or `:`, `#`/`;` comment lines, indented continuation lines, keys in
+//! any case); the writer produces exactly what `configparser.write` produces, sections sorted by
+//! name as `_save_stored_tokens` does. Keys other than `hf_token` (an OAuth login's
+//! `refresh_token`, `expires_at`) survive a rewrite of another section.
+
+use std::collections::BTreeMap;
+use std::io::ErrorKind;
+use std::path::Path;
+
+use super::{AuthError, Token, token_file};
+
+/// The key that holds the token in each section.
+pub const TOKEN_KEY: &str = "hf_token";
+/// `configparser`'s default section: it holds defaults, never a login.
+const DEFAULT_SECTION: &str = "DEFAULT";
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoredTokens {
+    sections: BTreeMap<String, Vec<(String, String)>>,
+}
+
+impl StoredTokens {
+    /// Parses the file's text; the error is a 1-based line number and what is wrong there.
+    pub fn parse(text: &str) -> Result<StoredTokens, (usize, &'static str)> {
+        let mut sections: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        let mut current: Option<String> = None;
+        // The indentation of the last option line, for continuation lines.
+        let mut option_indent: Option<usize> = None;
+        for (index, raw) in text.lines().enumerate() {
+            let line_no = index + 1;
+            let trimmed = raw.trim();
+            let indent = raw.len() - raw.trim_start().len();
+            if trimmed.is_empty() {
+                option_indent = None;
+                continue;
+            }
+            if trimmed.starts_with('#') || trimmed.starts_with(';') {
+                continue;
+            }
+            if let (Some(option_indent), Some(section)) = (option_indent, current.as_ref())
+                && indent > option_indent
+            {
+                if let Some((_, value)) = sections
+                    .get_mut(section)
+                    .and_then(|options| options.last_mut())
+                {
+                    value.push('\n');
+                    value.push_str(trimmed);
+                }
+                continue;
+            }
+            if let Some(rest) = trimmed.strip_prefix('[')
+                && let Some(end) = rest.rfind(']')
+            {
+                let name = &rest[..end];
+                if name.is_empty() {
+                    return Err((line_no, "a section header has no name"));
+                }
+                if sections.contains_key(name) {
+                    return Err((line_no, "a section appears twice"));
+                }
+                sections.insert(name.to_string(), Vec::new());
+                current = Some(name.to_string());
+                option_indent = None;
+                continue;
+            }
+            let Some(section) = current.as_ref() else {
+                return Err((line_no, "a line comes before any [section] header"));
+            };
+            let Some(split) = trimmed.find(['=', ':']) else {
+                return Err((line_no, "a line is neither `[section]` nor `key = value`"));
+            };
+            let key = trimmed[..split].trim().to_lowercase();
+            let value = trimmed[split + 1..].trim().to_string();
+            let options = sections.entry(section.clone()).or_default();
+            options.retain(|(k, _)| *k != key);
+            options.push((key, value));
+            option_indent = Some(indent);
+        }
+        Ok(StoredTokens { sections })
+    }
+
+    /// The file's text, as `configparser.write` lays it out.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let default = self.sections.get_key_value(DEFAULT_SECTION);
+        let others = self
+            .sections
+            .iter()
+            .filter(|(name, _)| *name != DEFAULT_SECTION);
+        for (name, options) in default.into_iter().chain(others) {
+            out.push_str(&format!("[{name}]\n"));
+            for (key, value) in options {
+                out.push_str(&format!("{key} = {}\n", value.replace('\n', "\n\t")));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// Reads the file; a missing file holds no logins.
+    pub fn load(path: &Path) -> Result<StoredTokens, AuthError> {
+        let text = match std::fs::read_to_string(path) {
+            Ok(text) => text,
+            Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
+                return Ok(StoredTokens::default());
+            }
+            Err(source) => {
+                return Err(AuthError::ReadTokenFile {
+                    path: path.to_path_buf(),
+                    source,
+                });
+            }
+        };
+        StoredTokens::parse(&text).map_err(|(line, reason)| AuthError::StoredTokensSyntax {
+            path: path.to_path_buf(),
+            line,
+            reason,
+        })
+    }
+
+    /// Writes the file (0600, atomically), or removes it when no section is left.
+    pub fn save(&self, path: &Path) -> Result<(), AuthError> {
+        if self.sections.is_empty() {
+            token_file::remove(path).map(|_| ())
+        } else {
+            token_file::write_private(path, self.render().as_bytes())
+        }
+    }
+
+    /// The login names, sorted.
+    pub fn names(&self) -> impl Iterator<Item = &str> {
+        self.sections
+            .keys()
+            .map(String::as_str)
+            .filter(|name| *name != DEFAULT_SECTION)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.names().next().is_none()
+    }
+
+    pub fn contains(&self, name: &str) -> bool {
+        name != DEFAULT_SECTION && self.sections.contains_key(name)
+    }
+
+    pub fn token(&self, name: &str) -> Option<Token> {
+        if name == DEFAULT_SECTION {
+            return None;
+        }
+        self.sections
+            .get(name)?
+            .iter()
+            .find(|(key, _)| key == TOKEN_KEY)
+            .and_then(|(_, value)| Token::parse(value))
+    }
+
+    /// The name of the section holding `token`, if any.
+    pub fn name_of(&self, token: &Token) -> Option<&str> {
+        self.names()
+            .find(|name| self.token(name).as_ref() == Some(token))
+    }
+
+    /// Adds or replaces a login. The section's other keys belonged to the previous token (OAuth
+    /// refresh data), so they go with it.
+    pub fn set(&mut self, name: &str, token: &Token) {
+        self.sections.insert(
+            name.to_string(),
+            vec![(TOKEN_KEY.to_string(), token.secret().to_string())],
+        );
+    }
+
+    pub fn remove(&mut self, name: &str) -> bool {
+        name != DEFAULT_SECTION && self.sections.remove(name).is_some()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// What Python 2.4's `_save_stored_tokens({"laptop": …, "ci": …})` writes, byte for byte.
+    const PYTHON_WRITTEN: &str = "[ci]\nhf_token = hf_ci\n\n[laptop]\nhf_token = hf_laptop\n\n";
+
+    #[test]
+    fn writes_what_configparser_writes() {
+        let mut stored = StoredTokens::default();
+        stored.set("laptop", &Token::parse("hf_laptop").unwrap());
+        stored.set("ci", &Token::parse("hf_ci").unwrap());
+        assert_eq!(stored.render(), PYTHON_WRITTEN);
+        assert_eq!(StoredTokens::parse(PYTHON_WRITTEN).unwrap(), stored);
+    }
+
+    #[test]
+    fn reads_what_configparser_reads_and_keeps_other_keys() {
+        let text = "# a comment\n[oauth-alice]\nHF_TOKEN: hf_oauth\nrefresh_token = r1\nexpires_at = 1752192000\n  continued\n\n; more\n[laptop]\nhf_token=hf_laptop\n";
+        let mut stored = StoredTokens::parse(text).unwrap();
+        assert_eq!(
+            stored.names().collect::<Vec<_>>(),
+            ["laptop", "oauth-alice"]
+        );
+        assert_eq!(stored.token("oauth-alice").unwrap().secret(), "hf_oauth");
+        assert_eq!(
+            stored.name_of(&Token::parse("hf_laptop").unwrap()),
+            Some("laptop")
+        );
+        stored.set("laptop", &Token::parse("hf_new").unwrap());
+        let rendered = stored.render();
+        assert_eq!(
+            rendered,
+            "[laptop]\nhf_token = hf_new\n\n[oauth-alice]\nhf_token = hf_oauth\nrefresh_token = r1\nexpires_at = 1752192000\n\tcontinued\n\n"
+        );
+        assert_eq!(StoredTokens::parse(&rendered).unwrap(), stored);
+        assert!(stored.remove("laptop"));
+        assert!(!stored.remove("laptop"));
+    }
+
+    #[test]
+    fn rejects_what_configparser_rejects() {
+        assert_eq!(StoredTokens::parse("hf_token = x\n").unwrap_err().0, 1);
+        assert!(StoredTokens::parse("[a]\n[a]\n").is_err());
+        assert!(StoredTokens::parse("[a]\njunk\n").is_err());
+        let with_default = StoredTokens::parse("[DEFAULT]\nx = 1\n[b]\nhf_token = t\n").unwrap();
+        assert_eq!(with_default.names().collect::<Vec<_>>(), ["b"]);
+        assert!(with_default.render().starts_with("[DEFAULT]\n"));
+    }
+
+    #[test]
+    fn save_writes_private_file_and_removes_when_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("stored_tokens");
+        let mut stored = StoredTokens::default();
+        stored.set("a", &Token::parse("hf_a").unwrap());
+        stored.save(&path).unwrap();
+        assert_eq!(StoredTokens::load(&path).unwrap(), stored);
+        stored.remove("a");
+        stored.save(&path).unwrap();
+        assert!(!path.exists());
+    }
+}

@@ -1,0 +1,261 @@
+//! `hfget whoami [--json]`: who the token belongs to, what it may do, and where it came from.
+//!
+//! Python's `hf auth whoami` prints only the user and orgs; the questions people actually ask
+//! (landscape.md "Auth" pain points) are "which token is being sent, from where, and can it read
+//! gated or org repos". So this shows the token's name, role, fine-grained scopes, expiry and
+//! source, and when the Hub rejects the token it names the source that held it and checks
+//! whether a lower-precedence login would have worked (the stale `HF_TOKEN` classic).
+
+use clap::Args;
+use serde_json::json;
+
+use crate::auth::{self, AuthError, KeyringHandle, ResolvedToken, Sources, TokenSource};
+use crate::commands::print_stdout;
+use crate::env::{DEFAULT_ENDPOINT, Environment, Settings};
+use crate::error::{Error, exit};
+use crate::hub::whoami::WhoAmI;
+use crate::hub::{HubClient, HubErrorKind};
+use crate::output;
+
+#[derive(Debug, Args)]
+pub struct WhoamiArgs {
+    /// Print one JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+    /// Check this token instead of the one you are logged in with.
+    #[arg(long, value_name = "TOKEN")]
+    pub token: Option<String>,
+}
+
+pub async fn run(
+    args: WhoamiArgs,
+    settings: &Settings,
+    environment: &dyn Environment,
+) -> Result<u8, Error> {
+    let keyring = KeyringHandle::system(settings);
+    let sources =
+        auth::inspect_sources(settings, environment, args.token.as_deref(), &keyring).await?;
+    let Some(first) = sources.first().cloned() else {
+        if let Some(problem) = &sources.keyring_problem {
+            output::warn(problem);
+        }
+        return Err(AuthError::NoToken {
+            token_path: settings.token_path.clone(),
+        }
+        .into());
+    };
+    if let (Some(problem), TokenSource::File { .. }) = (&sources.keyring_problem, &first.source) {
+        output::warn(problem);
+    }
+    let who = check(settings, &sources, &first).await?;
+    if args.json {
+        print_stdout(
+            &serde_json::to_string_pretty(&to_json(&who, &first, settings))
+                .map_err(|e| Error::Output(e.into()))?,
+        )?;
+    } else {
+        print_stdout(&render(&who, &first, settings).join("\n"))?;
+        for shadowed in sources
+            .candidates
+            .iter()
+            .skip(1)
+            .filter(|c| c.token != first.token)
+        {
+            if first.source.is_environment() && !shadowed.source.is_environment() {
+                output::info(format!(
+                    "note: {} overrides {}.",
+                    short(&first.source),
+                    shadowed.source
+                ));
+            }
+        }
+    }
+    Ok(exit::SUCCESS)
+}
+
+fn short(source: &TokenSource) -> String {
+    source
+        .variable()
+        .map(str::to_string)
+        .unwrap_or_else(|| source.to_string())
+}
+
+/// Asks the Hub about `first`; when it rejects the token, finds out whether a lower-precedence
+/// source holds one it accepts, and says so.
+async fn check(
+    settings: &Settings,
+    sources: &Sources,
+    first: &ResolvedToken,
+) -> Result<WhoAmI, Error> {
+    let client = HubClient::new(settings, Some(first.token.clone()))?;
+    match client.whoami().await {
+        Ok(who) => Ok(who),
+        Err(error) if is_rejection(&error.kind) => {
+            let mut alternative = None;
+            for candidate in sources
+                .candidates
+                .iter()
+                .skip(1)
+                .filter(|c| c.token != first.token)
+            {
+                if client
+                    .with_token(Some(candidate.token.clone()))
+                    .whoami()
+                    .await
+                    .is_ok()
+                {
+                    alternative = Some(candidate.source.clone());
+                    break;
+                }
+            }
+            Err(AuthError::InvalidToken {
+                origin: first.source.clone(),
+                masked: first.token.masked(),
+                alternative,
+            }
+            .into())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+/// Whether a whoami failure means "this token is no good" (as opposed to the Hub being away).
+pub fn is_rejection(kind: &HubErrorKind) -> bool {
+    matches!(
+        kind,
+        HubErrorKind::InvalidToken | HubErrorKind::AuthenticationRequired
+    )
+}
+
+/// The token's name, role and, for fine-grained tokens, what it may do: shared with `login`.
+pub fn describe_token(who: &WhoAmI) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(fine) = who.fine_grained() {
+        lines.push(format!(
+            "  gated repos: {}",
+            if fine.can_read_gated_repos {
+                "yes"
+            } else {
+                "no"
+            }
+        ));
+        lines.push(format!(
+            "  global permissions: {}",
+            if fine.global.is_empty() {
+                "none".to_string()
+            } else {
+                fine.global.join(", ")
+            }
+        ));
+        if fine.scoped.is_empty() {
+            lines.push(
+                "  scoped to: nothing (this token cannot read any private repository)".to_string(),
+            );
+        } else {
+            lines.push("  scoped to:".to_string());
+            for scope in &fine.scoped {
+                lines.push(format!(
+                    "    {} {}: {}",
+                    scope.entity.kind,
+                    scope.entity.name,
+                    if scope.permissions.is_empty() {
+                        "no permissions".to_string()
+                    } else {
+                        scope.permissions.join(", ")
+                    }
+                ));
+            }
+        }
+    }
+    lines
+}
+
+/// `read`, `write`, `fine-grained`: how the role reads in a sentence.
+pub fn role_label(role: Option<&str>) -> String {
+    match role {
+        Some("fineGrained") => "fine-grained".to_string(),
+        Some("") | None => "unknown role".to_string(),
+        Some(other) => other.to_string(),
+    }
+}
+
+fn render(who: &WhoAmI, resolved: &ResolvedToken, settings: &Settings) -> Vec<String> {
+    let mut lines = vec![format!("user: {}", who.name)];
+    let orgs: Vec<String> = who
+        .orgs
+        .iter()
+        .map(|org| {
+            let mut text = format!(
+                "{} ({}",
+                org.name,
+                org.role_in_org.as_deref().unwrap_or("member")
+            );
+            if !org.security_restrictions.is_empty() {
+                text.push_str(&format!(
+                    "; restricted: {}",
+                    org.security_restrictions.join(", ")
+                ));
+            }
+            text.push(')');
+            text
+        })
+        .collect();
+    lines.push(format!(
+        "orgs: {}",
+        if orgs.is_empty() {
+            "none".to_string()
+        } else {
+            orgs.join(", ")
+        }
+    ));
+    lines.push(format!(
+        "token: {} ({}) {}",
+        who.token_name().unwrap_or("(unnamed)"),
+        role_label(who.role()),
+        resolved.token.masked()
+    ));
+    lines.extend(describe_token(who));
+    if let Some(expires) = &who.auth.expires_at {
+        lines.push(format!("expires: {expires}"));
+    }
+    lines.push(format!("source: {}", resolved.source));
+    if settings.endpoint != DEFAULT_ENDPOINT {
+        lines.push(format!("endpoint: {}", settings.endpoint));
+    }
+    lines
+}
+
+fn to_json(who: &WhoAmI, resolved: &ResolvedToken, settings: &Settings) -> serde_json::Value {
+    let fine_grained = who.fine_grained().map(|fine| {
+        json!({
+            "can_read_gated_repos": fine.can_read_gated_repos,
+            "global": fine.global,
+            "scoped": fine.scoped.iter().map(|s| json!({
+                "type": s.entity.kind,
+                "name": s.entity.name,
+                "permissions": s.permissions,
+            })).collect::<Vec<_>>(),
+        })
+    });
+    json!({
+        "user": who.name,
+        "fullname": who.fullname,
+        "orgs": who.orgs.iter().map(|org| json!({
+            "name": org.name,
+            "role": org.role_in_org,
+            "security_restrictions": org.security_restrictions,
+        })).collect::<Vec<_>>(),
+        "token": {
+            "name": who.token_name(),
+            "role": who.role(),
+            "masked": resolved.token.masked(),
+            "expires_at": who.auth.expires_at,
+            "fine_grained": fine_grained,
+        },
+        "source": {
+            "id": resolved.source.id(),
+            "description": resolved.source.to_string(),
+        },
+        "endpoint": settings.endpoint,
+    })
+}
