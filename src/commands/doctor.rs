@@ -1,0 +1,113 @@
+//! `hfget doctor [REPO_ID [FILE]]`: diagnose a refused download, or check the setup.
+
+use crate::auth::keyring::KeyringHandle;
+use crate::auth::{self, ResolvedToken, TokenSource};
+use crate::cli::DoctorArgs;
+use crate::commands::print_stdout;
+use crate::doctor::{self, Diagnosis, Subject, render, setup};
+use crate::env::{Environment, Settings};
+use crate::error::Error;
+use crate::hub::HubClient;
+use crate::hub::repo::{RepoIdError, parse_repo_argument, validate_revision};
+
+pub async fn run(
+    args: DoctorArgs,
+    settings: &Settings,
+    environment: &dyn Environment,
+) -> Result<u8, Error> {
+    let keyring = KeyringHandle::system(settings);
+    let sources =
+        auth::inspect_sources(settings, environment, args.token.as_deref(), &keyring).await?;
+    let Some(repo_id) = &args.repo_id else {
+        return run_setup_checks(
+            settings,
+            environment,
+            &keyring,
+            &sources.candidates,
+            args.json,
+        )
+        .await;
+    };
+    let parsed = parse_repo_argument(repo_id, args.repo_type)?;
+    let revision = match (&parsed.revision, &args.revision) {
+        (Some(_), Some(_)) => return Err(RepoIdError::RevisionTwice.into()),
+        (Some(rev), None) | (None, Some(rev)) => Some(validate_revision(rev)?.to_string()),
+        (None, None) => None,
+    };
+    let subject = Subject {
+        repo: parsed.repo,
+        revision,
+        file: args.file.clone().or(parsed.path),
+    };
+    if settings.offline {
+        return Err(Error::Usage(
+            "hfget doctor needs to ask the Hub, and HF_HUB_OFFLINE is set. Unset it for this command: `HF_HUB_OFFLINE= hfget doctor …`".into(),
+        ));
+    }
+    let active = active_token(settings, &sources.candidates);
+    let client = HubClient::new(settings, None)?;
+    let diagnosis = doctor::diagnose(
+        &client,
+        &subject,
+        active.as_ref(),
+        &sources.candidates,
+        settings.disable_implicit_token && active.is_none() && !sources.candidates.is_empty(),
+    )
+    .await;
+    print_diagnosis(&diagnosis, args.json)?;
+    Ok(diagnosis.exit_code())
+}
+
+/// The token hfget would send: the first candidate, unless HF_HUB_DISABLE_IMPLICIT_TOKEN allows
+/// only an explicit --token (§5.1).
+pub fn active_token(settings: &Settings, candidates: &[ResolvedToken]) -> Option<ResolvedToken> {
+    candidates
+        .first()
+        .filter(|c| !settings.disable_implicit_token || c.source == TokenSource::Flag)
+        .cloned()
+}
+
+pub fn print_diagnosis(diagnosis: &Diagnosis, json: bool) -> Result<(), Error> {
+    if json {
+        let text = serde_json::to_string_pretty(diagnosis)
+            .map_err(|e| Error::Output(std::io::Error::other(e)))?;
+        return print_stdout(&text);
+    }
+    print_stdout(render::human(diagnosis).trim_end())
+}
+
+async fn run_setup_checks(
+    settings: &Settings,
+    environment: &dyn Environment,
+    keyring: &KeyringHandle,
+    candidates: &[ResolvedToken],
+    json: bool,
+) -> Result<u8, Error> {
+    let keyring_state = match keyring.get().await {
+        Ok(opened) => match opened.probe().await {
+            Ok(()) => (
+                true,
+                format!("{} is available", keyring.backend().describe()),
+            ),
+            Err(error) => (
+                false,
+                format!("{} is not usable: {error}", keyring.backend().describe()),
+            ),
+        },
+        Err(reason) => (false, format!("not available: {reason}")),
+    };
+    let client = HubClient::new(settings, None)?;
+    let checks =
+        setup::check_setup(settings, environment, &client, candidates, keyring_state).await;
+    if json {
+        let text = serde_json::to_string_pretty(&serde_json::json!({
+            "ok": checks.iter().all(|c| c.ok),
+            "checks": checks,
+        }))
+        .map_err(|e| Error::Output(std::io::Error::other(e)))?;
+        print_stdout(&text)?;
+    } else {
+        print_stdout(setup::render(&checks).trim_end())?;
+    }
+    Ok(setup::exit_code(&checks))
+}

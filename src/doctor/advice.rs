@@ -1,0 +1,344 @@
+//! What each cause means in plain words, which layer is at fault, and the exact fix: real URLs
+//! built from the endpoint and real commands (issue #3).
+
+use super::classify::Cause;
+use super::evidence::Evidence;
+use crate::hub::Gate;
+
+/// The words of a diagnosis.
+pub struct Advice {
+    pub summary: String,
+    pub explanation: String,
+    pub fix: Vec<String>,
+}
+
+pub fn advise(cause: Cause, evidence: &Evidence) -> Advice {
+    let endpoint = evidence.endpoint.trim_end_matches('/');
+    let label = evidence.repo_type.map(|t| t.label()).unwrap_or("model");
+    let web_path = match evidence.repo_type.map(|t| t.url_prefix()) {
+        Some(prefix) => format!("{prefix}{}", evidence.repo_id),
+        None => evidence.repo_id.clone(),
+    };
+    let repo_page = format!("{endpoint}/{web_path}");
+    let tokens_page = format!("{endpoint}/settings/tokens");
+    let gated_page = format!("{endpoint}/settings/gated-repos");
+    let id = &evidence.repo_id;
+    let token = evidence.token.as_ref();
+    let source = token
+        .map(|t| t.source_description.clone())
+        .unwrap_or_default();
+    let token_name = token
+        .and_then(|t| t.whoami.as_ref())
+        .and_then(|w| w.token_name())
+        .map(|n| format!(" `{n}`"))
+        .unwrap_or_default();
+    let user = evidence
+        .whoami()
+        .map(|w| w.name.clone())
+        .unwrap_or_default();
+    let rerun = format!(
+        "Run `hfget doctor {}` again to confirm.",
+        display_repo(evidence)
+    );
+    let manual = evidence
+        .repo
+        .as_ref()
+        .is_some_and(|r| r.gated == Gate::Manual);
+
+    let (summary, explanation, fix) = match cause {
+        Cause::Ok => (
+            format!("Access OK: a download of {id} would succeed."),
+            match token {
+                Some(_) => format!("The token from {source} is valid and can read this {label}'s files."),
+                None => format!("This {label} is public; no token is needed."),
+            },
+            vec![format!("hfget download {}", display_repo(evidence))],
+        ),
+        Cause::NoToken => (
+            format!("No token was sent, and {id} needs one."),
+            format!(
+                "The {label} is gated or private, so the Hub only serves its files to a logged-in account. \
+                 This is the token layer: hfget found no token in --token, HF_TOKEN, HUGGING_FACE_HUB_TOKEN, \
+                 the keyring or the HF token file{}.",
+                if evidence.implicit_token_disabled { " that it may send (HF_HUB_DISABLE_IMPLICIT_TOKEN is set)" } else { "" }
+            ),
+            vec![
+                format!("Create a token at {tokens_page} (a \"Read\" token is simplest)."),
+                "Log in with it: `hfget login`".to_string(),
+                rerun.clone(),
+            ],
+        ),
+        Cause::InvalidToken => (
+            format!("The Hub rejects the token from {source}."),
+            "This is the token layer: the token was revoked, expired or mistyped, and the Hub refuses \
+             every request that carries it — even for public repositories."
+                .to_string(),
+            vec![
+                format!("Check your tokens at {tokens_page} and create a new one if this one is gone."),
+                match token.map(|t| t.source.as_str()) {
+                    Some(s) if s.starts_with("env:") => format!(
+                        "Replace or unset the variable: `unset {}`",
+                        s.trim_start_matches("env:")
+                    ),
+                    Some("flag") => "Pass a valid token to --token.".to_string(),
+                    _ => "Log in again with the new token: `hfget login`".to_string(),
+                },
+                rerun.clone(),
+            ],
+        ),
+        Cause::EnvTokenShadowsLogin => {
+            let variable = token
+                .map(|t| t.source.trim_start_matches("env:").to_string())
+                .unwrap_or_else(|| "HF_TOKEN".to_string());
+            let working = evidence
+                .other_tokens
+                .iter()
+                .find(|t| t.is_valid() && t.can_access_repo != Some(false) && !t.source.starts_with("env:"))
+                .map(|t| format!("{} ({})", t.source_description, t.masked))
+                .unwrap_or_else(|| "your stored login".to_string());
+            (
+                format!("{variable} overrides a login that would work, and its own token fails here."),
+                format!(
+                    "This is the token layer: {variable} takes precedence over stored logins, and the token \
+                     it holds {}. The token in {working} would work.",
+                    if token.is_some_and(|t| t.is_valid()) { "cannot access this repository" } else { "is rejected by the Hub" }
+                ),
+                vec![
+                    format!("Unset the variable in this shell: `unset {variable}`"),
+                    format!("Remove it from your shell profile or CI secrets too, or put a working token in it ({tokens_page})."),
+                    rerun.clone(),
+                ],
+            )
+        }
+        Cause::GatedAccessNotRequested => (
+            format!("Your account{} has not been granted access to the gated {label} {id}.", account(&user)),
+            format!(
+                "This is the account layer, not the token: the {label}'s authors require each account to \
+                 request access{}. Your token is fine; your account does not have access yet.",
+                if manual { " and review requests by hand" } else { " (approval is automatic once you accept the conditions)" }
+            ),
+            vec![
+                format!("Open {repo_page} while logged in as {}, read the conditions and request access.", if user.is_empty() { "your account".to_string() } else { user.clone() }),
+                if manual {
+                    format!("Wait for the authors' approval; follow its status at {gated_page}.")
+                } else {
+                    "Access is granted right after you accept.".to_string()
+                },
+                rerun.clone(),
+            ],
+        ),
+        Cause::GatedAccessPending => (
+            format!("Your request to access {id} is waiting for the authors' review."),
+            "This is the account layer: you asked for access and the authors have not decided yet. \
+             Your token is fine; nothing on your machine can speed this up."
+                .to_string(),
+            vec![
+                format!("Check the status of your requests at {gated_page}."),
+                "Wait for approval (an email arrives when it is granted).".to_string(),
+                rerun.clone(),
+            ],
+        ),
+        Cause::GatedAccessRejected => (
+            format!("The authors of {id} rejected your access request."),
+            "This is the account layer: the decision is the authors', and a rejected request cannot be \
+             submitted again from the same account. Your token is not the problem."
+                .to_string(),
+            vec![
+                format!("See the request at {gated_page}."),
+                format!("Contact the authors through the {label} page ({repo_page}) if you believe this is a mistake."),
+            ],
+        ),
+        Cause::TokenGatedScopeMissing => (
+            format!("Your account has access to {id}, but the fine-grained token{token_name} is not allowed to read gated repositories."),
+            format!(
+                "This is the token layer: fine-grained tokens need the permission \"Read access to contents \
+                 of all public gated repos you can access\", and the token{token_name} (from {source}) does not have it. \
+                 Your account's access is fine."
+            ),
+            vec![
+                format!("Open {tokens_page}, edit the token{token_name}, and tick \"Read access to contents of all public gated repos you can access\"."),
+                "Or create a \"Read\" token there and log in with it: `hfget login`".to_string(),
+                rerun.clone(),
+            ],
+        ),
+        Cause::TokenRepoScopeMissing => {
+            let owner = evidence.owner().unwrap_or("the owner").to_string();
+            (
+                format!("The fine-grained token{token_name} has no read permission on {owner}'s repositories."),
+                format!(
+                    "This is the token layer: your account belongs to {owner}, but this fine-grained token (from {source}) \
+                     is not scoped to read {owner}'s repository contents, so {id} looks missing to it: the Hub answers \"not found\" \
+                     rather than reveal a private repository."
+                ),
+                vec![
+                    format!("Open {tokens_page}, edit the token{token_name}, and under \"Repositories permissions\" add {owner} with \"Read access to contents of selected repos\"."),
+                    "Or log in with a \"Read\" token: `hfget login`".to_string(),
+                    rerun.clone(),
+                ],
+            )
+        }
+        Cause::OrgRestriction => {
+            let restrictions = evidence.owner_restrictions();
+            let owner = evidence.owner().unwrap_or("the organization").to_string();
+            (
+                format!("{owner} blocks this token by organization policy."),
+                format!(
+                    "This is the account layer: {owner} requires {} for its data, and the current authentication does not meet it.",
+                    if restrictions.is_empty() { "a security policy (SSO, MFA, IP allow-list or a token policy)".to_string() } else { restrictions.join(", ") }
+                ),
+                vec![
+                    format!("Open {endpoint}/{owner} and complete what the policy asks (SSO login, MFA, or an approved fine-grained token)."),
+                    format!("Manage your tokens at {tokens_page}; if the org requires admin approval of tokens, ask an admin of {owner}."),
+                    rerun.clone(),
+                ],
+            )
+        }
+        Cause::RepoNotFound => (
+            format!("The {label} {id} was not found."),
+            format!(
+                "The Hub gives the same answer when a repository does not exist and when it is private and this {} cannot see it; it does not tell which.",
+                if token.is_some() { "account" } else { "anonymous request" }
+            ),
+            {
+                let mut fix = vec![format!("Check the spelling and the type: the page would be {repo_page}.")];
+                if token.is_none() {
+                    fix.push("If it is private, log in first: `hfget login`".to_string());
+                } else {
+                    fix.push(format!("If it is private, ask its owner to give your account ({user}) access."));
+                }
+                fix
+            },
+        ),
+        Cause::WrongRepoType => {
+            let other = evidence.other_types.first().copied();
+            let corrected = other
+                .map(|t| format!("hfget download {id} --repo-type {}", t.label()))
+                .unwrap_or_default();
+            (
+                format!(
+                    "{id} is not a {label}; it exists as a {}.",
+                    evidence.other_types.iter().map(|t| t.label()).collect::<Vec<_>>().join(" and a ")
+                ),
+                "The Hub keeps models, datasets and spaces apart, and a request for the wrong type looks like a missing repository.".to_string(),
+                vec![format!("Use the right type: `{corrected}`")],
+            )
+        }
+        Cause::RevisionNotFound => (
+            format!("{id} has no revision '{}'.", evidence.revision),
+            format!(
+                "Branches: {}. Tags: {}.",
+                list_or_none(&evidence.branches),
+                list_or_none(&evidence.tags)
+            ),
+            vec![format!(
+                "Use an existing branch, tag or commit, e.g. `--revision {}`.",
+                evidence.branches.first().map(String::as_str).unwrap_or("main")
+            )],
+        ),
+        Cause::FileNotFound => (
+            format!(
+                "{id} has no file '{}' at revision '{}'.",
+                evidence.file.as_deref().unwrap_or("?"),
+                evidence.revision
+            ),
+            if evidence.closest_files.is_empty() {
+                "No file with a similar name exists.".to_string()
+            } else {
+                format!("Closest names: {}.", evidence.closest_files.join(", "))
+            },
+            match evidence.closest_files.first() {
+                Some(best) => vec![format!("hfget download {} {best}", display_repo(evidence))],
+                None => vec![format!("List the files at {repo_page}/tree/{}.", evidence.revision)],
+            },
+        ),
+        Cause::RepoDisabled => (
+            format!("The Hub has disabled {id}."),
+            "The repository still exists but its files are blocked for everyone (usually a takedown or a policy decision). Neither your account nor your token can change that.".to_string(),
+            vec![format!("See {repo_page} for a notice, or use another copy of the {label}.")],
+        ),
+        Cause::RateLimited => {
+            let wait = all_probes(evidence).find_map(|p| p.retry_after_secs);
+            (
+                "The Hub is rate-limiting your requests.".to_string(),
+                format!(
+                    "Anonymous requests are limited per IP, logged-in ones per account (5-minute windows).{}",
+                    wait.map(|s| format!(" The limit resets in {s} s.")).unwrap_or_default()
+                ),
+                vec![
+                    format!("Wait{} and retry.", wait.map(|s| format!(" {s} s")).unwrap_or_default()),
+                    if token.is_none() { "Log in (`hfget login`) for a higher limit.".to_string() } else { "PRO and Enterprise accounts have higher limits: https://hf.co/pricing".to_string() },
+                ],
+            )
+        }
+        Cause::EndpointUnreachable => {
+            let detail = all_probes(evidence)
+                .find_map(|p| p.network_error.clone())
+                .unwrap_or_else(|| "no answer".to_string());
+            (
+                format!("Cannot reach the Hub at {endpoint}."),
+                format!("The request failed before any answer: {detail}."),
+                vec![
+                    "Check your connection and DNS.".to_string(),
+                    "If you need a proxy, set HTTPS_PROXY (and NO_PROXY for hosts that must bypass it).".to_string(),
+                    format!("Check HF_ENDPOINT (now {endpoint}); unset it to use https://huggingface.co."),
+                ],
+            )
+        }
+        Cause::ServerError => {
+            let request_id = all_probes(evidence).find_map(|p| p.request_id.clone());
+            (
+                "The Hub is failing with server errors.".to_string(),
+                format!(
+                    "Its answers were 5xx errors even after retries. This is not a problem with your account or token.{}",
+                    request_id.map(|id| format!(" Request ID: {id}.")).unwrap_or_default()
+                ),
+                vec!["Retry in a few minutes; check https://status.huggingface.co.".to_string()],
+            )
+        }
+    };
+    Advice {
+        summary,
+        explanation,
+        fix,
+    }
+}
+
+fn account(user: &str) -> String {
+    if user.is_empty() {
+        String::new()
+    } else {
+        format!(" ({user})")
+    }
+}
+
+fn list_or_none(items: &[String]) -> String {
+    if items.is_empty() {
+        "none".to_string()
+    } else {
+        items.join(", ")
+    }
+}
+
+/// `acme/x` for models, `datasets/acme/x` otherwise, with the revision when it is not main.
+pub fn display_repo(evidence: &Evidence) -> String {
+    let prefix = evidence
+        .repo_type
+        .map(|t| t.url_prefix())
+        .unwrap_or_default();
+    let mut text = format!("{prefix}{}", evidence.repo_id);
+    if evidence.revision != "main" {
+        text.push_str(&format!(" --revision {}", evidence.revision));
+    }
+    text
+}
+
+fn all_probes(evidence: &Evidence) -> impl Iterator<Item = &super::evidence::Probe> {
+    evidence
+        .token
+        .iter()
+        .map(|t| &t.whoami_probe)
+        .chain(std::iter::once(&evidence.repo_info))
+        .chain(evidence.revision_probe.iter())
+        .chain(evidence.auth_check.iter())
+        .chain(evidence.file_probe.iter())
+}

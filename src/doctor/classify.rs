@@ -1,0 +1,584 @@
+//! From evidence to a cause. Pure: no I/O, so every branch is unit-tested, including wordings
+//! the Hub has used in the past and wordings it has not used yet (issue #3).
+//!
+//! Order of trust (the brief, hub-protocol.md §4.10): status and `X-Error-Code` first, then
+//! whoami data (role, `canReadGatedRepos`, scopes, org `securityRestrictions`) and repo flags
+//! (`private`, `gated`, `disabled`), and message wording last — only to split the gated
+//! sub-cases, with a fallback when the wording is unknown.
+
+use serde::Serialize;
+
+use super::evidence::{Evidence, Probe};
+use crate::error::exit;
+
+/// A stable diagnosis identifier (the `cause` field of `--json`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Cause {
+    Ok,
+    NoToken,
+    InvalidToken,
+    EnvTokenShadowsLogin,
+    GatedAccessNotRequested,
+    GatedAccessPending,
+    GatedAccessRejected,
+    TokenGatedScopeMissing,
+    TokenRepoScopeMissing,
+    OrgRestriction,
+    RepoNotFound,
+    WrongRepoType,
+    RevisionNotFound,
+    FileNotFound,
+    RepoDisabled,
+    RateLimited,
+    EndpointUnreachable,
+    ServerError,
+}
+
+/// Which layer is at fault: the heart of the diagnosis (account vs token).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Layer {
+    Account,
+    Token,
+    Repo,
+    Network,
+    None,
+}
+
+impl Cause {
+    pub fn id(self) -> &'static str {
+        match self {
+            Cause::Ok => "ok",
+            Cause::NoToken => "no_token",
+            Cause::InvalidToken => "invalid_token",
+            Cause::EnvTokenShadowsLogin => "env_token_shadows_login",
+            Cause::GatedAccessNotRequested => "gated_access_not_requested",
+            Cause::GatedAccessPending => "gated_access_pending",
+            Cause::GatedAccessRejected => "gated_access_rejected",
+            Cause::TokenGatedScopeMissing => "token_gated_scope_missing",
+            Cause::TokenRepoScopeMissing => "token_repo_scope_missing",
+            Cause::OrgRestriction => "org_restriction",
+            Cause::RepoNotFound => "repo_not_found",
+            Cause::WrongRepoType => "wrong_repo_type",
+            Cause::RevisionNotFound => "revision_not_found",
+            Cause::FileNotFound => "file_not_found",
+            Cause::RepoDisabled => "repo_disabled",
+            Cause::RateLimited => "rate_limited",
+            Cause::EndpointUnreachable => "endpoint_unreachable",
+            Cause::ServerError => "server_error",
+        }
+    }
+
+    pub fn layer(self) -> Layer {
+        match self {
+            Cause::Ok => Layer::None,
+            Cause::NoToken
+            | Cause::InvalidToken
+            | Cause::EnvTokenShadowsLogin
+            | Cause::TokenGatedScopeMissing
+            | Cause::TokenRepoScopeMissing => Layer::Token,
+            Cause::GatedAccessNotRequested
+            | Cause::GatedAccessPending
+            | Cause::GatedAccessRejected
+            | Cause::OrgRestriction => Layer::Account,
+            Cause::RepoNotFound
+            | Cause::WrongRepoType
+            | Cause::RevisionNotFound
+            | Cause::FileNotFound
+            | Cause::RepoDisabled => Layer::Repo,
+            Cause::RateLimited | Cause::EndpointUnreachable | Cause::ServerError => Layer::Network,
+        }
+    }
+
+    /// The same exit codes `download` uses for the same family (README "Exit codes").
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Cause::Ok => exit::SUCCESS,
+            Cause::RepoNotFound
+            | Cause::WrongRepoType
+            | Cause::RevisionNotFound
+            | Cause::FileNotFound => exit::NOT_FOUND,
+            Cause::NoToken
+            | Cause::InvalidToken
+            | Cause::EnvTokenShadowsLogin
+            | Cause::TokenGatedScopeMissing
+            | Cause::TokenRepoScopeMissing => exit::TOKEN,
+            Cause::GatedAccessNotRequested
+            | Cause::GatedAccessPending
+            | Cause::GatedAccessRejected
+            | Cause::OrgRestriction
+            | Cause::RepoDisabled => exit::ACCESS,
+            Cause::EndpointUnreachable => exit::NETWORK,
+            Cause::RateLimited | Cause::ServerError => exit::HUB_UNAVAILABLE,
+        }
+    }
+}
+
+/// The cause that explains the evidence.
+pub fn classify(evidence: &Evidence) -> Cause {
+    let cause = classify_without_shadowing(evidence);
+    // A failure of the token or account layer while the token came from HF_TOKEN (or the legacy
+    // variable), and another stored login that would work: the variable is the problem.
+    let failed_for_token = !matches!(
+        cause.layer(),
+        super::classify::Layer::None | super::classify::Layer::Network
+    ) && !matches!(
+        cause,
+        Cause::RevisionNotFound | Cause::FileNotFound | Cause::RepoDisabled
+    );
+    let from_environment = evidence
+        .token
+        .as_ref()
+        .is_some_and(|t| t.source.starts_with("env:"));
+    let another_works = evidence.other_tokens.iter().any(|t| {
+        t.is_valid()
+            && !t.source.starts_with("env:")
+            && t.can_access_repo.unwrap_or(cause == Cause::InvalidToken)
+    });
+    if failed_for_token && from_environment && another_works {
+        return Cause::EnvTokenShadowsLogin;
+    }
+    cause
+}
+
+fn classify_without_shadowing(evidence: &Evidence) -> Cause {
+    // 1. Could we talk to the Hub at all?
+    if let Some(token) = &evidence.token {
+        if let Some(cause) = transport_cause(&token.whoami_probe) {
+            return cause;
+        }
+        if token.whoami_probe.is_invalid_token()
+            || (token.whoami_probe.is(401) && token.whoami.is_none())
+        {
+            return Cause::InvalidToken;
+        }
+    }
+    let info = &evidence.repo_info;
+    if let Some(cause) = transport_cause(info) {
+        return cause;
+    }
+    // 2. The repository.
+    if info.is_invalid_token() {
+        return Cause::InvalidToken;
+    }
+    if info.is_disabled() || evidence.repo.as_ref().is_some_and(|r| r.disabled) {
+        return Cause::RepoDisabled;
+    }
+    if !info.succeeded() {
+        return repo_refused(evidence, info);
+    }
+    // 3. The revision.
+    if let Some(probe) = &evidence.revision_probe {
+        if let Some(cause) = transport_cause(probe) {
+            return cause;
+        }
+        if probe.code() == Some("RevisionNotFound") || (probe.is(404) && probe.code().is_none()) {
+            return Cause::RevisionNotFound;
+        }
+    }
+    // 4. The content: auth-check, then the file itself.
+    for probe in evidence.content_probes() {
+        if probe.succeeded() {
+            continue;
+        }
+        if let Some(cause) = transport_cause(probe) {
+            return cause;
+        }
+        return content_refused(evidence, probe);
+    }
+    Cause::Ok
+}
+
+/// Rate limits, server errors and missing answers: nothing to do with permissions.
+fn transport_cause(probe: &Probe) -> Option<Cause> {
+    if probe.status.is_none() && probe.network_error.is_some() {
+        return Some(Cause::EndpointUnreachable);
+    }
+    if probe.is_rate_limited() {
+        return Some(Cause::RateLimited);
+    }
+    if probe.is_server_error() {
+        return Some(Cause::ServerError);
+    }
+    None
+}
+
+/// The repo metadata itself was refused: 401 (anonymous), 404 (authenticated), 403.
+fn repo_refused(evidence: &Evidence, info: &Probe) -> Cause {
+    if !evidence.other_types.is_empty() {
+        return Cause::WrongRepoType;
+    }
+    if info.is(403) {
+        return forbidden_without_code(evidence, info);
+    }
+    // 401 without a token, 404 RepoNotFound with one: missing, private, or hidden from this
+    // token. The Hub does not tell which (§4.1); a fine-grained token that is not scoped to an
+    // owner the account belongs to is the one case the evidence can single out.
+    if token_lacks_scope_on_owner(evidence) {
+        return Cause::TokenRepoScopeMissing;
+    }
+    Cause::RepoNotFound
+}
+
+/// The metadata was readable but the content was refused.
+fn content_refused(evidence: &Evidence, probe: &Probe) -> Cause {
+    match probe.code() {
+        Some("GatedRepo") => return gated_cause(evidence, probe),
+        Some("EntryNotFound") => return Cause::FileNotFound,
+        Some("RevisionNotFound") => return Cause::RevisionNotFound,
+        Some("RepoNotFound") => {
+            return if token_lacks_scope_on_owner(evidence)
+                || evidence.token.as_ref().is_some_and(|t| t.is_fine_grained())
+            {
+                Cause::TokenRepoScopeMissing
+            } else {
+                Cause::RepoNotFound
+            };
+        }
+        _ => {}
+    }
+    if probe.is_invalid_token() {
+        return Cause::InvalidToken;
+    }
+    if probe.is_disabled() {
+        return Cause::RepoDisabled;
+    }
+    match probe.status {
+        Some(401) if evidence.token.is_none() => Cause::NoToken,
+        Some(401) => Cause::InvalidToken,
+        Some(403) => forbidden_without_code(evidence, probe),
+        Some(404) if evidence.file.is_some() && probe.what.starts_with("HEAD") => {
+            Cause::FileNotFound
+        }
+        Some(404) => Cause::RepoNotFound,
+        _ => Cause::ServerError,
+    }
+}
+
+/// A 403 without `X-Error-Code`: the fine-grained gated permission (§4.3), an org policy (§4.4),
+/// or a fine-grained scope. whoami data decides; the message is only a tie-breaker.
+fn forbidden_without_code(evidence: &Evidence, probe: &Probe) -> Cause {
+    let token = evidence.token.as_ref();
+    let message = probe.message_lower();
+    if evidence.is_gated() && token.and_then(|t| t.can_read_gated()) == Some(false) {
+        return Cause::TokenGatedScopeMissing;
+    }
+    if message.contains("fine-grained") && message.contains("gated") {
+        return Cause::TokenGatedScopeMissing;
+    }
+    if !evidence.owner_restrictions().is_empty()
+        || message.contains("sso")
+        || message.contains("organization")
+        || message.contains("revoked")
+    {
+        return Cause::OrgRestriction;
+    }
+    if token.is_some_and(|t| t.is_fine_grained()) {
+        return if evidence.is_gated() {
+            Cause::TokenGatedScopeMissing
+        } else {
+            Cause::TokenRepoScopeMissing
+        };
+    }
+    if token.is_none() {
+        return Cause::NoToken;
+    }
+    Cause::OrgRestriction
+}
+
+/// `GatedRepo`: 401 means no token was sent; 403 means the account is not (yet) approved. The
+/// wording splits not-requested / pending / rejected (§4.3, three generations of wording); an
+/// unknown wording falls back to "not requested", whose fix (visit the repo page) is right in
+/// every case.
+fn gated_cause(evidence: &Evidence, probe: &Probe) -> Cause {
+    if probe.is(401) || evidence.token.is_none() {
+        return Cause::NoToken;
+    }
+    let message = probe.message_lower();
+    if message.contains("awaiting") || message.contains("pending") || message.contains("review") {
+        Cause::GatedAccessPending
+    } else if message.contains("rejected")
+        || message.contains("denied")
+        || message.contains("declined")
+    {
+        Cause::GatedAccessRejected
+    } else {
+        Cause::GatedAccessNotRequested
+    }
+}
+
+/// A fine-grained token with no `repo.content.read` on an owner the account belongs to.
+fn token_lacks_scope_on_owner(evidence: &Evidence) -> bool {
+    let (Some(who), Some(owner)) = (evidence.whoami(), evidence.owner()) else {
+        return false;
+    };
+    evidence.account_owns_or_member()
+        && who.can_read_contents_of(owner, &evidence.repo_id) == Some(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::doctor::evidence::{RepoFlags, TokenEvidence};
+    use crate::hub::Gate;
+    use crate::hub::whoami::WhoAmI;
+
+    fn probe(status: u16, code: Option<&str>, message: &str) -> Probe {
+        Probe {
+            what: "auth-check".into(),
+            status: Some(status),
+            error_code: code.map(str::to_string),
+            error_message: Some(message.to_string()).filter(|m| !m.is_empty()),
+            ..Probe::default()
+        }
+    }
+
+    fn ok() -> Probe {
+        probe(200, None, "")
+    }
+
+    fn whoami(json: &str) -> WhoAmI {
+        serde_json::from_str(json).unwrap()
+    }
+
+    fn classic(source: &str) -> TokenEvidence {
+        TokenEvidence {
+            source: source.into(),
+            source_description: source.into(),
+            masked: "hf_…0001".into(),
+            whoami_probe: ok(),
+            whoami: Some(whoami(
+                r#"{"name":"alice","orgs":[{"name":"acme"}],"auth":{"accessToken":{"displayName":"laptop","role":"read"}}}"#,
+            )),
+            can_access_repo: None,
+        }
+    }
+
+    fn fine(can_read_gated: bool, scoped_to: &str) -> TokenEvidence {
+        let json = format!(
+            r#"{{"name":"alice","orgs":[{{"name":"acme"}}],"auth":{{"accessToken":{{"displayName":"fg","role":"fineGrained","fineGrained":{{"canReadGatedRepos":{can_read_gated},"global":[],"scoped":[{{"entity":{{"type":"org","name":"{scoped_to}"}},"permissions":["repo.content.read"]}}]}}}}}}}}"#
+        );
+        TokenEvidence {
+            whoami: Some(whoami(&json)),
+            ..classic("keyring")
+        }
+    }
+
+    fn gated_evidence(token: Option<TokenEvidence>, auth_check: Probe) -> Evidence {
+        Evidence {
+            repo_id: "meta/gated".into(),
+            revision: "main".into(),
+            token,
+            repo_info: ok(),
+            repo: Some(RepoFlags {
+                gated: Gate::Manual,
+                ..RepoFlags::default()
+            }),
+            auth_check: Some(auth_check),
+            ..Evidence::default()
+        }
+    }
+
+    #[test]
+    fn gated_states_today_and_in_older_wordings() {
+        let today = [
+            (
+                "Access to model meta/gated is restricted and you are not in the authorized list. Visit https://huggingface.co/meta/gated to ask for access.",
+                Cause::GatedAccessNotRequested,
+            ),
+            (
+                "Your request to access model meta/gated is awaiting a review from the repo authors.",
+                Cause::GatedAccessPending,
+            ),
+            (
+                "Your request to access model meta/gated has been rejected by the repo's authors.",
+                Cause::GatedAccessRejected,
+            ),
+            (
+                "Your request to access model meta/gated has been reset by the repo's authors. Visit https://huggingface.co/meta/gated to submit a new request.",
+                Cause::GatedAccessNotRequested,
+            ),
+            // Older web wording and invented future wordings still land in the right family.
+            (
+                "Your request to access this repo has been successfully submitted, and is pending a review from the repo's authors.",
+                Cause::GatedAccessPending,
+            ),
+            (
+                "Access request declined by the maintainers.",
+                Cause::GatedAccessRejected,
+            ),
+            (
+                "Some completely new sentence about this gate.",
+                Cause::GatedAccessNotRequested,
+            ),
+            ("", Cause::GatedAccessNotRequested),
+        ];
+        for (message, expected) in today {
+            let evidence = gated_evidence(
+                Some(classic("file")),
+                probe(403, Some("GatedRepo"), message),
+            );
+            assert_eq!(classify(&evidence), expected, "{message}");
+            assert_eq!(expected.layer(), Layer::Account);
+        }
+    }
+
+    #[test]
+    fn anonymous_gate_is_a_missing_token_in_any_wording() {
+        for message in [
+            "Access to model meta/gated is restricted. You must have access to it and be authenticated to access it. Please log in.",
+            "Access to model briaai/RMBG-1.4 is restricted. You must be authenticated to access it.",
+            "Repo model meta-llama/Llama-2-7b is gated. You must be authenticated to access it.",
+        ] {
+            let evidence = gated_evidence(None, probe(401, Some("GatedRepo"), message));
+            assert_eq!(classify(&evidence), Cause::NoToken, "{message}");
+        }
+    }
+
+    #[test]
+    fn fine_grained_gated_permission_is_a_token_problem_whatever_the_message() {
+        for message in [
+            "Please enable access to public gated repositories in your fine-grained token settings to view this repository.",
+            "Forbidden",
+            "",
+        ] {
+            let evidence = gated_evidence(Some(fine(false, "acme")), probe(403, None, message));
+            assert_eq!(
+                classify(&evidence),
+                Cause::TokenGatedScopeMissing,
+                "{message}"
+            );
+        }
+    }
+
+    #[test]
+    fn fine_grained_token_without_scope_on_a_private_repo_of_its_org() {
+        let evidence = Evidence {
+            repo_id: "acme/secret".into(),
+            token: Some(fine(true, "other-org")),
+            repo_info: probe(404, Some("RepoNotFound"), "Repository not found"),
+            ..Evidence::default()
+        };
+        assert_eq!(classify(&evidence), Cause::TokenRepoScopeMissing);
+        // The same answer for a repo of a stranger is just "not found".
+        let evidence = Evidence {
+            repo_id: "stranger/secret".into(),
+            ..evidence
+        };
+        assert_eq!(classify(&evidence), Cause::RepoNotFound);
+    }
+
+    #[test]
+    fn invalid_env_token_shadowing_a_working_login() {
+        let mut bad = classic("env:HF_TOKEN");
+        bad.whoami = None;
+        bad.whoami_probe = probe(401, None, "Invalid credentials in Authorization header");
+        let mut good = classic("keyring");
+        good.can_access_repo = Some(true);
+        let evidence = Evidence {
+            token: Some(bad.clone()),
+            other_tokens: vec![good],
+            repo_info: probe(401, None, "Invalid credentials in Authorization header"),
+            ..Evidence::default()
+        };
+        assert_eq!(classify(&evidence), Cause::EnvTokenShadowsLogin);
+        let alone = Evidence {
+            other_tokens: vec![],
+            ..evidence
+        };
+        assert_eq!(classify(&alone), Cause::InvalidToken);
+    }
+
+    #[test]
+    fn other_families() {
+        let base = Evidence {
+            repo_id: "acme/x".into(),
+            repo_info: ok(),
+            ..Evidence::default()
+        };
+        let with = |f: &dyn Fn(&mut Evidence)| {
+            let mut e = base.clone();
+            f(&mut e);
+            classify(&e)
+        };
+        assert_eq!(with(&|_| {}), Cause::Ok);
+        assert_eq!(
+            with(&|e| e.repo_info = probe(403, None, "Access to this resource is disabled.")),
+            Cause::RepoDisabled
+        );
+        assert_eq!(
+            with(&|e| {
+                e.repo_info = probe(401, None, "Invalid username or password.");
+                e.other_types = vec![crate::hub::RepoType::Dataset];
+            }),
+            Cause::WrongRepoType
+        );
+        assert_eq!(
+            with(&|e| e.repo_info = probe(401, None, "Invalid username or password.")),
+            Cause::RepoNotFound
+        );
+        assert_eq!(
+            with(&|e| e.revision_probe =
+                Some(probe(404, Some("RevisionNotFound"), "Invalid rev id: x"))),
+            Cause::RevisionNotFound
+        );
+        assert_eq!(
+            with(&|e| {
+                e.file = Some("x".into());
+                e.file_probe = Some(Probe {
+                    what: "HEAD x".into(),
+                    ..probe(404, Some("EntryNotFound"), "Entry not found")
+                });
+            }),
+            Cause::FileNotFound
+        );
+        assert_eq!(
+            with(&|e| e.repo_info = probe(429, None, "")),
+            Cause::RateLimited
+        );
+        assert_eq!(
+            with(&|e| e.repo_info = probe(503, None, "")),
+            Cause::ServerError
+        );
+        assert_eq!(
+            with(&|e| e.repo_info = Probe {
+                network_error: Some("refused".into()),
+                ..Probe::default()
+            }),
+            Cause::EndpointUnreachable
+        );
+        assert_eq!(
+            with(&|e| {
+                e.token = Some(classic("file"));
+                e.auth_check = Some(probe(403, None, "SSO required"));
+            }),
+            Cause::OrgRestriction
+        );
+        assert_eq!(
+            with(&|e| e.auth_check = Some(probe(401, None, "Invalid username or password."))),
+            Cause::NoToken
+        );
+    }
+
+    #[test]
+    fn every_cause_has_an_exit_code_in_its_family() {
+        assert_eq!(Cause::Ok.exit_code(), 0);
+        assert_eq!(
+            Cause::GatedAccessPending.exit_code(),
+            Cause::OrgRestriction.exit_code()
+        );
+        assert_eq!(
+            Cause::TokenGatedScopeMissing.exit_code(),
+            Cause::InvalidToken.exit_code()
+        );
+        assert_ne!(
+            Cause::TokenGatedScopeMissing.exit_code(),
+            Cause::GatedAccessPending.exit_code()
+        );
+        assert_eq!(
+            Cause::FileNotFound.exit_code(),
+            Cause::RepoNotFound.exit_code()
+        );
+    }
+}

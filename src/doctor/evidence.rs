@@ -1,0 +1,216 @@
+//! The observations the doctor collects, one per line of its report. Gathering (network) and
+//! classification (pure) are separate so the classifier can be tested against any wording the
+//! Hub might use (issue #3).
+
+use serde::Serialize;
+
+use crate::hub::whoami::WhoAmI;
+use crate::hub::{Gate, RepoType};
+
+/// One HTTP observation: what was asked, what came back.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Probe {
+    /// Short label: `whoami`, `repo info`, `auth-check`, `HEAD config.json`.
+    pub what: String,
+    pub url: String,
+    /// `None` when no answer arrived (see `network_error`).
+    pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub error_message: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub network_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+    /// For a resolve HEAD: the host a redirect points to (the CDN), without the signed query.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub redirect_to: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repo_commit: Option<String>,
+}
+
+impl Probe {
+    pub fn succeeded(&self) -> bool {
+        self.status.is_some_and(|s| (200..400).contains(&s))
+    }
+
+    pub fn is(&self, status: u16) -> bool {
+        self.status == Some(status)
+    }
+
+    pub fn code(&self) -> Option<&str> {
+        self.error_code.as_deref()
+    }
+
+    pub fn message_lower(&self) -> String {
+        self.error_message
+            .as_deref()
+            .unwrap_or_default()
+            .to_lowercase()
+    }
+
+    pub fn is_rate_limited(&self) -> bool {
+        self.is(429)
+    }
+
+    pub fn is_server_error(&self) -> bool {
+        self.status.is_some_and(|s| s >= 500)
+    }
+
+    pub fn is_invalid_token(&self) -> bool {
+        self.is(401) && {
+            let message = self.message_lower();
+            message.contains("invalid credentials") || message.contains("invalid user token")
+        }
+    }
+
+    pub fn is_disabled(&self) -> bool {
+        self.is(403) && self.message_lower().contains("disabled")
+    }
+
+    /// One line for the report: `403 GatedRepo "…" (request id …)`.
+    pub fn summary(&self) -> String {
+        let mut line = match (self.status, &self.network_error) {
+            (Some(status), _) => status.to_string(),
+            (None, Some(error)) => format!("no answer: {error}"),
+            (None, None) => "not asked".to_string(),
+        };
+        if let Some(code) = &self.error_code {
+            line.push(' ');
+            line.push_str(code);
+        }
+        if let Some(message) = &self.error_message {
+            line.push_str(&format!(" \"{message}\""));
+        }
+        if let Some(target) = &self.redirect_to {
+            line.push_str(&format!(" → redirect to {target}"));
+        }
+        if let Some(id) = &self.request_id {
+            line.push_str(&format!(" (request id {id})"));
+        }
+        line
+    }
+}
+
+/// A token the doctor looked at.
+#[derive(Clone, Debug, Serialize)]
+pub struct TokenEvidence {
+    /// Stable id of the source (`env:HF_TOKEN`, `keyring`, `file`, `flag`).
+    pub source: String,
+    /// The source in words (`the HF_TOKEN environment variable`).
+    pub source_description: String,
+    pub masked: String,
+    pub whoami_probe: Probe,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub whoami: Option<WhoAmI>,
+    /// Whether this token can read the repository's content, when it was checked (only for the
+    /// other sources, to tell a shadowing `HF_TOKEN` from a token that is simply wrong).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub can_access_repo: Option<bool>,
+}
+
+impl TokenEvidence {
+    pub fn is_valid(&self) -> bool {
+        self.whoami.is_some()
+    }
+
+    pub fn is_fine_grained(&self) -> bool {
+        self.whoami
+            .as_ref()
+            .and_then(|w| w.role())
+            .is_some_and(|role| role == "fineGrained")
+    }
+
+    pub fn can_read_gated(&self) -> Option<bool> {
+        let who = self.whoami.as_ref()?;
+        if !self.is_fine_grained() {
+            return Some(true);
+        }
+        Some(who.fine_grained().is_some_and(|f| f.can_read_gated_repos))
+    }
+}
+
+/// What the Hub says about the repository itself.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct RepoFlags {
+    pub private: bool,
+    pub gated: Gate,
+    pub disabled: bool,
+    pub sha: Option<String>,
+    /// The canonical id, when the Hub redirected a renamed or differently-cased id.
+    pub canonical_id: Option<String>,
+}
+
+/// Everything gathered for one `doctor REPO [FILE]` run.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Evidence {
+    pub endpoint: String,
+    pub repo_id: String,
+    pub repo_type: Option<RepoType>,
+    pub revision: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
+    /// `HF_HUB_DISABLE_IMPLICIT_TOKEN` kept a stored token from being sent.
+    pub implicit_token_disabled: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<TokenEvidence>,
+    /// Other sources holding a token different from the active one.
+    pub other_tokens: Vec<TokenEvidence>,
+    pub repo_info: Probe,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub repo: Option<RepoFlags>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision_probe: Option<Probe>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub auth_check: Option<Probe>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_probe: Option<Probe>,
+    /// Other repo types under which the same id exists.
+    pub other_types: Vec<RepoType>,
+    pub branches: Vec<String>,
+    pub tags: Vec<String>,
+    pub closest_files: Vec<String>,
+}
+
+impl Evidence {
+    pub fn whoami(&self) -> Option<&WhoAmI> {
+        self.token.as_ref()?.whoami.as_ref()
+    }
+
+    pub fn owner(&self) -> Option<&str> {
+        self.repo_id.split_once('/').map(|(owner, _)| owner)
+    }
+
+    /// The owner's org restrictions for this account (`securityRestrictions`, §3.4).
+    pub fn owner_restrictions(&self) -> Vec<String> {
+        match (self.whoami(), self.owner()) {
+            (Some(who), Some(owner)) => who
+                .org(owner)
+                .map(|org| org.security_restrictions.clone())
+                .unwrap_or_default(),
+            _ => Vec::new(),
+        }
+    }
+
+    /// Whether the account belongs to the owner (itself or one of its orgs).
+    pub fn account_owns_or_member(&self) -> bool {
+        match (self.whoami(), self.owner()) {
+            (Some(who), Some(owner)) => {
+                who.name.eq_ignore_ascii_case(owner) || who.org(owner).is_some()
+            }
+            _ => false,
+        }
+    }
+
+    pub fn is_gated(&self) -> bool {
+        self.repo.as_ref().is_some_and(|r| r.gated != Gate::None)
+    }
+
+    /// The content probes, most specific first.
+    pub fn content_probes(&self) -> impl Iterator<Item = &Probe> {
+        self.file_probe.iter().chain(self.auth_check.iter())
+    }
+}

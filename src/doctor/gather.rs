@@ -1,0 +1,307 @@
+//! Gathering evidence: the requests the doctor makes, each recorded as a [`Probe`].
+//!
+//! The procedure follows hub-protocol.md §4.10: token source and whoami, repo info (with the
+//! token; other repo types when it is not found), the revision, `auth-check`, and a `HEAD` of the
+//! file (or of the smallest file in the listing) without following the CDN redirect. Other token
+//! sources are probed only when the active one fails, to spot a stale `HF_TOKEN`.
+
+use std::time::Duration;
+
+use reqwest::header::HeaderMap;
+use reqwest::{Method, Url};
+
+use super::classify::{Cause, Layer, classify};
+use super::evidence::{Evidence, Probe, RepoFlags, TokenEvidence};
+use crate::auth::ResolvedToken;
+use crate::download::plan::closest_names;
+use crate::hub::api::{RepoInfo, encode_component};
+use crate::hub::client::{Redirects, accept_json, error_details, strip_query};
+use crate::hub::whoami::WhoAmI;
+use crate::hub::{HubClient, HubErrorKind, RepoId, RepoType};
+
+/// What the user asked the doctor about.
+#[derive(Clone, Debug)]
+pub struct Subject {
+    pub repo: RepoId,
+    /// `None`: the default branch.
+    pub revision: Option<String>,
+    pub file: Option<String>,
+}
+
+/// Runs every probe and returns the evidence. Never fails: a failed request is evidence too.
+pub async fn gather(
+    base: &HubClient,
+    subject: &Subject,
+    active: Option<&ResolvedToken>,
+    others: &[ResolvedToken],
+    implicit_token_disabled: bool,
+) -> Evidence {
+    let client = base.with_token(active.map(|t| t.token.clone()));
+    let mut evidence = Evidence {
+        endpoint: base.endpoint_str().to_string(),
+        repo_id: subject.repo.id.clone(),
+        repo_type: Some(subject.repo.repo_type),
+        revision: subject
+            .revision
+            .clone()
+            .unwrap_or_else(|| "main".to_string()),
+        file: subject.file.clone(),
+        implicit_token_disabled,
+        ..Evidence::default()
+    };
+    if let Some(active) = active {
+        evidence.token = Some(token_evidence(base, active).await);
+    }
+    gather_repo(&client, subject, &mut evidence).await;
+
+    let preliminary = classify(&evidence);
+    let token_or_account_failure = matches!(preliminary.layer(), Layer::Token | Layer::Account)
+        || matches!(preliminary, Cause::RepoNotFound);
+    if token_or_account_failure {
+        for other in others {
+            if active.is_some_and(|a| a.token == other.token) {
+                continue;
+            }
+            let mut token = token_evidence(base, other).await;
+            if token.is_valid() {
+                let other_client = base.with_token(Some(other.token.clone()));
+                let mut probe_evidence = Evidence {
+                    repo_id: evidence.repo_id.clone(),
+                    file: evidence.file.clone(),
+                    ..Evidence::default()
+                };
+                gather_repo(&other_client, subject, &mut probe_evidence).await;
+                probe_evidence.token = Some(token.clone());
+                token.can_access_repo = Some(classify(&probe_evidence) == Cause::Ok);
+            }
+            evidence.other_tokens.push(token);
+        }
+    }
+    evidence
+}
+
+async fn token_evidence(base: &HubClient, resolved: &ResolvedToken) -> TokenEvidence {
+    let client = base.with_token(Some(resolved.token.clone()));
+    let (whoami_probe, body) = match client.url("api/whoami-v2") {
+        Ok(url) => probe(&client, "whoami", Method::GET, url).await,
+        Err(error) => (failed_probe("whoami", &error.to_string()), None),
+    };
+    let whoami = body
+        .filter(|_| whoami_probe.succeeded())
+        .and_then(|bytes| serde_json::from_slice::<WhoAmI>(&bytes).ok());
+    TokenEvidence {
+        source: resolved.source.id().to_string(),
+        source_description: resolved.source.to_string(),
+        masked: resolved.token.masked(),
+        whoami_probe,
+        whoami,
+        can_access_repo: None,
+    }
+}
+
+/// Repo info, other types, revision, auth-check and the file HEAD, with `client`'s token.
+async fn gather_repo(client: &HubClient, subject: &Subject, evidence: &mut Evidence) {
+    let repo = &subject.repo;
+    let api = |suffix: &str| {
+        client.url(&format!(
+            "api/{}/{}{suffix}",
+            repo.repo_type.plural(),
+            repo.id
+        ))
+    };
+    let Ok(info_url) = api("") else { return };
+    let (info_probe, body) = probe(client, "repo info", Method::GET, info_url).await;
+    evidence.repo_info = info_probe;
+    if !evidence.repo_info.succeeded() {
+        if matches!(evidence.repo_info.status, Some(401 | 404))
+            && !evidence.repo_info.is_invalid_token()
+        {
+            evidence.other_types = other_types(client, repo).await;
+        }
+        return;
+    }
+    if let Some(info) = body.and_then(|b| serde_json::from_slice::<RepoInfo>(&b).ok()) {
+        evidence.repo = Some(RepoFlags {
+            private: info.private,
+            gated: info.gated,
+            disabled: info.disabled,
+            sha: info.sha,
+            canonical_id: Some(info.id).filter(|id| id != &repo.id),
+        });
+    }
+    if let Some(revision) = &subject.revision
+        && revision != "main"
+        && let Ok(url) = api(&format!("/revision/{}", encode_component(revision)))
+    {
+        let (revision_probe, _) = probe(client, "revision", Method::GET, url).await;
+        let missing = revision_probe.code() == Some("RevisionNotFound");
+        evidence.revision_probe = Some(revision_probe);
+        if missing {
+            if let Ok(refs) = client.refs(repo).await {
+                evidence.branches = refs.branches.into_iter().map(|b| b.name).collect();
+                evidence.tags = refs.tags.into_iter().map(|t| t.name).collect();
+            }
+            return;
+        }
+    }
+    if let Ok(url) = api("/auth-check") {
+        evidence.auth_check = Some(probe(client, "auth-check", Method::GET, url).await.0);
+    }
+    let revision = subject.revision.as_deref().unwrap_or("main");
+    let file = match &subject.file {
+        Some(file) => Some(file.clone()),
+        None => smallest_file(client, repo, revision).await,
+    };
+    if let Some(file) = file
+        && let Ok(url) = client.resolve_url(repo, revision, &file)
+    {
+        let what = format!("HEAD {file}");
+        let file_probe = probe(client, &what, Method::HEAD, url).await.0;
+        if file_probe.code() == Some("EntryNotFound")
+            && let Ok(entries) = client.list_tree(repo, revision).await
+        {
+            evidence.closest_files = closest_names(&file, entries.iter().map(|e| e.path.as_str()));
+        }
+        evidence.file_probe = Some(file_probe);
+    }
+}
+
+/// The smallest file at the root of the listing (listings stay public on gated repos, §3.1), so
+/// the content probe costs nothing even on a 100 GB repo.
+async fn smallest_file(client: &HubClient, repo: &RepoId, revision: &str) -> Option<String> {
+    let url = client
+        .url(&format!(
+            "api/{}/{}/tree/{}",
+            repo.repo_type.plural(),
+            repo.id,
+            encode_component(revision)
+        ))
+        .ok()?;
+    let (entries, _) = client
+        .get_json::<Vec<crate::hub::TreeEntry>>("listing files", url)
+        .await
+        .ok()?;
+    entries
+        .into_iter()
+        .filter(|e| e.is_file())
+        .min_by_key(|e| e.size)
+        .map(|e| e.path)
+}
+
+/// Where else the id exists: a dataset fetched as a model is the classic 404 (§4.4).
+async fn other_types(client: &HubClient, repo: &RepoId) -> Vec<RepoType> {
+    let mut found = Vec::new();
+    for repo_type in RepoType::ALL {
+        if repo_type == repo.repo_type {
+            continue;
+        }
+        let Ok(url) = client.url(&format!("api/{}/{}", repo_type.plural(), repo.id)) else {
+            continue;
+        };
+        if probe(client, "repo info", Method::GET, url)
+            .await
+            .0
+            .succeeded()
+        {
+            found.push(repo_type);
+        }
+    }
+    found
+}
+
+fn failed_probe(what: &str, error: &str) -> Probe {
+    Probe {
+        what: what.to_string(),
+        network_error: Some(error.to_string()),
+        ..Probe::default()
+    }
+}
+
+/// One request, recorded. Server errors are retried twice with a short pause (the cause
+/// `server_error` means "after retries"); rate limits are reported at once, not waited out.
+async fn probe(
+    client: &HubClient,
+    what: &str,
+    method: Method,
+    url: Url,
+) -> (Probe, Option<Vec<u8>>) {
+    let headers: HeaderMap = accept_json();
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let result = client
+            .send_once(
+                method.clone(),
+                url.clone(),
+                &headers,
+                None,
+                Redirects::EndpointOnly,
+            )
+            .await;
+        let response = match result {
+            Ok(response) => response,
+            Err(error) => {
+                let detail = match &error.kind {
+                    HubErrorKind::Network(kind) => {
+                        format!("{} ({})", kind.describe(), strip_query(&url))
+                    }
+                    _ => error.to_string(),
+                };
+                if attempt < 3 && error.is_retryable() {
+                    tokio::time::sleep(Duration::from_millis(300 * attempt)).await;
+                    continue;
+                }
+                return (
+                    Probe {
+                        url: strip_query(&url),
+                        ..failed_probe(what, &detail)
+                    },
+                    None,
+                );
+            }
+        };
+        let status = response.status().as_u16();
+        if status >= 500 && attempt < 3 {
+            tokio::time::sleep(Duration::from_millis(300 * attempt)).await;
+            continue;
+        }
+        let mut details = error_details(&response, true);
+        let redirect_to = response
+            .status()
+            .is_redirection()
+            .then(|| response.headers().get(reqwest::header::LOCATION))
+            .flatten()
+            .and_then(|v| v.to_str().ok())
+            .and_then(|location| response.url().join(location).ok())
+            .map(|target| strip_query(&target));
+        let repo_commit = response
+            .headers()
+            .get("x-repo-commit")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        let body = if method == Method::HEAD {
+            None
+        } else {
+            response.bytes().await.ok().map(|b| b.to_vec())
+        };
+        if status >= 400 && details.error_message.is_none() {
+            details.error_message = body
+                .as_deref()
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+                .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(str::to_string));
+        }
+        let probe = Probe {
+            what: what.to_string(),
+            url: strip_query(&url),
+            status: Some(status),
+            error_code: details.error_code,
+            error_message: details.error_message,
+            request_id: details.request_id.filter(|_| status >= 400),
+            network_error: None,
+            retry_after_secs: details.retry_after_secs,
+            redirect_to,
+            repo_commit,
+        };
+        return (probe, body);
+    }
+}

@@ -1,0 +1,250 @@
+//! `hfget doctor` without a repository: checks the setup instead — every token source (valid?
+//! which one wins?), the keyring, the endpoint through the configured proxy, the cache folder,
+//! and offline mode — each as a pass/fail line with its fix (issue #3).
+
+use serde::Serialize;
+
+use crate::auth::ResolvedToken;
+use crate::env::{self, Environment, Settings};
+use crate::error::exit;
+use crate::hub::{HubClient, HubErrorKind};
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Check {
+    pub name: String,
+    pub ok: bool,
+    pub detail: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fix: Option<String>,
+    /// The exit code this check's failure maps to.
+    #[serde(skip)]
+    pub failure_code: u8,
+}
+
+impl Check {
+    fn pass(name: &str, detail: String) -> Check {
+        Check {
+            name: name.to_string(),
+            ok: true,
+            detail,
+            fix: None,
+            failure_code: exit::SUCCESS,
+        }
+    }
+
+    fn fail(name: &str, detail: String, fix: String, failure_code: u8) -> Check {
+        Check {
+            name: name.to_string(),
+            ok: false,
+            detail,
+            fix: Some(fix),
+            failure_code,
+        }
+    }
+}
+
+/// Runs every setup check. `candidates` are the token sources in precedence order;
+/// `keyring` is the keyring probe's verdict (usable?, description).
+pub async fn check_setup(
+    settings: &Settings,
+    environment: &dyn Environment,
+    client: &HubClient,
+    candidates: &[ResolvedToken],
+    keyring: (bool, String),
+) -> Vec<Check> {
+    let mut checks = Vec::new();
+    let tokens_page = format!("{}/settings/tokens", settings.endpoint);
+
+    // Endpoint first: nothing else can be checked online without it.
+    let anonymous = client.anonymous();
+    let proxy = [env::HTTPS_PROXY, "https_proxy", env::ALL_PROXY, "all_proxy"]
+        .iter()
+        .find_map(|name| {
+            environment
+                .var(name)
+                .map(|value| format!(" through proxy {}", redact_proxy(&value)))
+        })
+        .unwrap_or_default();
+    let reachable = if settings.offline {
+        checks.push(Check::fail(
+            "offline",
+            "HF_HUB_OFFLINE is set: downloads are served from the cache only and nothing is checked online".to_string(),
+            "Unset HF_HUB_OFFLINE to reach the Hub.".to_string(),
+            exit::OFFLINE,
+        ));
+        false
+    } else {
+        match anonymous.whoami().await {
+            Ok(_) => true,
+            Err(error)
+                if matches!(
+                    error.kind,
+                    HubErrorKind::Network(_) | HubErrorKind::Protocol(_)
+                ) =>
+            {
+                checks.push(Check::fail(
+                    "endpoint",
+                    format!(
+                        "{}{proxy} cannot be reached: {}",
+                        settings.endpoint,
+                        first_line(&error.to_string())
+                    ),
+                    "Check your connection, HTTPS_PROXY/NO_PROXY and HF_ENDPOINT.".to_string(),
+                    exit::NETWORK,
+                ));
+                false
+            }
+            Err(_) => true,
+        }
+    };
+    if reachable {
+        checks.push(Check::pass(
+            "endpoint",
+            format!("{}{proxy} answers", settings.endpoint),
+        ));
+    }
+
+    // Token sources, in precedence order.
+    if candidates.is_empty() {
+        checks.push(Check::pass(
+            "token",
+            "none found (anonymous: public repositories only)".to_string(),
+        ));
+    }
+    let mut winner_seen = false;
+    for candidate in candidates {
+        let used = !winner_seen
+            && (!settings.disable_implicit_token
+                || candidate.source == crate::auth::TokenSource::Flag);
+        winner_seen |= used;
+        let role = if used { "used" } else { "shadowed" };
+        let label = format!(
+            "{} from {} ({role})",
+            candidate.token.masked(),
+            candidate.source
+        );
+        if !reachable {
+            checks.push(Check::pass(
+                "token",
+                format!("{label}: not checked (endpoint unreachable)"),
+            ));
+            continue;
+        }
+        match client.with_token(Some(candidate.token.clone())).whoami().await {
+            Ok(who) => checks.push(Check::pass(
+                "token",
+                format!(
+                    "{label}: valid, user {}{}",
+                    who.name,
+                    who.token_name().map(|n| format!(", token `{n}`")).unwrap_or_default()
+                ),
+            )),
+            Err(error) if error.kind == HubErrorKind::InvalidToken => checks.push(Check::fail(
+                "token",
+                format!("{label}: rejected by the Hub (revoked, expired or mistyped)"),
+                if candidate.source.is_environment() {
+                    format!("Unset or replace it; create a new token at {tokens_page}.")
+                } else {
+                    format!("Log in again with a token from {tokens_page}: `hfget login`, or remove it with `hfget logout`.")
+                },
+                exit::TOKEN,
+            )),
+            Err(error) => checks.push(Check::pass("token", format!("{label}: not checked ({})", first_line(&error.to_string())))),
+        }
+    }
+    if settings.disable_implicit_token && !candidates.is_empty() {
+        checks.push(Check::pass(
+            "token",
+            "HF_HUB_DISABLE_IMPLICIT_TOKEN is set: stored tokens are not sent unless passed with --token".to_string(),
+        ));
+    }
+
+    // Keyring.
+    let (usable, description) = keyring;
+    checks.push(if usable {
+        Check::pass("keyring", description)
+    } else {
+        Check {
+            // Not a failure: the token file works without it.
+            ok: true,
+            ..Check::pass(
+                "keyring",
+                format!("{description}; `hfget login --store file` works without it"),
+            )
+        }
+    });
+
+    // Cache folder.
+    checks.push(cache_check(settings));
+    checks
+}
+
+fn cache_check(settings: &Settings) -> Check {
+    let cache = &settings.hub_cache;
+    if let Err(error) = std::fs::create_dir_all(cache) {
+        return Check::fail(
+            "cache",
+            format!("{} cannot be created: {error}", cache.display()),
+            "Set HF_HUB_CACHE (or HF_HOME) to a writable folder.".to_string(),
+            exit::LOCAL,
+        );
+    }
+    let probe = cache.join(format!(".hfget-write-test-{}", std::process::id()));
+    if let Err(error) = std::fs::write(&probe, b"") {
+        return Check::fail(
+            "cache",
+            format!("{} is not writable: {error}", cache.display()),
+            "Fix its permissions, or set HF_HUB_CACHE (or HF_HOME) to a writable folder."
+                .to_string(),
+            exit::LOCAL,
+        );
+    }
+    let _ = std::fs::remove_file(&probe);
+    let free = fs4::available_space(cache)
+        .map(crate::download::human_bytes)
+        .unwrap_or_else(|_| "unknown".to_string());
+    Check::pass(
+        "cache",
+        format!("{} is writable, {free} free", cache.display()),
+    )
+}
+
+fn first_line(text: &str) -> String {
+    text.lines().next().unwrap_or_default().to_string()
+}
+
+/// A proxy URL may carry a password (`http://user:pass@proxy`); never print it.
+fn redact_proxy(value: &str) -> String {
+    match url::Url::parse(value) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("****"));
+            url.to_string()
+        }
+        _ => value.to_string(),
+    }
+}
+
+pub fn render(checks: &[Check]) -> String {
+    let mut out = String::new();
+    for check in checks {
+        out.push_str(&format!(
+            "{} {:<9} {}\n",
+            if check.ok { "✓" } else { "✗" },
+            check.name,
+            check.detail
+        ));
+        if let Some(fix) = &check.fix {
+            out.push_str(&format!("  {:<9} fix: {fix}\n", ""));
+        }
+    }
+    out
+}
+
+/// Exit code of the run: the first failing check's family, or success.
+pub fn exit_code(checks: &[Check]) -> u8 {
+    checks
+        .iter()
+        .find(|c| !c.ok)
+        .map(|c| c.failure_code)
+        .unwrap_or(exit::SUCCESS)
+}
