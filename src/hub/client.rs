@@ -188,14 +188,19 @@ impl HubClient {
         let mut url = url;
         let mut method = method;
         let mut body = body;
+        // Once a hop leaves the endpoint's origin the token stays behind for the rest of the
+        // chain, even if a later hop comes back: a foreign host must not be able to bounce a
+        // request through the Hub to learn what it carries (issue #6).
+        let mut may_authorize = true;
         for _hop in 0..=MAX_REDIRECTS {
+            may_authorize &= self.is_endpoint_origin(&url);
             let mut request = self.http.request(method.clone(), url.clone());
             for (name, value) in headers {
                 request = request.header(name, value);
             }
             request = request.header(HeaderName::from_static("x-amzn-trace-id"), trace_id());
             if let Some(token) = &self.token
-                && self.is_endpoint_origin(&url)
+                && may_authorize
             {
                 let value =
                     HeaderValue::from_str(&format!("Bearer {}", token.secret())).map_err(|_| {

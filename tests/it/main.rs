@@ -6,4 +6,5 @@ mod common;
 mod auth;
 mod doctor;
 mod download;
+mod faults;
 mod interop;

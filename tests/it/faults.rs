@@ -1,0 +1,556 @@
+//! Hardening (issue #6): every fault the emulator can inject, and what hfget does about it —
+//! proven from the emulator's request log and the filesystem, never from timings.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use hub_emulator::{Fault, FaultAction};
+
+use crate::common::fixtures::*;
+use crate::common::*;
+
+fn ctx() -> TestContext {
+    TestContext::new(standard_scenario())
+}
+
+fn model_requests(ctx: &TestContext) -> Vec<RequestRecord> {
+    ctx.cdn_requests()
+        .into_iter()
+        .filter(|r| r.method == "GET")
+        .collect()
+}
+
+/// The blob the snapshot's `model.safetensors` points to, after a successful download.
+fn model_blob(ctx: &TestContext) -> PathBuf {
+    let repo = ctx.cache().join("models--acme--tiny");
+    let commit = std::fs::read_to_string(repo.join("refs/main")).unwrap();
+    std::fs::canonicalize(
+        repo.join("snapshots")
+            .join(commit)
+            .join("model.safetensors"),
+    )
+    .unwrap()
+}
+
+fn assert_blob_is_verified(ctx: &TestContext) {
+    let blob = model_blob(ctx);
+    let name = blob.file_name().unwrap().to_string_lossy().to_string();
+    assert_eq!(sha256_file(&blob), name, "the blob's bytes match its name");
+    assert_eq!(std::fs::metadata(&blob).unwrap().len(), LFS_SIZE);
+}
+
+/// Partial files anywhere below `dir` (`*.incomplete`), with their sizes.
+fn incomplete_files(dir: &Path) -> Vec<(PathBuf, u64)> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.to_string_lossy().ends_with(".incomplete") {
+                found.push((
+                    path.clone(),
+                    std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0),
+                ));
+            }
+        }
+    }
+    found
+}
+
+/// Starts `hfget` in the background.
+fn spawn(ctx: &TestContext, args: &[&str]) -> Child {
+    ctx.command(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("hfget starts")
+}
+
+/// Waits until some `.incomplete` under `dir` holds at least `bytes` bytes.
+fn wait_for_partial(dir: &Path, bytes: u64) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while Instant::now() < deadline {
+        if incomplete_files(dir).iter().any(|(_, size)| *size >= bytes) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    panic!("no partial download appeared under {}", dir.display());
+}
+
+fn range_start(record: &RequestRecord) -> Option<u64> {
+    let range = record.range.as_deref()?;
+    range
+        .strip_prefix("bytes=")?
+        .split('-')
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[test]
+fn api_server_errors_are_retried_with_a_notice() {
+    let ctx = ctx();
+    ctx.emulator.add_fault(
+        Fault::on_hub()
+            .path("/revision/")
+            .times(2)
+            .action(FaultAction::Status { status: 503 }),
+    );
+    let out = ctx.run(&["download", "acme/tiny", "config.json"]).success();
+    assert!(out.stderr.contains("retrying in"), "{}", out.stderr);
+    let lookups = ctx
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("/revision/"))
+        .count();
+    assert_eq!(lookups, 3);
+}
+
+#[test]
+fn rate_limits_wait_for_the_announced_reset() {
+    let ctx = ctx();
+    ctx.emulator
+        .add_fault(
+            Fault::on_hub()
+                .path("/revision/")
+                .times(1)
+                .action(FaultAction::RateLimited {
+                    retry_after_secs: 1,
+                }),
+        );
+    let out = ctx.run(&["download", "acme/tiny", "config.json"]).success();
+    let wait: f64 = out
+        .stderr
+        .split("retrying in ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no wait announced: {}", out.stderr));
+    assert!(wait >= 1.0, "waited at least the Retry-After: {wait}");
+    assert!(out.stderr.contains("rate-limited"), "{}", out.stderr);
+}
+
+#[test]
+fn not_found_is_never_retried() {
+    let mut ctx = ctx();
+    ctx.env("HF_TOKEN", ALICE);
+    ctx.run(&["download", "acme/nope"]).failure(3);
+    let lookups = ctx
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/acme/nope/revision/main"))
+        .count();
+    assert_eq!(lookups, 1, "{:#?}", ctx.requests());
+}
+
+#[test]
+fn a_cut_connection_resumes_with_range_within_the_run() {
+    let ctx = ctx();
+    ctx.emulator.add_fault(
+        Fault::on_cdn()
+            .times(1)
+            .action(FaultAction::CutAfter { bytes: 1_000_000 }),
+    );
+    let out = ctx
+        .run(&["download", "acme/tiny", "model.safetensors"])
+        .success();
+    assert!(out.stderr.contains("resuming from byte"), "{}", out.stderr);
+    let gets = model_requests(&ctx);
+    assert_eq!(gets.len(), 2, "{gets:#?}");
+    let resumed = range_start(&gets[1]).expect("the second request is ranged");
+    assert!(resumed > 0 && resumed <= 1_000_000, "resumed at {resumed}");
+    assert_blob_is_verified(&ctx);
+}
+
+#[test]
+fn a_stalled_body_is_dropped_and_resumed() {
+    let mut ctx = ctx();
+    ctx.env("HF_HUB_DOWNLOAD_TIMEOUT", "1");
+    ctx.emulator
+        .add_fault(Fault::on_cdn().times(1).action(FaultAction::Stall {
+            after_bytes: 500_000,
+            millis: 4_000,
+        }));
+    let out = ctx
+        .run(&["download", "acme/tiny", "model.safetensors"])
+        .success();
+    assert!(
+        out.stderr.contains("did not answer in time"),
+        "{}",
+        out.stderr
+    );
+    let gets = model_requests(&ctx);
+    assert!(
+        gets.len() >= 2 && range_start(&gets[1]).is_some(),
+        "{gets:#?}"
+    );
+    assert_blob_is_verified(&ctx);
+}
+
+#[test]
+fn a_short_body_is_completed_with_a_range_request() {
+    let ctx = ctx();
+    ctx.emulator.add_fault(
+        Fault::on_cdn()
+            .times(1)
+            .action(FaultAction::ShortBody { missing: 4096 }),
+    );
+    ctx.run(&["download", "acme/tiny", "model.safetensors"])
+        .success();
+    let gets = model_requests(&ctx);
+    assert_eq!(gets.len(), 2);
+    assert!(range_start(&gets[1]).is_some());
+    assert_blob_is_verified(&ctx);
+}
+
+#[test]
+fn a_killed_process_leaves_a_partial_file_the_next_run_continues() {
+    let ctx = ctx();
+    ctx.emulator
+        .add_fault(Fault::on_cdn().action(FaultAction::Slow {
+            bytes_per_sec: 1_000_000,
+        }));
+    let mut child = spawn(&ctx, &["download", "acme/tiny", "model.safetensors"]);
+    wait_for_partial(&ctx.cache(), 300_000);
+    child.kill().unwrap(); // SIGKILL: no chance to clean up
+    child.wait().unwrap();
+    let partial: u64 = incomplete_files(&ctx.cache())
+        .iter()
+        .map(|(_, s)| *s)
+        .max()
+        .unwrap();
+    assert!(partial > 0);
+
+    ctx.emulator.clear_faults();
+    ctx.clear_requests();
+    ctx.run(&["download", "acme/tiny", "model.safetensors"])
+        .success();
+    let gets = model_requests(&ctx);
+    assert!(
+        !gets.is_empty() && gets.iter().all(|r| range_start(r).is_some_and(|s| s > 0)),
+        "every request continues: {gets:#?}"
+    );
+    assert_blob_is_verified(&ctx);
+    assert!(incomplete_files(&ctx.cache()).is_empty());
+}
+
+#[test]
+fn ctrl_c_exits_130_and_keeps_the_partial_file() {
+    let ctx = ctx();
+    ctx.emulator
+        .add_fault(Fault::on_cdn().action(FaultAction::Slow {
+            bytes_per_sec: 1_000_000,
+        }));
+    let child = spawn(&ctx, &["download", "acme/tiny", "model.safetensors"]);
+    wait_for_partial(&ctx.cache(), 300_000);
+    let status = std::process::Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(output.status.code(), Some(130));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("run the same command again to resume")
+    );
+    assert!(!incomplete_files(&ctx.cache()).is_empty());
+
+    ctx.emulator.clear_faults();
+    ctx.clear_requests();
+    ctx.run(&["download", "acme/tiny", "model.safetensors"])
+        .success();
+    assert!(
+        model_requests(&ctx)
+            .iter()
+            .all(|r| range_start(r).is_some_and(|s| s > 0))
+    );
+    assert_blob_is_verified(&ctx);
+}
+
+#[test]
+fn corrupted_bytes_are_discarded_and_fetched_again_once() {
+    let ctx = ctx();
+    ctx.emulator.add_fault(
+        Fault::on_cdn()
+            .times(1)
+            .action(FaultAction::Corrupt { offset: 12_345 }),
+    );
+    let out = ctx
+        .run(&["download", "acme/tiny", "model.safetensors"])
+        .success();
+    assert!(
+        out.stderr.contains("did not match its sha256"),
+        "{}",
+        out.stderr
+    );
+    assert_blob_is_verified(&ctx);
+}
+
+#[test]
+fn persistent_corruption_is_a_clear_error_and_nothing_is_cached() {
+    let ctx = ctx();
+    ctx.emulator
+        .add_fault(Fault::on_cdn().action(FaultAction::Corrupt { offset: 77 }));
+    let out = ctx
+        .run(&["download", "acme/tiny", "model.safetensors"])
+        .failure(8);
+    assert!(
+        out.stderr.contains("failed its integrity check twice"),
+        "{}",
+        out.stderr
+    );
+    let blobs = ctx.cache().join("models--acme--tiny/blobs");
+    let names: Vec<String> = std::fs::read_dir(&blobs)
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .collect();
+    assert!(
+        names.iter().all(|n| n.len() != 64),
+        "no sha256-named blob was placed: {names:?}"
+    );
+    assert!(
+        incomplete_files(&ctx.cache()).is_empty(),
+        "corrupt bytes are not kept for resuming"
+    );
+}
+
+#[test]
+fn a_refused_signed_url_is_resolved_again_and_never_called_an_auth_problem() {
+    let ctx = ctx();
+    ctx.emulator.add_fault(
+        Fault::on_cdn()
+            .times(1)
+            .action(FaultAction::Status { status: 403 }),
+    );
+    let out = ctx
+        .run(&["download", "acme/tiny", "model.safetensors"])
+        .success();
+    assert!(
+        out.stderr.contains("signed download URL was refused"),
+        "{}",
+        out.stderr
+    );
+    let resolves = ctx
+        .requests()
+        .iter()
+        .filter(|r| r.path.contains("/resolve/") && r.path.contains("model.safetensors"))
+        .count();
+    assert_eq!(resolves, 2, "a fresh signed URL was minted");
+    assert_blob_is_verified(&ctx);
+
+    let ctx = self::ctx();
+    ctx.emulator
+        .add_fault(Fault::on_cdn().action(FaultAction::Status { status: 403 }));
+    let out = ctx
+        .run(&["download", "acme/tiny", "model.safetensors"])
+        .failure(7);
+    assert!(
+        out.stderr.contains("not a permission problem"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("doctor"),
+        "no access diagnosis for a CDN refusal: {}",
+        out.stderr
+    );
+}
+
+#[test]
+fn a_server_that_ignores_range_is_handled() {
+    let ctx = ctx();
+    ctx.run(&["download", "acme/tiny", "model.safetensors"])
+        .success();
+    let blob = model_blob(&ctx);
+    let bytes = std::fs::read(&blob).unwrap();
+    let etag = blob.file_name().unwrap().to_string_lossy().to_string();
+    std::fs::remove_file(&blob).unwrap();
+    let partial = blob.with_file_name(format!("{etag}.incomplete"));
+    std::fs::write(&partial, &bytes[..1000]).unwrap();
+    ctx.emulator
+        .add_fault(Fault::on_cdn().action(FaultAction::IgnoreRange));
+    ctx.clear_requests();
+    ctx.run(&["download", "acme/tiny", "model.safetensors"])
+        .success();
+    assert_eq!(std::fs::read(&blob).unwrap(), bytes);
+}
+
+#[test]
+fn html_where_json_was_expected_is_a_clear_error() {
+    let ctx = ctx();
+    ctx.emulator.add_fault(
+        Fault::on_hub()
+            .path("/revision/")
+            .action(FaultAction::HtmlError { status: 200 }),
+    );
+    let out = ctx.run(&["download", "acme/tiny"]).failure(8);
+    assert!(
+        out.stderr.contains("HTML page where JSON was expected"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !ctx.cache().join("models--acme--tiny/snapshots").exists(),
+        "nothing half-done is presented"
+    );
+}
+
+#[test]
+fn concurrent_processes_download_each_blob_once() {
+    let ctx = ctx();
+    ctx.emulator
+        .add_fault(Fault::on_cdn().action(FaultAction::Slow {
+            bytes_per_sec: 4_000_000,
+        }));
+    let children: Vec<Child> = (0..3)
+        .map(|_| spawn(&ctx, &["download", "acme/tiny"]))
+        .collect();
+    let outputs: Vec<_> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().unwrap())
+        .collect();
+    for output in &outputs {
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let paths: Vec<String> = outputs
+        .iter()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .collect();
+    assert!(paths.windows(2).all(|w| w[0] == w[1]));
+    let cdn_gets = model_requests(&ctx).len();
+    assert_eq!(cdn_gets, 1, "the LFS blob crossed the network once");
+    for small in ["README.md", "config.json", "notes.txt"] {
+        let fetched = ctx
+            .requests()
+            .iter()
+            .filter(|r| {
+                r.method == "GET"
+                    && r.path.starts_with("/api/resolve-cache/")
+                    && r.path.contains(small)
+            })
+            .count();
+        assert_eq!(fetched, 1, "{small} fetched once");
+    }
+    assert_blob_is_verified(&ctx);
+}
+
+/// A small tmpfs, unmounted on drop. Needs root (CI and the dev machines run as root).
+struct SmallDisk(PathBuf);
+
+impl SmallDisk {
+    fn new(path: PathBuf, size: &str) -> SmallDisk {
+        std::fs::create_dir_all(&path).unwrap();
+        let status = std::process::Command::new("mount")
+            .args(["-t", "tmpfs", "-o", &format!("size={size}"), "tmpfs"])
+            .arg(&path)
+            .status()
+            .expect("mount runs");
+        assert!(
+            status.success(),
+            "mounting a tmpfs needs root; run the tests as root (CI does)"
+        );
+        SmallDisk(path)
+    }
+}
+
+impl Drop for SmallDisk {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .status();
+    }
+}
+
+#[test]
+fn the_free_space_preflight_fails_fast_with_numbers() {
+    let ctx = ctx();
+    let disk = SmallDisk::new(ctx.path("small"), "2m");
+    let out = ctx
+        .run(&[
+            "download",
+            "acme/tiny",
+            "--cache-dir",
+            disk.0.to_str().unwrap(),
+        ])
+        .failure(9);
+    assert!(
+        out.stderr.contains("Not enough disk space"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("needs 3.00 MiB more"), "{}", out.stderr);
+    assert!(
+        model_requests(&ctx).is_empty(),
+        "failed before the first byte"
+    );
+}
+
+#[test]
+fn running_out_of_space_midway_is_clear_and_resumable() {
+    let ctx = ctx();
+    let disk = SmallDisk::new(ctx.path("small"), "4m");
+    let cache = disk.0.to_str().unwrap().to_string();
+    ctx.emulator
+        .add_fault(Fault::on_cdn().action(FaultAction::Slow {
+            bytes_per_sec: 1_000_000,
+        }));
+    let child = spawn(
+        &ctx,
+        &[
+            "download",
+            "acme/tiny",
+            "model.safetensors",
+            "--cache-dir",
+            &cache,
+        ],
+    );
+    wait_for_partial(&disk.0, 200_000);
+    // Fill what is left of the disk while the download runs.
+    let filler = disk.0.join("filler");
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&filler).unwrap();
+        let block = vec![0u8; 64 * 1024];
+        while file.write_all(&block).is_ok() {}
+        let _ = file.sync_all();
+    }
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(9), "{stderr}");
+    assert!(stderr.contains("disk is full"), "{stderr}");
+    let kept: u64 = incomplete_files(&disk.0)
+        .iter()
+        .map(|(_, s)| *s)
+        .max()
+        .unwrap_or(0);
+    assert!(kept > 0, "what was downloaded is kept");
+
+    std::fs::remove_file(&filler).unwrap();
+    ctx.emulator.clear_faults();
+    ctx.clear_requests();
+    ctx.run(&[
+        "download",
+        "acme/tiny",
+        "model.safetensors",
+        "--cache-dir",
+        &cache,
+    ])
+    .success();
+    assert!(
+        model_requests(&ctx)
+            .iter()
+            .all(|r| range_start(r).is_some_and(|s| s > 0)),
+        "{:#?}",
+        model_requests(&ctx)
+    );
+}
