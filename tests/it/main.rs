@@ -8,3 +8,5 @@ mod doctor;
 mod download;
 mod faults;
 mod interop;
+mod parallel;
+mod security;

@@ -345,7 +345,10 @@ impl Shared {
                         (hashes.git_sha1.clone(), None, None)
                     };
                     let entry = Arc::new(FileEntry {
-                        path: spec.path.trim_matches('/').to_string(),
+                        // Verbatim: real git trees never hold `/x` or `../x`, but a scenario
+                        // that writes one is describing a hostile mirror on purpose (hfget's
+                        // security tests), so the listing must show it as written.
+                        path: spec.path.clone(),
                         blob,
                         size,
                         git_oid,

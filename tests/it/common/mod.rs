@@ -59,8 +59,12 @@ impl Outcome {
 
 impl TestContext {
     pub fn new(scenario: Scenario) -> TestContext {
+        TestContext::with_emulator(Emulator::start(scenario).expect("emulator starts"))
+    }
+
+    /// A context around an emulator the test started itself (fixed ports, custom CDN).
+    pub fn with_emulator(emulator: Emulator) -> TestContext {
         let temp = tempfile::tempdir().expect("temp dir");
-        let emulator = Emulator::start(scenario).expect("emulator starts");
         let home = temp.path().join("home");
         let hf_home = temp.path().join("hf_home");
         std::fs::create_dir_all(&home).unwrap();
