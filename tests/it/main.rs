@@ -10,3 +10,4 @@ mod faults;
 mod interop;
 mod parallel;
 mod security;
+mod soak;
