@@ -64,7 +64,7 @@ pub fn validate_name(name: &str) -> Result<(), AuthError> {
     }
 }
 
-fn keyring_unavailable(settings: &Settings, reason: super::Unavailable) -> AuthError {
+pub fn keyring_unavailable(settings: &Settings, reason: super::Unavailable) -> AuthError {
     AuthError::KeyringUnavailable {
         reason,
         token_path: settings.token_path.clone(),

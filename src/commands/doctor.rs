@@ -8,7 +8,7 @@ use crate::doctor::{self, Diagnosis, Subject, render, setup};
 use crate::env::{Environment, Settings};
 use crate::error::Error;
 use crate::hub::HubClient;
-use crate::hub::repo::{RepoIdError, parse_repo_argument, validate_revision};
+use crate::hub::repo::{merge_revision, parse_repo_argument};
 
 pub async fn run(
     args: DoctorArgs,
@@ -29,11 +29,7 @@ pub async fn run(
         .await;
     };
     let parsed = parse_repo_argument(repo_id, args.repo_type)?;
-    let revision = match (&parsed.revision, &args.revision) {
-        (Some(_), Some(_)) => return Err(RepoIdError::RevisionTwice.into()),
-        (Some(rev), None) | (None, Some(rev)) => Some(validate_revision(rev)?.to_string()),
-        (None, None) => None,
-    };
+    let revision = merge_revision(parsed.revision, args.revision.as_deref())?;
     let subject = Subject {
         repo: parsed.repo,
         revision,
@@ -44,18 +40,30 @@ pub async fn run(
             "hfget doctor needs to ask the Hub, and HF_HUB_OFFLINE is set. Unset it for this command: `HF_HUB_OFFLINE= hfget doctor …`".into(),
         ));
     }
-    let active = active_token(settings, &sources.candidates);
-    let client = HubClient::new(settings, None)?;
-    let diagnosis = doctor::diagnose(
-        &client,
-        &subject,
-        active.as_ref(),
-        &sources.candidates,
-        settings.disable_implicit_token && active.is_none() && !sources.candidates.is_empty(),
-    )
-    .await;
+    let diagnosis = diagnose_with_sources(settings, &sources.candidates, &subject).await?;
     print_diagnosis(&diagnosis, args.json)?;
     Ok(diagnosis.exit_code())
+}
+
+/// Diagnoses `subject` with the token hfget would send, and every other source for comparison.
+/// `download` calls this too when the Hub refuses it, so both print the same verdict.
+pub async fn diagnose_with_sources(
+    settings: &Settings,
+    candidates: &[ResolvedToken],
+    subject: &Subject,
+) -> Result<Diagnosis, Error> {
+    let active = active_token(settings, candidates);
+    let client = HubClient::new(settings, None)?;
+    let implicit_token_withheld =
+        settings.disable_implicit_token && active.is_none() && !candidates.is_empty();
+    Ok(doctor::diagnose(
+        &client,
+        subject,
+        active.as_ref(),
+        candidates,
+        implicit_token_withheld,
+    )
+    .await)
 }
 
 /// The token hfget would send: the first candidate, unless HF_HUB_DISABLE_IMPLICIT_TOKEN allows

@@ -40,7 +40,15 @@ pub async fn run(
     settings: &Settings,
     environment: &dyn Environment,
 ) -> Result<u8, Error> {
-    let token = read_token(args.token.as_deref()).await?;
+    // Check the keyring before asking for the token: a user should not paste a secret only to
+    // learn it cannot be stored.
+    let keyring = KeyringHandle::system(settings);
+    if args.store == StoreKind::Keyring
+        && let Err(reason) = keyring.get().await
+    {
+        return Err(logins::keyring_unavailable(settings, reason).into());
+    }
+    let token = read_token(args.token.as_deref(), &settings.endpoint).await?;
     if token.secret().starts_with("api_org_") {
         return Err(AuthError::OrgToken {
             masked: token.masked(),
@@ -60,7 +68,6 @@ pub async fn run(
     let host = auth::endpoint_host(settings);
     let saved = match args.store {
         StoreKind::Keyring => {
-            let keyring = KeyringHandle::system(settings);
             logins::save_keyring(settings, &keyring, &name, &token, info).await?;
             let backend = keyring
                 .get()
@@ -112,19 +119,17 @@ pub async fn run(
 }
 
 /// The token from `--token`, the hidden prompt on a terminal, or stdin otherwise.
-async fn read_token(flag: Option<&str>) -> Result<Token, AuthError> {
+async fn read_token(flag: Option<&str>, endpoint: &str) -> Result<Token, AuthError> {
     if let Some(raw) = flag {
         output::warn(
             "a token passed with --token lands in your shell history; next time paste it at the prompt or pipe it on stdin.",
         );
         return Token::parse(raw).ok_or(AuthError::EmptyToken);
     }
-    let read = tokio::task::spawn_blocking(|| {
+    let prompt = format!("Paste your Hub token ({endpoint}/settings/tokens; input is hidden): ");
+    let read = tokio::task::spawn_blocking(move || {
         if std::io::stdin().is_terminal() {
-            rpassword::prompt_password(
-                "Paste your Hub token (https://huggingface.co/settings/tokens; input is hidden): ",
-            )
-            .map_err(|source| AuthError::ReadInput {
+            rpassword::prompt_password(prompt).map_err(|source| AuthError::ReadInput {
                 what: "the terminal",
                 source,
             })

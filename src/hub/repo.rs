@@ -308,6 +308,19 @@ pub fn validate_revision(revision: &str) -> Result<&str, RepoIdError> {
     Ok(revision)
 }
 
+/// The revision from an `hf://…@rev` URI or from `--revision` (not both), validated; `None`
+/// means the default branch.
+pub fn merge_revision(
+    from_uri: Option<String>,
+    from_flag: Option<&str>,
+) -> Result<Option<String>, RepoIdError> {
+    match (from_uri.as_deref(), from_flag) {
+        (Some(_), Some(_)) => Err(RepoIdError::RevisionTwice),
+        (Some(rev), None) | (None, Some(rev)) => Ok(Some(validate_revision(rev)?.to_string())),
+        (None, None) => Ok(None),
+    }
+}
+
 /// A full commit hash: 40 lowercase hex characters.
 pub fn is_commit_hash(revision: &str) -> bool {
     revision.len() == 40

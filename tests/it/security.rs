@@ -12,7 +12,7 @@ use crate::common::*;
 
 /// A hostile "CDN": answers every request with a redirect chosen by the path prefix.
 /// `/bounce/…` sends the client back to the Hub, `/scheme/…` to a `file:` URL, `/loop/…` to
-/// itself forever.
+/// itself forever; `/wrong-size/…` answers 200 with 10 bytes whatever the file.
 fn hostile_cdn(hub: String) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
@@ -30,6 +30,15 @@ fn hostile_cdn(hub: String) -> String {
                 }
             }
             let path = request_line.split(' ').nth(1).unwrap_or("/").to_string();
+            let mut stream = stream;
+            if path.starts_with("/wrong-size") {
+                // A 200 whose body is complete by its own Content-Length but not the listed size.
+                let _ = write!(
+                    stream,
+                    "HTTP/1.1 200 OK\r\nContent-Length: 10\r\nConnection: close\r\n\r\n0123456789"
+                );
+                continue;
+            }
             let location = if path.starts_with("/bounce") {
                 format!("{hub}/acme/tiny/resolve/main/config.json")
             } else if path.starts_with("/scheme") {
@@ -37,7 +46,6 @@ fn hostile_cdn(hub: String) -> String {
             } else {
                 format!("/loop{}", path.len())
             };
-            let mut stream = stream;
             let _ = write!(
                 stream,
                 "HTTP/1.1 302 Found\r\nLocation: {location}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
@@ -251,4 +259,45 @@ fn hostile_listings_are_refused_and_nothing_escapes() {
         blobs.is_empty(),
         "nothing was downloaded from a hostile listing: {blobs:#?}"
     );
+}
+
+#[test]
+fn a_body_whose_size_differs_from_the_listing_is_refused() {
+    let ctx = context_with_cdn("wrong-size");
+    let out = ctx
+        .run(&["download", "acme/tiny", "model.safetensors"])
+        .failure(8);
+    assert!(
+        out.stderr.contains("the listing promised"),
+        "{}",
+        out.stderr
+    );
+    let snapshot_has_it = std::fs::read_dir(ctx.cache().join("models--acme--tiny/blobs"))
+        .map(|entries| entries.flatten().any(|e| e.file_name().len() == 64))
+        .unwrap_or(false);
+    assert!(
+        !snapshot_has_it,
+        "nothing half-written is presented as done"
+    );
+}
+
+#[test]
+fn http_proxy_is_used_unless_no_proxy_says_otherwise() {
+    // A proxy address where nothing listens: going through it must fail.
+    let dead = TcpListener::bind("127.0.0.1:0").unwrap();
+    let proxy = format!("http://{}", dead.local_addr().unwrap());
+    drop(dead);
+    let mut ctx = TestContext::new(standard_scenario());
+    ctx.remove_env("NO_PROXY");
+    ctx.env("HTTP_PROXY", &proxy);
+    let out = ctx
+        .run(&["download", "acme/tiny", "config.json"])
+        .failure(6);
+    assert!(
+        ctx.requests().is_empty(),
+        "the request went to the proxy, not straight to the hub"
+    );
+    assert!(out.stderr.contains("could not reach"), "{}", out.stderr);
+    ctx.env("NO_PROXY", "127.0.0.1");
+    ctx.run(&["download", "acme/tiny", "config.json"]).success();
 }
