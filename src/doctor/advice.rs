@@ -98,11 +98,25 @@ pub fn advise(cause: Cause, evidence: &Evidence) -> Advice {
                 .unwrap_or_else(|| "your stored login".to_string());
             (
                 format!("{variable} overrides a login that would work, and its own token fails here."),
-                format!(
-                    "This is the token layer: {variable} takes precedence over stored logins, and the token \
-                     it holds {}. The token in {working} would work.",
-                    if token.is_some_and(|t| t.is_valid()) { "cannot access this repository" } else { "is rejected by the Hub" }
-                ),
+                {
+                    // What the variable's own token runs into, in the words of that cause.
+                    let underlying = super::classify::classify_without_shadowing(evidence);
+                    let reason = if underlying == Cause::InvalidToken || !token.is_some_and(|t| t.is_valid()) {
+                        "is rejected by the Hub".to_string()
+                    } else {
+                        let inner = advise(underlying, evidence).summary;
+                        let mut chars = inner.trim_end_matches('.').chars();
+                        let inner: String = chars
+                            .next()
+                            .map(|first| first.to_lowercase().chain(chars).collect())
+                            .unwrap_or_default();
+                        format!("cannot access this repository: {inner}")
+                    };
+                    format!(
+                        "This is the token layer: {variable} takes precedence over stored logins, and the token \
+                         it holds {reason}. The token in {working} would work."
+                    )
+                },
                 vec![
                     format!("Unset the variable in this shell: `unset {variable}`"),
                     format!("Remove it from your shell profile or CI secrets too, or put a working token in it ({tokens_page})."),

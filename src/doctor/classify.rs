@@ -142,7 +142,9 @@ pub fn classify(evidence: &Evidence) -> Cause {
     cause
 }
 
-fn classify_without_shadowing(evidence: &Evidence) -> Cause {
+/// The cause for the active token alone, ignoring other sources (what a shadowing `HF_TOKEN`
+/// itself runs into).
+pub fn classify_without_shadowing(evidence: &Evidence) -> Cause {
     // 1. Could we talk to the Hub at all?
     if let Some(token) = &evidence.token {
         if let Some(cause) = transport_cause(&token.whoami_probe) {

@@ -357,3 +357,23 @@ fn setup_check_lists_every_token_source() {
         "tokens are masked"
     );
 }
+
+#[test]
+fn env_token_shadowing_says_what_the_variable_runs_into() {
+    // HF_TOKEN holds bob's token (request pending); the token file holds alice's (granted).
+    let ctx = with_token(BOB);
+    std::fs::write(ctx.hf_home().join("token"), ALICE).unwrap();
+    let json = expect(
+        &ctx,
+        &["meta/gated"],
+        "env_token_shadows_login",
+        "token",
+        4,
+        "unset HF_TOKEN",
+    );
+    let explanation = json["explanation"].as_str().unwrap();
+    assert!(
+        explanation.contains("waiting for the authors' review"),
+        "{explanation}"
+    );
+}
