@@ -32,6 +32,10 @@ pub const NO_PROXY: &str = "NO_PROXY";
 /// Which keyring backend hfget uses: `secret-service` (default on Linux) or `none` (tests, and
 /// machines where the user wants the keyring ignored).
 pub const HFGET_KEYRING: &str = "HFGET_KEYRING";
+/// `1` skips flock on `.locks/` (filesystems where it hangs or silently lies: some NFS, Lustre,
+/// GPFS setups). Downloads then use per-process temporary names, so concurrent runs stay correct
+/// at the cost of cross-run resume.
+pub const HFGET_NO_FILE_LOCKS: &str = "HFGET_NO_FILE_LOCKS";
 /// Where hfget keeps its own small state (the name of the active keyring login).
 pub const HFGET_CONFIG_DIR: &str = "HFGET_CONFIG_DIR";
 
@@ -55,6 +59,7 @@ pub const REPORTED_VARIABLES: &[&str] = &[
     NO_COLOR,
     HFGET_KEYRING,
     HFGET_CONFIG_DIR,
+    HFGET_NO_FILE_LOCKS,
 ];
 
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -109,6 +114,8 @@ pub struct Settings {
     pub read_timeout_secs: u64,
     pub config_dir: PathBuf,
     pub keyring_backend: Option<String>,
+    /// Skip flock on `.locks/` (`HFGET_NO_FILE_LOCKS`).
+    pub no_file_locks: bool,
 }
 
 impl Settings {
@@ -167,6 +174,7 @@ impl Settings {
             read_timeout_secs,
             config_dir,
             keyring_backend: env.var(HFGET_KEYRING),
+            no_file_locks: env.flag(HFGET_NO_FILE_LOCKS).unwrap_or(false),
         }
     }
 

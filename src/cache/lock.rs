@@ -14,10 +14,21 @@ use crate::output;
 
 /// Held while a blob is being downloaded; released when dropped.
 pub struct BlobLock {
-    _file: Option<File>,
+    file: Option<File>,
 }
 
 impl BlobLock {
+    /// No lock at all, by choice (`HFGET_NO_FILE_LOCKS`).
+    pub fn none() -> BlobLock {
+        BlobLock { file: None }
+    }
+
+    /// Whether this process really holds the lock. When it does not (locks unsupported or
+    /// disabled), the caller must not share a temporary file with other processes.
+    pub fn is_held(&self) -> bool {
+        self.file.is_some()
+    }
+
     /// Waits (asynchronously) for the lock, saying every 10 s who it is waiting for.
     pub async fn acquire(path: &Path, what: &str) -> Result<BlobLock, CacheError> {
         if let Some(parent) = path.parent() {
@@ -35,7 +46,7 @@ impl BlobLock {
         let mut delay = Duration::from_millis(20);
         loop {
             match file.try_lock() {
-                Ok(()) => return Ok(BlobLock { _file: Some(file) }),
+                Ok(()) => return Ok(BlobLock { file: Some(file) }),
                 Err(TryLockError::WouldBlock) => {}
                 Err(TryLockError::Error(error)) => {
                     output::debug(|| {
@@ -44,7 +55,7 @@ impl BlobLock {
                             path.display()
                         )
                     });
-                    return Ok(BlobLock { _file: None });
+                    return Ok(BlobLock::none());
                 }
             }
             if last_note.elapsed() >= Duration::from_secs(10) {

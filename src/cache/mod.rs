@@ -259,6 +259,20 @@ pub fn temporary_sibling(path: &Path) -> PathBuf {
     path.with_file_name(format!(".{name}.{random:08x}.tmp"))
 }
 
+/// A variant of an `.incomplete` path no other process uses (`X.incomplete` →
+/// `X.<random>.incomplete`), for when the lock is not held: two processes must then not share a
+/// partial file (Python's reason for per-process names since 1.18, hub-protocol.md §1.6). Such a
+/// file cannot be resumed by a later run, so it is removed when its download fails.
+pub fn private_variant(incomplete: &Path) -> PathBuf {
+    let name = incomplete
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = name.strip_suffix(".incomplete").unwrap_or(&name);
+    let random = crate::hub::client::random_u64() as u32;
+    incomplete.with_file_name(format!("{stem}.{random:08x}.incomplete"))
+}
+
 /// Writes a small file atomically: temporary sibling, then rename.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), CacheError> {
     create_dir_all(parent_of(path)?)?;
