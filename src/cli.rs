@@ -111,9 +111,18 @@ pub struct DownloadArgs {
     /// Show what would be downloaded, and how much, without downloading.
     #[arg(long)]
     pub dry_run: bool,
-    /// How many files to download at once.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=256))]
+    /// How many files to download at once. Small files are bound by the Hub's latency, not by
+    /// bandwidth, so many in flight pay off.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub max_workers: u16,
+    /// Connections per large file: files of at least twice --chunk-size are fetched as byte
+    /// ranges in parallel (each through the Hub's resolve endpoint). All large files together
+    /// use at most twice this many connections. 1 streams every file on one connection.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub connections: u16,
+    /// Bytes per range request of a large file (suffixes K, M, G: powers of 1024).
+    #[arg(long, value_name = "SIZE", default_value = "16M", value_parser = parse_chunk_size)]
+    pub chunk_size: u64,
     /// Print one JSON object (path, commit, files) instead of the bare path.
     #[arg(long)]
     pub json: bool,
@@ -140,4 +149,46 @@ pub struct DoctorArgs {
     /// Print one JSON object: cause, layer, summary, fix, evidence.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--chunk-size`: a byte count with an optional K/M/G suffix (powers of 1024), 64K to 1G.
+pub fn parse_chunk_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let upper = trimmed.to_ascii_uppercase();
+    let upper = upper
+        .strip_suffix("IB")
+        .or_else(|| upper.strip_suffix('B'))
+        .unwrap_or(&upper);
+    let (digits, shift) = match upper.chars().last() {
+        Some('K') => (&upper[..upper.len() - 1], 10),
+        Some('M') => (&upper[..upper.len() - 1], 20),
+        Some('G') => (&upper[..upper.len() - 1], 30),
+        _ => (upper, 0),
+    };
+    let value = digits
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("`{trimmed}` is not a size like 16M, 512K or 1G"))?;
+    if !(64 << 10..=1 << 30).contains(&value) {
+        return Err(format!("`{trimmed}` is outside 64K..1G"));
+    }
+    Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_chunk_size;
+
+    #[test]
+    fn chunk_sizes() {
+        assert_eq!(parse_chunk_size("16M"), Ok(16 << 20));
+        assert_eq!(parse_chunk_size("512k"), Ok(512 << 10));
+        assert_eq!(parse_chunk_size("1GiB"), Ok(1 << 30));
+        assert_eq!(parse_chunk_size("65536"), Ok(65536));
+        assert!(parse_chunk_size("1K").is_err());
+        assert!(parse_chunk_size("2G").is_err());
+        assert!(parse_chunk_size("lots").is_err());
+    }
 }

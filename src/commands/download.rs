@@ -7,7 +7,7 @@ use crate::auth;
 use crate::auth::keyring::KeyringHandle;
 use crate::cache::RepoPath;
 use crate::cli::DownloadArgs;
-use crate::commands::doctor::{active_token, print_diagnosis};
+use crate::commands::doctor::{diagnose_with_sources, print_diagnosis};
 use crate::commands::print_stdout;
 use crate::doctor::{self, Cause, Subject};
 use crate::download::plan::FileFilter;
@@ -18,7 +18,7 @@ use crate::env::{Environment, Settings};
 use crate::error::{Error, exit};
 use crate::hub::HubClient;
 use crate::hub::HubError;
-use crate::hub::repo::{RepoIdError, parse_repo_argument, validate_revision};
+use crate::hub::repo::{merge_revision, parse_repo_argument};
 use crate::output;
 
 pub async fn run(
@@ -51,11 +51,8 @@ pub async fn run(
 
 fn build_request(args: &DownloadArgs, settings: &Settings) -> Result<DownloadRequest, Error> {
     let parsed = parse_repo_argument(&args.repo.repo_id, args.repo.repo_type)?;
-    let revision = match (&parsed.revision, &args.repo.revision) {
-        (Some(_), Some(_)) => return Err(RepoIdError::RevisionTwice.into()),
-        (Some(rev), None) | (None, Some(rev)) => validate_revision(rev)?.to_string(),
-        (None, None) => "main".to_string(),
-    };
+    let revision = merge_revision(parsed.revision.clone(), args.repo.revision.as_deref())?
+        .unwrap_or_else(|| "main".to_string());
     let mut names: Vec<String> = args.files.clone();
     if let Some(path) = &parsed.path {
         names.insert(0, path.clone());
@@ -121,6 +118,11 @@ fn build_request(args: &DownloadArgs, settings: &Settings) -> Result<DownloadReq
         force: args.force,
         dry_run: args.dry_run,
         max_workers: usize::from(args.max_workers),
+        tuning: crate::download::parallel::Tuning {
+            connections_per_file: usize::from(args.connections),
+            chunk_size: args.chunk_size,
+        },
+        no_file_locks: settings.no_file_locks,
         offline: settings.offline,
         progress_bars: settings.progress_bars,
     })
@@ -216,21 +218,12 @@ async fn explain_refusal(
             Ok(sources) => sources,
             Err(_) => return Err(DownloadError::Hub(error).into()),
         };
-    let active = active_token(settings, &sources.candidates);
-    let client = HubClient::new(settings, None)?;
     let subject = Subject {
         repo: request.repo.clone(),
         revision: Some(request.revision.clone()),
         file: request.files.first().map(|f| f.to_string()),
     };
-    let diagnosis = doctor::diagnose(
-        &client,
-        &subject,
-        active.as_ref(),
-        &sources.candidates,
-        settings.disable_implicit_token && active.is_none() && !sources.candidates.is_empty(),
-    )
-    .await;
+    let diagnosis = diagnose_with_sources(settings, &sources.candidates, &subject).await?;
     if diagnosis.cause == Cause::Ok {
         return Err(DownloadError::Hub(error).into());
     }

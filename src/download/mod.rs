@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod offline;
+pub mod parallel;
 pub mod plan;
 pub mod transfer;
 pub mod verify;
@@ -18,8 +19,9 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 pub use error::DownloadError;
+use parallel::{ParallelEnd, ParallelTransfer};
 use plan::{FileFilter, RemoteFile, closest_names, remote_files};
-use transfer::{Transfer, file_len, place};
+use transfer::{Transfer, place};
 use verify::{ContentHasher, HashKind, hash_file_prefix};
 
 use crate::cache::local_dir::LocalDir;
@@ -49,7 +51,12 @@ pub struct DownloadRequest {
     pub target: Target,
     pub force: bool,
     pub dry_run: bool,
+    /// Files in flight at once.
     pub max_workers: usize,
+    /// How large files are split into parallel ranges.
+    pub tuning: parallel::Tuning,
+    /// Skip flock (`HFGET_NO_FILE_LOCKS`): partial files then get per-process names.
+    pub no_file_locks: bool,
     pub offline: bool,
     /// `Some(false)`/`Some(true)` force bars off/on; `None` lets the terminal decide.
     pub progress_bars: Option<bool>,
@@ -370,7 +377,8 @@ fn check_free_space(
         .filter(|p| matches!(p.need, Need::Fetch | Need::CopyFrom(_)))
         .map(|p| {
             let partial = incomplete_path(request, commit, &p.remote);
-            p.remote.size.saturating_sub(file_len(&partial))
+            let on_disk = parallel::bytes_on_disk(&partial, &p.remote.etag, p.remote.size);
+            p.remote.size.saturating_sub(on_disk)
         })
         .sum();
     if needed == 0 {
@@ -413,7 +421,15 @@ fn incomplete_path(request: &DownloadRequest, commit: &str, file: &RemoteFile) -
     }
 }
 
-/// Runs every needed transfer, at most `max_workers` at a time. The first failure stops the
+/// The connections all large files share: two files at full width. Small files are bound by
+/// latency, not bandwidth, so they only count against `max_workers`; large ones are bound by
+/// bandwidth, where more connections than this only add contention (BENCHMARKS.md).
+pub fn connection_budget(tuning: &parallel::Tuning) -> usize {
+    tuning.connections_per_file.max(1) * 2
+}
+
+/// Runs every needed transfer, at most `max_workers` files at a time; large files also share a
+/// connection budget for their ranges ([`connection_budget`]). The first failure stops the
 /// rest; partial files stay on disk for the next run.
 async fn execute(
     client: &HubClient,
@@ -442,9 +458,11 @@ async fn execute(
         .count();
     let progress = Progress::new(total, fetching, request.progress_bars);
     let semaphore = Arc::new(Semaphore::new(request.max_workers.max(1)));
+    let budget = Arc::new(Semaphore::new(connection_budget(&request.tuning)));
     let mut tasks = JoinSet::new();
     for file in planned {
         let job = Job {
+            budget: budget.clone(),
             client: client.clone(),
             request: request.clone(),
             commit: commit.to_string(),
@@ -482,6 +500,7 @@ async fn execute(
 
 /// One file's work, owned so it can run on its own task.
 struct Job {
+    budget: Arc<Semaphore>,
     client: HubClient,
     request: DownloadRequest,
     commit: String,
@@ -513,18 +532,71 @@ impl Job {
         }
     }
 
+    /// Large files go over several connections; small ones, and files on a server that
+    /// ignores `Range`, stream on one.
+    async fn fetch(&self, incomplete: PathBuf, destination: PathBuf) -> Result<(), DownloadError> {
+        let tuning = self.request.tuning;
+        if tuning.splits(self.file.size) {
+            let parallel = ParallelTransfer {
+                client: &self.client,
+                repo: &self.request.repo,
+                commit: &self.commit,
+                file: &self.file,
+                incomplete: incomplete.clone(),
+                destination: destination.clone(),
+                progress: self.progress.clone(),
+                tuning,
+                budget: self.budget.clone(),
+            };
+            if parallel.run().await? == ParallelEnd::Placed {
+                return Ok(());
+            }
+        }
+        self.transfer(incomplete, destination).run().await
+    }
+
+    async fn lock(&self, path: &Path) -> Result<BlobLock, DownloadError> {
+        if self.request.no_file_locks {
+            return Ok(BlobLock::none());
+        }
+        Ok(BlobLock::acquire(path, self.file.path.as_str()).await?)
+    }
+
+    /// Fetches into the shared, resumable `.incomplete` when this process holds the lock, and
+    /// into a private one when it does not (locks unsupported or disabled), so that concurrent
+    /// processes never write the same partial file (issue #6).
+    async fn fetch_guarded(
+        &self,
+        lock: &BlobLock,
+        shared: PathBuf,
+        destination: PathBuf,
+    ) -> Result<(), DownloadError> {
+        let incomplete = if lock.is_held() {
+            shared
+        } else {
+            crate::cache::private_variant(&shared)
+        };
+        if self.request.force {
+            let _ = std::fs::remove_file(&incomplete);
+            let _ = std::fs::remove_file(parallel::sidecar_path(&incomplete));
+        }
+        let result = self.fetch(incomplete.clone(), destination).await;
+        if result.is_err() && !lock.is_held() {
+            // Nobody can resume a private partial file: do not leave it behind.
+            let _ = std::fs::remove_file(&incomplete);
+            let _ = std::fs::remove_file(parallel::sidecar_path(&incomplete));
+        }
+        result
+    }
+
     async fn run_in_cache(&self, cache: &CacheRepo) -> Result<(), DownloadError> {
         let etag = &self.file.etag;
         if matches!(self.need, Need::Fetch) {
-            let _lock = BlobLock::acquire(&cache.lock_path(etag), self.file.path.as_str()).await?;
+            let lock = self.lock(&cache.lock_path(etag)).await?;
             // Another process may have finished this blob while we waited for the lock.
             let done_elsewhere = !self.request.force && cache.has_blob(etag, self.file.size);
             if !done_elsewhere {
-                if self.request.force {
-                    let _ = std::fs::remove_file(cache.incomplete_path(etag));
-                }
-                self.transfer(cache.incomplete_path(etag), cache.blob_path(etag))
-                    .run()
+                self.fetch_guarded(&lock, cache.incomplete_path(etag), cache.blob_path(etag))
                     .await?;
             }
         }
@@ -553,13 +625,9 @@ impl Job {
             Need::Link => {}
             Need::Adopt | Need::Fetch => {}
         }
-        let _lock =
-            BlobLock::acquire(&local.lock_path(&self.file.path), self.file.path.as_str()).await?;
+        let lock = self.lock(&local.lock_path(&self.file.path)).await?;
         let incomplete = local.incomplete_path(&self.file.path, &self.file.etag);
-        if self.request.force {
-            let _ = std::fs::remove_file(&incomplete);
-        }
-        self.transfer(incomplete, destination).run().await?;
+        self.fetch_guarded(&lock, incomplete, destination).await?;
         local.write_metadata(&self.file.path, &self.commit, &self.file.etag)?;
         Ok(())
     }

@@ -265,7 +265,7 @@ enum StreamError {
     Fatal(DownloadError),
 }
 
-fn describe_interruption(error: &HubError) -> String {
+pub(crate) fn describe_interruption(error: &HubError) -> String {
     match &error.kind {
         HubErrorKind::Network(kind) => kind.describe().to_string(),
         HubErrorKind::SignedUrlRejected => {

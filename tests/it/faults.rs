@@ -554,3 +554,35 @@ fn running_out_of_space_midway_is_clear_and_resumable() {
         model_requests(&ctx)
     );
 }
+
+#[test]
+fn without_file_locks_concurrent_processes_stay_correct() {
+    // Filesystems where flock is broken (HFGET_NO_FILE_LOCKS): each process writes its own
+    // partial file, so blobs may be fetched more than once, but never mixed.
+    let mut ctx = ctx();
+    ctx.env("HFGET_NO_FILE_LOCKS", "1");
+    ctx.emulator
+        .add_fault(Fault::on_cdn().action(FaultAction::Slow {
+            bytes_per_sec: 4_000_000,
+        }));
+    let children: Vec<Child> = (0..3)
+        .map(|_| spawn(&ctx, &["download", "acme/tiny"]))
+        .collect();
+    for child in children {
+        let output = child.wait_with_output().unwrap();
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    assert_blob_is_verified(&ctx);
+    assert!(
+        incomplete_files(&ctx.cache()).is_empty(),
+        "no private partial file left behind"
+    );
+    assert!(
+        !ctx.cache().join(".locks/models--acme--tiny").exists(),
+        "no lock was taken"
+    );
+}

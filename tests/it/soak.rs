@@ -29,7 +29,7 @@ impl Lcg {
 fn scenario() -> Scenario {
     let mut repo = Repo::model("soak/many");
     for i in 0..FILES {
-        repo = if i % 10 == 0 {
+        repo = if i.is_multiple_of(10) {
             repo.lfs(
                 &format!("shards/shard-{i:04}.bin"),
                 Content::Pattern {
@@ -53,7 +53,7 @@ fn scenario() -> Scenario {
 
 /// One random fault aimed at one file, firing once.
 fn random_fault(rng: &mut Lcg, file: &str, lfs: bool) -> Fault {
-    let origin = if lfs && rng.next() % 2 == 0 {
+    let origin = if lfs && rng.next().is_multiple_of(2) {
         Fault::on_cdn()
     } else {
         Fault::on_hub()
@@ -101,14 +101,14 @@ fn soak_a_thousand_downloads_under_random_faults() {
     let (mut downloads, mut faults) = (0usize, 0usize);
     for round in 0..ROUNDS {
         for i in 0..FILES {
-            if rng.next() % 5 == 0 {
-                let name = if i % 10 == 0 {
+            if rng.next().is_multiple_of(5) {
+                let name = if i.is_multiple_of(10) {
                     format!("shard-{i:04}.bin")
                 } else {
                     format!("file-{i:04}.txt")
                 };
                 ctx.emulator
-                    .add_fault(random_fault(&mut rng, &name, i % 10 == 0));
+                    .add_fault(random_fault(&mut rng, &name, i.is_multiple_of(10)));
                 faults += 1;
             }
         }
