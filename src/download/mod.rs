@@ -618,7 +618,11 @@ impl Job {
                 return Ok(());
             }
             Need::CopyFrom(blob) => {
-                copy_verified(blob, &destination)?;
+                let (blob, target) = (blob.clone(), destination.clone());
+                // A blob can be gigabytes: copy it off the async workers.
+                tokio::task::spawn_blocking(move || copy_verified(&blob, &target))
+                    .await
+                    .map_err(|e| DownloadError::Task(e.to_string()))??;
                 local.write_metadata(&self.file.path, &self.commit, &self.file.etag)?;
                 return Ok(());
             }

@@ -368,3 +368,59 @@ fn resumes_a_partial_blob_left_by_a_killed_run() {
     );
     assert_eq!(std::fs::read(&blob).unwrap(), bytes);
 }
+
+#[test]
+fn local_dir_copies_blobs_already_in_the_cache_without_downloading() {
+    let ctx = ctx();
+    ctx.run(&["download", "acme/tiny"]).success();
+    ctx.clear_requests();
+    let dir = ctx.path("copy");
+    let out = ctx
+        .run(&[
+            "download",
+            "acme/tiny",
+            "--local-dir",
+            dir.to_str().unwrap(),
+            "--json",
+        ])
+        .success();
+    assert!(
+        out.json()["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["status"] == "cached")
+    );
+    assert!(ctx.file_requests().is_empty(), "{:#?}", ctx.file_requests());
+    assert_eq!(sha256_file(&dir.join("model.safetensors")).len(), 64);
+    assert!(
+        !std::fs::symlink_metadata(dir.join("config.json"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+}
+
+#[test]
+fn renamed_and_differently_cased_ids_follow_the_hubs_redirect() {
+    let mut ctx = ctx();
+    ctx.env("HF_TOKEN", ALICE);
+    // The old name 307s to the new one, on the API and on resolve; the token stays on these
+    // same-origin hops, and the cache keeps the name the user asked for, as Python does (§2.2).
+    let out = ctx.run(&["download", "acme/old-name"]).success();
+    assert!(
+        out.stdout_line().contains("models--acme--old-name"),
+        "{}",
+        out.stdout
+    );
+    assert!(ctx.requests().iter().any(|r| r.status == 307));
+    assert!(
+        ctx.requests()
+            .iter()
+            .filter(|r| r.origin == Origin::Hub)
+            .all(|r| r.authorization.is_some())
+    );
+    let config = Path::new(out.stdout_line()).join("config.json");
+    assert_eq!(std::fs::read(config).unwrap(), b"{\"renamed\": true}\n");
+    ctx.run(&["download", "ACME/Tiny", "config.json"]).success();
+}
