@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # A one-command tour that needs no network: start the bundled Hub emulator with its demo
-# scenario, download from it with hfget into a throwaway HF_HOME, and show the resulting cache.
+# scenario, download from it with hfget into a throwaway HF_HOME, show the resulting cache, and
+# show how hfget explains a refused download.
 # usage: scripts/offline-tour.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
-cargo build --quiet --release --bin hfget -p hfget --bin hub-emulator -p hub-emulator 2>/dev/null \
-  || cargo build --quiet --release -p hfget -p hub-emulator
+cargo build --quiet --release -p hfget -p hub-emulator
 bin=target/release
 tour=$(mktemp -d)
 trap 'kill "$emulator" 2>/dev/null || true; rm -rf "$tour"' EXIT
@@ -24,3 +24,6 @@ ls -lR "$snapshot"
 "$bin/hfget" download acme/tiny config.json
 "$bin/hfget" download datasets/acme/tiny-data --local-dir "$tour/dataset" --json
 HF_HUB_OFFLINE=1 "$bin/hfget" download acme/tiny
+# Refusals, explained: anonymous on a gated repo, then bob, whose access request is pending.
+"$bin/hfget" download acme/gated || true
+HF_TOKEN=hf_bob_read "$bin/hfget" doctor acme/gated || true

@@ -57,9 +57,10 @@ pub fn advise(cause: Cause, evidence: &Evidence) -> Advice {
         Cause::NoToken => (
             format!("No token was sent, and {id} needs one."),
             format!(
-                "The {label} is gated or private, so the Hub only serves its files to a logged-in account. \
+                "The {label} is {}, so the Hub only serves its files to a logged-in account. \
                  This is the token layer: hfget found no token in --token, HF_TOKEN, HUGGING_FACE_HUB_TOKEN, \
                  the keyring or the HF token file{}.",
+                if evidence.is_gated() { "gated" } else { "private or gated" },
                 if evidence.implicit_token_disabled { " that it may send (HF_HUB_DISABLE_IMPLICIT_TOKEN is set)" } else { "" }
             ),
             vec![
