@@ -1,0 +1,23 @@
+use super::*;
+
+#[test]
+fn parse_cleans_like_python() {
+    assert_eq!(Token::parse("  hf_abc\r\n").unwrap().secret(), "hf_abc");
+    assert!(Token::parse(" \n").is_none());
+}
+
+#[test]
+fn masking_never_shows_the_secret() {
+    let token = Token::parse("hf_abcdefghijklmnopqrstuvwxyz1234").unwrap();
+    assert_eq!(token.masked(), "hf_…1234");
+    assert_eq!(format!("{token:?}"), "Token(hf_…1234)");
+    assert_eq!(format!("{token}"), "hf_…1234");
+    assert!(!mask("short").contains("short"));
+    assert_eq!(
+        redact(
+            "Bearer hf_abcdefghijklmnopqrstuvwxyz1234 sent",
+            Some(&token)
+        ),
+        "Bearer hf_…1234 sent"
+    );
+}

@@ -1,0 +1,98 @@
+use super::*;
+
+fn response(status: u16, code: Option<&str>, message: Option<&str>) -> ErrorResponse {
+    ErrorResponse {
+        status,
+        url: "http://hub/x".into(),
+        error_code: code.map(str::to_string),
+        error_message: message.map(str::to_string),
+        from_endpoint: true,
+        ..ErrorResponse::default()
+    }
+}
+
+#[test]
+fn classification_prefers_codes_over_wording() {
+    let cases = [
+        (
+            response(404, Some("RevisionNotFound"), Some("Invalid rev id: x")),
+            HubErrorKind::RevisionNotFound,
+        ),
+        (
+            response(404, Some("EntryNotFound"), None),
+            HubErrorKind::EntryNotFound,
+        ),
+        (
+            response(401, Some("GatedRepo"), Some("some brand-new wording")),
+            HubErrorKind::GatedRepo,
+        ),
+        (
+            response(403, Some("GatedRepo"), None),
+            HubErrorKind::GatedRepo,
+        ),
+        (
+            response(404, Some("RepoNotFound"), Some("Repository not found")),
+            HubErrorKind::RepoNotFound,
+        ),
+        (
+            response(403, None, Some("Access to this resource is disabled.")),
+            HubErrorKind::RepoDisabled,
+        ),
+        (
+            response(
+                401,
+                None,
+                Some("Invalid credentials in Authorization header"),
+            ),
+            HubErrorKind::InvalidToken,
+        ),
+        (
+            response(401, None, Some("Invalid username or password.")),
+            HubErrorKind::AuthenticationRequired,
+        ),
+        (
+            response(401, None, None),
+            HubErrorKind::AuthenticationRequired,
+        ),
+        (
+            response(
+                403,
+                None,
+                Some(
+                    "Please enable access to public gated repositories in your fine-grained token settings to view this repository.",
+                ),
+            ),
+            HubErrorKind::Forbidden,
+        ),
+        (response(429, None, None), HubErrorKind::RateLimited),
+        (response(503, None, None), HubErrorKind::ServerError),
+        (response(418, None, None), HubErrorKind::UnexpectedStatus),
+    ];
+    for (response, expected) in cases {
+        assert_eq!(classify(&response), expected, "{response:?}");
+    }
+}
+
+#[test]
+fn a_cdn_403_is_never_an_auth_problem() {
+    let mut cdn = response(403, None, Some("Access Denied"));
+    cdn.from_endpoint = false;
+    assert_eq!(classify(&cdn), HubErrorKind::SignedUrlRejected);
+}
+
+#[test]
+fn retry_after_prefers_exhausted_ratelimit() {
+    assert_eq!(
+        retry_after_secs(Some("\"api\";r=0;t=42"), Some("7")),
+        Some(42)
+    );
+    assert_eq!(
+        retry_after_secs(Some("\"api\";r=10;t=42"), Some("7")),
+        Some(7)
+    );
+    assert_eq!(retry_after_secs(None, Some(" 3 ")), Some(3));
+    assert_eq!(
+        retry_after_secs(None, Some("Wed, 21 Oct 2015 07:28:00 GMT")),
+        None
+    );
+}
