@@ -131,25 +131,12 @@ pub async fn download(
     let commit = resolve_commit(client, request).await?;
     let files = select_files(client, request, &commit).await?;
     let planned = plan_needs(request, &commit, files)?;
-    let report_path = result_path(request, &commit);
     if request.dry_run {
-        return Ok(report(
-            request,
-            &commit,
-            report_path,
-            &planned,
-            FileStatus::WillDownload,
-        ));
+        return Ok(report(request, &commit, &planned, FileStatus::WillDownload));
     }
     check_free_space(request, &commit, &planned)?;
     execute(client, request, &commit, &planned).await?;
-    Ok(report(
-        request,
-        &commit,
-        report_path,
-        &planned,
-        FileStatus::Downloaded,
-    ))
+    Ok(report(request, &commit, &planned, FileStatus::Downloaded))
 }
 
 /// A commit hash needs no request; a branch or tag costs exactly one (§3.1).
@@ -340,28 +327,40 @@ fn result_path(request: &DownloadRequest, commit: &str) -> PathBuf {
 fn report(
     request: &DownloadRequest,
     commit: &str,
-    path: PathBuf,
     planned: &[PlannedFile],
     transferred: FileStatus,
 ) -> DownloadReport {
-    DownloadReport {
-        repo: request.repo.id.clone(),
-        repo_type: request.repo.repo_type,
-        revision: request.revision.clone(),
-        commit: commit.to_string(),
-        path,
-        files: planned
-            .iter()
-            .map(|p| FileReport {
-                path: p.remote.path.to_string(),
-                size: p.remote.size,
-                status: match p.need {
-                    Need::Fetch => transferred,
-                    _ => FileStatus::Cached,
-                },
-            })
-            .collect(),
-        dry_run: request.dry_run,
+    let files = planned
+        .iter()
+        .map(|p| FileReport {
+            path: p.remote.path.to_string(),
+            size: p.remote.size,
+            status: match p.need {
+                Need::Fetch => transferred,
+                _ => FileStatus::Cached,
+            },
+        })
+        .collect();
+    DownloadReport::new(request, commit, files)
+}
+
+impl DownloadReport {
+    /// The report of `request` at `commit`: the path printed is the snapshot (or local folder),
+    /// or the file when exactly one was asked for.
+    pub(crate) fn new(
+        request: &DownloadRequest,
+        commit: &str,
+        files: Vec<FileReport>,
+    ) -> DownloadReport {
+        DownloadReport {
+            repo: request.repo.id.clone(),
+            repo_type: request.repo.repo_type,
+            revision: request.revision.clone(),
+            commit: commit.to_string(),
+            path: result_path(request, commit),
+            files,
+            dry_run: request.dry_run,
+        }
     }
 }
 

@@ -111,19 +111,7 @@ fn serve_from_cache(
             }
         }
     }
-    let path = match request.files.as_slice() {
-        [only] => cache.snapshot_path(&commit, only),
-        _ => snapshot,
-    };
-    Ok(DownloadReport {
-        repo: request.repo.id.clone(),
-        repo_type: request.repo.repo_type,
-        revision: request.revision.clone(),
-        commit,
-        path,
-        files,
-        dry_run: request.dry_run,
-    })
+    Ok(DownloadReport::new(request, &commit, files))
 }
 
 fn serve_from_local_dir(
@@ -158,19 +146,7 @@ fn serve_from_local_dir(
             status: FileStatus::Cached,
         });
     }
-    let path = match request.files.as_slice() {
-        [only] => local.file_path(only),
-        _ => local.root().to_path_buf(),
-    };
-    Ok(DownloadReport {
-        repo: request.repo.id.clone(),
-        repo_type: request.repo.repo_type,
-        revision: request.revision.clone(),
-        commit,
-        path,
-        files,
-        dry_run: request.dry_run,
-    })
+    Ok(DownloadReport::new(request, &commit, files))
 }
 
 /// Every file below `root` (following the snapshot's symlinks), as repo paths.

@@ -47,7 +47,9 @@ use tokio::task::JoinSet;
 
 use super::error::DownloadError;
 use super::plan::RemoteFile;
-use super::transfer::{describe_interruption, file_len, parse_content_range_value, place};
+use super::transfer::{
+    after_mismatch, describe_interruption, file_len, parse_content_range_value, place,
+};
 use super::verify::ContentHasher;
 use crate::cache::CacheError;
 use crate::hub::client::{network_error_from, strip_query};
@@ -136,21 +138,7 @@ impl ParallelTransfer<'_> {
                     return Ok(ParallelEnd::RangesUnsupported);
                 }
                 AttemptEnd::Corrupt { actual } => {
-                    corrupt_attempts += 1;
-                    if corrupt_attempts >= 2 {
-                        return Err(DownloadError::Integrity {
-                            path: self.file.path.to_string(),
-                            kind: self.file.kind.label(),
-                            expected: self.file.etag.clone(),
-                            actual,
-                        });
-                    }
-                    output::warn(format!(
-                        "{} did not match its {} ({} expected, got {actual}); downloading it again.",
-                        self.file.path,
-                        self.file.kind.label(),
-                        self.file.etag
-                    ));
+                    after_mismatch(self.file, &mut corrupt_attempts, actual)?;
                 }
             }
         }

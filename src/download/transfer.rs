@@ -56,21 +56,7 @@ impl Transfer<'_> {
             match self.attempt().await? {
                 AttemptEnd::Verified => break,
                 AttemptEnd::Corrupt { actual } => {
-                    corrupt_attempts += 1;
-                    if corrupt_attempts >= 2 {
-                        return Err(DownloadError::Integrity {
-                            path: self.file.path.to_string(),
-                            kind: self.file.kind.label(),
-                            expected: self.file.etag.clone(),
-                            actual,
-                        });
-                    }
-                    output::warn(format!(
-                        "{} did not match its {} ({} expected, got {actual}); downloading it again.",
-                        self.file.path,
-                        self.file.kind.label(),
-                        self.file.etag
-                    ));
+                    after_mismatch(self.file, &mut corrupt_attempts, actual)?;
                 }
                 AttemptEnd::Interrupted(error) => {
                     let after = file_len(&self.incomplete);
@@ -257,6 +243,31 @@ impl Transfer<'_> {
             detail,
         })
     }
+}
+
+/// The integrity policy shared by both transfer paths (issue #6): after a hash mismatch the
+/// bytes are gone and the file is fetched once more; a second mismatch is an error.
+pub(crate) fn after_mismatch(
+    file: &RemoteFile,
+    mismatches: &mut u32,
+    actual: String,
+) -> Result<(), DownloadError> {
+    *mismatches += 1;
+    if *mismatches >= 2 {
+        return Err(DownloadError::Integrity {
+            path: file.path.to_string(),
+            kind: file.kind.label(),
+            expected: file.etag.clone(),
+            actual,
+        });
+    }
+    output::warn(format!(
+        "{} did not match its {} ({} expected, got {actual}); downloading it again.",
+        file.path,
+        file.kind.label(),
+        file.etag
+    ));
+    Ok(())
 }
 
 enum StreamError {
