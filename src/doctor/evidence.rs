@@ -113,6 +113,12 @@ pub struct TokenEvidence {
 }
 
 impl TokenEvidence {
+    /// Whether the Hub was asked about this token at all (other sources are only checked when
+    /// the active token fails).
+    pub fn was_checked(&self) -> bool {
+        self.whoami_probe.status.is_some() || self.whoami_probe.network_error.is_some()
+    }
+
     pub fn is_valid(&self) -> bool {
         self.whoami.is_some()
     }

@@ -57,25 +57,38 @@ pub async fn gather(
     let preliminary = classify(&evidence);
     let token_or_account_failure = matches!(preliminary.layer(), Layer::Token | Layer::Account)
         || matches!(preliminary, Cause::RepoNotFound);
-    if token_or_account_failure {
-        for other in others {
-            if active.is_some_and(|a| a.token == other.token) {
-                continue;
-            }
-            let mut token = token_evidence(base, other).await;
-            if token.is_valid() {
-                let other_client = base.with_token(Some(other.token.clone()));
-                let mut probe_evidence = Evidence {
-                    repo_id: evidence.repo_id.clone(),
-                    file: evidence.file.clone(),
-                    ..Evidence::default()
-                };
-                gather_repo(&other_client, subject, &mut probe_evidence).await;
-                probe_evidence.token = Some(token.clone());
-                token.can_access_repo = Some(classify(&probe_evidence) == Cause::Ok);
-            }
-            evidence.other_tokens.push(token);
+    for other in others {
+        if active.is_some_and(|a| a.token == other.token) {
+            continue;
         }
+        if !token_or_account_failure {
+            // The active token works: just say another source holds a different one.
+            evidence.other_tokens.push(TokenEvidence {
+                source: other.source.id().to_string(),
+                source_description: other.source.to_string(),
+                masked: other.token.masked(),
+                whoami_probe: Probe {
+                    what: "whoami".to_string(),
+                    ..Probe::default()
+                },
+                whoami: None,
+                can_access_repo: None,
+            });
+            continue;
+        }
+        let mut token = token_evidence(base, other).await;
+        if token.is_valid() {
+            let other_client = base.with_token(Some(other.token.clone()));
+            let mut probe_evidence = Evidence {
+                repo_id: evidence.repo_id.clone(),
+                file: evidence.file.clone(),
+                ..Evidence::default()
+            };
+            gather_repo(&other_client, subject, &mut probe_evidence).await;
+            probe_evidence.token = Some(token.clone());
+            token.can_access_repo = Some(classify(&probe_evidence) == Cause::Ok);
+        }
+        evidence.other_tokens.push(token);
     }
     evidence
 }

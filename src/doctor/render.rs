@@ -60,6 +60,9 @@ fn evidence_lines(evidence: &Evidence) -> Vec<(&'static str, String)> {
     }
     for other in &evidence.other_tokens {
         let state = match (other.is_valid(), other.can_access_repo) {
+            _ if !other.was_checked() => {
+                "a different token (not checked: the one in use works)".to_string()
+            }
             (false, _) => "rejected by the Hub".to_string(),
             (true, Some(true)) => format!("valid ({}), can read this repository", user_of(other)),
             (true, Some(false)) => format!(

@@ -28,7 +28,8 @@ use crate::cache::local_dir::LocalDir;
 use crate::cache::lock::BlobLock;
 use crate::cache::{CacheError, CacheRepo, RepoPath, tree};
 use crate::hub::repo::is_commit_hash;
-use crate::hub::{HubClient, HubError, RepoId, TreeEntry};
+use crate::hub::{HubClient, HubError, HubErrorKind, RepoId, TreeEntry};
+use crate::output;
 use crate::output::progress::{FileProgress, Progress};
 
 /// Where files land.
@@ -128,7 +129,13 @@ pub async fn download(
     if request.offline {
         return offline::serve(request);
     }
-    let commit = resolve_commit(client, request).await?;
+    let commit = match resolve_commit(client, request).await {
+        Ok(commit) => commit,
+        Err(DownloadError::Hub(error)) if is_transient(&error) && !request.force => {
+            return serve_cached_instead(request, error);
+        }
+        Err(error) => return Err(error),
+    };
     let files = select_files(client, request, &commit).await?;
     let planned = plan_needs(request, &commit, files)?;
     if request.dry_run {
@@ -137,6 +144,36 @@ pub async fn download(
     check_free_space(request, &commit, &planned)?;
     execute(client, request, &commit, &planned).await?;
     Ok(report(request, &commit, &planned, FileStatus::Downloaded))
+}
+
+/// The Hub cannot be asked right now (network down, rate limit, 5xx after retries).
+fn is_transient(error: &HubError) -> bool {
+    matches!(
+        error.kind,
+        HubErrorKind::Network(_) | HubErrorKind::ServerError | HubErrorKind::RateLimited
+    )
+}
+
+/// When the Hub cannot be reached but an earlier run cached what was asked for, use it, as
+/// huggingface_hub does (hub-protocol.md §1.8): a laptop on a plane still loads its model. The
+/// user is told, since a newer commit may exist. Access errors (401/403/404) never take this
+/// path: they go to the doctor.
+fn serve_cached_instead(
+    request: &DownloadRequest,
+    error: HubError,
+) -> Result<DownloadReport, DownloadError> {
+    match offline::serve(request) {
+        Ok(report) => {
+            output::warn(format!(
+                "could not ask the Hub ({}); using what an earlier run cached for revision '{}' (commit {}).",
+                error.kind_summary(),
+                request.revision,
+                report.commit.get(..7).unwrap_or(&report.commit)
+            ));
+            Ok(report)
+        }
+        Err(_) => Err(error.into()),
+    }
 }
 
 /// A commit hash needs no request; a branch or tag costs exactly one (§3.1).

@@ -280,7 +280,7 @@ impl HubClient {
             };
             output::warn(format!(
                 "{what}: {}; retrying in {:.1} s (attempt {} of {}).",
-                short_reason(&error),
+                error.kind_summary(),
                 wait.as_secs_f64(),
                 number + 1,
                 self.retry.max_attempts
@@ -471,15 +471,6 @@ pub fn strip_query(url: &Url) -> String {
 fn trace_id() -> HeaderValue {
     let id = format!("{:016x}{:016x}", random_u64(), random_u64());
     HeaderValue::from_str(&id).unwrap_or_else(|_| HeaderValue::from_static("hfget"))
-}
-
-fn short_reason(error: &HubError) -> String {
-    match (&error.kind, error.status()) {
-        (HubErrorKind::Network(kind), _) => kind.describe().to_string(),
-        (HubErrorKind::RateLimited, _) => "rate-limited by the Hub (429)".to_string(),
-        (_, Some(status)) => format!("the server answered {status}"),
-        _ => "the request failed".to_string(),
-    }
 }
 
 /// A token sent in clear text to a host other than this machine can be read by anyone on the

@@ -167,6 +167,16 @@ impl HubError {
         )
     }
 
+    /// A few words for the family, for notes that go on despite the error.
+    pub fn kind_summary(&self) -> String {
+        match (&self.kind, self.status()) {
+            (HubErrorKind::Network(kind), _) => kind.describe().to_string(),
+            (HubErrorKind::RateLimited, _) => "rate-limited".to_string(),
+            (_, Some(status)) => format!("HTTP {status}"),
+            _ => "request failed".to_string(),
+        }
+    }
+
     pub fn request_id(&self) -> Option<&str> {
         self.response.as_ref()?.request_id.as_deref()
     }

@@ -424,3 +424,17 @@ fn renamed_and_differently_cased_ids_follow_the_hubs_redirect() {
     assert_eq!(std::fs::read(config).unwrap(), b"{\"renamed\": true}\n");
     ctx.run(&["download", "ACME/Tiny", "config.json"]).success();
 }
+
+#[test]
+fn an_unreachable_hub_falls_back_to_what_is_cached() {
+    let mut ctx = ctx();
+    ctx.run(&["download", "acme/tiny"]).success();
+    let cached = ctx.run(&["download", "acme/tiny"]).success().stdout;
+    ctx.env("HF_ENDPOINT", "http://127.0.0.1:9");
+    let out = ctx.run(&["download", "acme/tiny"]).success();
+    assert_eq!(out.stdout, cached);
+    assert!(out.stderr.contains("using what an earlier run cached"), "{}", out.stderr);
+    // Nothing cached for this repo: the network error stands.
+    let out = ctx.run(&["download", "datasets/acme/data"]).failure(6);
+    assert!(out.stderr.contains("could not reach"), "{}", out.stderr);
+}
