@@ -383,6 +383,10 @@ fn a_working_token_still_mentions_other_sources() {
     let ctx = with_token(ALICE);
     std::fs::write(ctx.hf_home().join("token"), DAVE).unwrap();
     let out = ctx.run(&["doctor", "meta/gated"]).success();
-    assert!(out.stdout.contains("hf_…0006 in the token file"), "{}", out.stdout);
+    assert!(
+        out.stdout.contains("hf_…0006 in the token file"),
+        "{}",
+        out.stdout
+    );
     assert!(out.stdout.contains("not checked"), "{}", out.stdout);
 }

@@ -433,8 +433,130 @@ fn an_unreachable_hub_falls_back_to_what_is_cached() {
     ctx.env("HF_ENDPOINT", "http://127.0.0.1:9");
     let out = ctx.run(&["download", "acme/tiny"]).success();
     assert_eq!(out.stdout, cached);
-    assert!(out.stderr.contains("using what an earlier run cached"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("using what an earlier run cached"),
+        "{}",
+        out.stderr
+    );
     // Nothing cached for this repo: the network error stands.
     let out = ctx.run(&["download", "datasets/acme/data"]).failure(6);
     assert!(out.stderr.contains("could not reach"), "{}", out.stderr);
+}
+
+#[test]
+fn quiet_prints_only_the_path() {
+    let ctx = ctx();
+    let out = ctx.run(&["-q", "download", "acme/tiny"]).success();
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+    assert!(out.stdout_line().contains("snapshots"));
+    let out = ctx
+        .run(&["download", "--quiet", "acme/tiny", "config.json"])
+        .success();
+    assert!(out.stderr.is_empty(), "{}", out.stderr);
+}
+
+#[test]
+fn spaces_by_prefix_and_by_flag() {
+    let ctx = ctx();
+    let out = ctx
+        .run(&["download", "spaces/acme/app", "app.py"])
+        .success();
+    assert!(
+        out.stdout_line().contains("spaces--acme--app"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(std::fs::read(out.stdout_line()).unwrap(), b"print('hi')\n");
+    ctx.run(&["download", "acme/app", "--repo-type", "space"])
+        .success();
+    ctx.run(&["download", "acme/app", "--type", "space", "--json"])
+        .success();
+}
+
+#[test]
+fn the_token_flag_is_used_for_this_command_only() {
+    let ctx = ctx();
+    ctx.run(&["download", "acme/secret", "--token", ALICE])
+        .success();
+    let secret_requests: Vec<_> = ctx
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("acme/secret"))
+        .collect();
+    assert!(
+        secret_requests
+            .iter()
+            .all(|r| r.authorization.as_deref() == Some(&format!("Bearer {ALICE}") as &str))
+    );
+    // Without it the private repo is invisible again (and explained).
+    ctx.run(&["download", "acme/secret"]).failure(3);
+}
+
+/// Runs hfget in a pseudo-terminal (util-linux `script`), so stderr is a TTY: progress bars
+/// and colours behave as a user sees them.
+fn run_in_terminal(ctx: &TestContext, args: &str, extra_env: &[(&str, &str)]) -> String {
+    let mut command = std::process::Command::new("script");
+    command
+        .args([
+            "-qec",
+            &format!("{} {args}", env!("CARGO_BIN_EXE_hfget")),
+            "/dev/null",
+        ])
+        .env_clear();
+    if let Some(path) = std::env::var_os("PATH") {
+        command.env("PATH", path);
+    }
+    for (key, value) in ctx.command(&[]).get_envs() {
+        if let Some(value) = value {
+            command.env(key, value);
+        }
+    }
+    command.env("TERM", "xterm-256color");
+    for (key, value) in extra_env {
+        command.env(key, value);
+    }
+    let output = command.output().expect("script runs");
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn progress_bars_show_on_a_terminal_unless_disabled() {
+    use hub_emulator::{Fault, FaultAction};
+    let mut ctx = ctx();
+    ctx.remove_env("NO_COLOR");
+    ctx.emulator
+        .add_fault(Fault::on_cdn().action(FaultAction::Slow {
+            bytes_per_sec: 3_000_000,
+        }));
+    let shown = run_in_terminal(&ctx, "download acme/tiny model.safetensors", &[]);
+    assert!(
+        shown.contains("MiB/3.00 MiB"),
+        "a bar with bytes/total: {shown:?}"
+    );
+    let hidden = run_in_terminal(
+        &ctx,
+        "download acme/tiny model.safetensors --force",
+        &[("HF_HUB_DISABLE_PROGRESS_BARS", "1")],
+    );
+    assert!(!hidden.contains("MiB/3.00 MiB"), "{hidden:?}");
+    assert!(
+        hidden.contains("snapshots"),
+        "the path is still printed: {hidden:?}"
+    );
+}
+
+#[test]
+fn colour_only_on_a_terminal_and_never_with_no_color() {
+    let mut ctx = ctx();
+    ctx.remove_env("NO_COLOR");
+    let coloured = run_in_terminal(&ctx, "download acme/tiny nope.txt", &[]);
+    assert!(coloured.contains("\u{1b}[1;31merror:"), "{coloured:?}");
+    let plain = run_in_terminal(&ctx, "download acme/tiny nope.txt", &[("NO_COLOR", "1")]);
+    assert!(
+        plain.contains("error:") && !plain.contains("\u{1b}[1;31m"),
+        "{plain:?}"
+    );
+    // Piped (not a terminal): never coloured.
+    let piped = ctx.run(&["download", "acme/tiny", "nope.txt"]);
+    assert!(!piped.stderr.contains('\u{1b}'), "{}", piped.stderr);
 }

@@ -98,4 +98,9 @@ pub fn standard_scenario() -> Scenario {
                 .disabled()
                 .file("config.json", b"{}\n"),
         )
+        .repo(
+            Repo::space("acme/app")
+                .file("app.py", b"print('hi')\n")
+                .file("README.md", b"# app\n"),
+        )
 }
