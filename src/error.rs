@@ -113,6 +113,7 @@ pub fn hub_exit_code(error: &HubError) -> u8 {
         }
         HubErrorKind::Protocol(_) => exit::INTEGRITY,
         HubErrorKind::Offline => exit::OFFLINE,
+        HubErrorKind::BadEndpoint(_) => exit::USAGE,
         HubErrorKind::UnexpectedStatus => exit::FAILURE,
     }
 }

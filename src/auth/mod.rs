@@ -137,9 +137,12 @@ pub enum AuthError {
         reason: &'static str,
     },
     #[error(
-        "Not logged in: no token in --token, HF_TOKEN, HUGGING_FACE_HUB_TOKEN, an hfget login or {token_path}. Log in with `hfget login` (a token from https://huggingface.co/settings/tokens), or set HF_TOKEN."
+        "Not logged in: no token in --token, HF_TOKEN, HUGGING_FACE_HUB_TOKEN, an hfget login or {token_path}. Log in with `hfget login` (a token from {endpoint}/settings/tokens), or set HF_TOKEN."
     )]
-    NoToken { token_path: PathBuf },
+    NoToken {
+        token_path: PathBuf,
+        endpoint: String,
+    },
     #[error("{}", invalid_token_message(.origin, .masked, .alternative.as_ref()))]
     InvalidToken {
         /// The source that held the rejected token.
@@ -149,9 +152,9 @@ pub enum AuthError {
         alternative: Option<TokenSource>,
     },
     #[error(
-        "The Hub rejected this token ({masked}): it is revoked, expired or mistyped. Nothing was stored. Create a token at https://huggingface.co/settings/tokens and run `hfget login` again."
+        "The Hub rejected this token ({masked}): it is revoked, expired or mistyped. Nothing was stored. Create a token at {endpoint}/settings/tokens and run `hfget login` again."
     )]
-    LoginRejected { masked: String },
+    LoginRejected { masked: String, endpoint: String },
     #[error(
         "This is an organization token ({masked}); log in with a personal access token instead. Nothing was stored."
     )]

@@ -172,6 +172,7 @@ async fn token(settings: &Settings, environment: &dyn Environment) -> Result<u8,
         }
         None => Err(AuthError::NoToken {
             token_path: settings.token_path.clone(),
+            endpoint: settings.endpoint.clone(),
         }
         .into()),
     }

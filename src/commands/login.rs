@@ -165,6 +165,7 @@ async fn validate(settings: &Settings, token: &Token) -> Result<WhoAmI, Error> {
         Ok(who) => Ok(who),
         Err(error) if is_rejection(&error.kind) => Err(AuthError::LoginRejected {
             masked: token.masked(),
+            endpoint: settings.endpoint.clone(),
         }
         .into()),
         Err(error) => Err(error.into()),

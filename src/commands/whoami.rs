@@ -41,6 +41,7 @@ pub async fn run(
         }
         return Err(AuthError::NoToken {
             token_path: settings.token_path.clone(),
+            endpoint: settings.endpoint.clone(),
         }
         .into());
     };

@@ -97,15 +97,12 @@ impl HubClient {
         // reqwest is built without a default crypto provider (ring instead of aws-lc-rs, see
         // Cargo.toml); install it once. A second install attempt fails harmlessly.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let endpoint = Url::parse(&format!("{}/", settings.endpoint)).map_err(|e| {
-            HubError::protocol(format!(
-                "HF_ENDPOINT `{}` is not a valid URL ({e})",
-                settings.endpoint
-            ))
-        })?;
-        if !matches!(endpoint.scheme(), "http" | "https") {
-            return Err(HubError::protocol(format!(
-                "HF_ENDPOINT `{}` must start with https:// or http://",
+        let bad_endpoint = |detail: String| HubError::new(HubErrorKind::BadEndpoint(detail));
+        let endpoint = Url::parse(&format!("{}/", settings.endpoint))
+            .map_err(|e| bad_endpoint(format!("`{}` is not a URL ({e})", settings.endpoint)))?;
+        if !matches!(endpoint.scheme(), "http" | "https") || endpoint.host_str().is_none() {
+            return Err(bad_endpoint(format!(
+                "`{}` is not an http(s) URL",
                 settings.endpoint
             )));
         }

@@ -50,6 +50,8 @@ pub enum HubErrorKind {
     Protocol(String),
     /// `HF_HUB_OFFLINE` forbids the request.
     Offline,
+    /// `HF_ENDPOINT` is not an http(s) URL: nothing was sent.
+    BadEndpoint(String),
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -258,6 +260,10 @@ impl fmt::Display for HubError {
             HubErrorKind::Protocol(detail) => write!(
                 f,
                 "the answer from {url} does not look like the Hub's: {detail}. If HF_ENDPOINT is set, check that it points to a Hub-compatible server."
+            )?,
+            HubErrorKind::BadEndpoint(detail) => write!(
+                f,
+                "HF_ENDPOINT is not usable: {detail}. Set it to https://huggingface.co or your mirror's http(s) URL, or unset it."
             )?,
             HubErrorKind::Offline => write!(
                 f,

@@ -560,3 +560,17 @@ fn colour_only_on_a_terminal_and_never_with_no_color() {
     let piped = ctx.run(&["download", "acme/tiny", "nope.txt"]);
     assert!(!piped.stderr.contains('\u{1b}'), "{}", piped.stderr);
 }
+
+#[test]
+fn an_unusable_endpoint_is_a_configuration_error() {
+    let mut ctx = ctx();
+    for endpoint in ["ftp://mirror.example", "not a url"] {
+        ctx.env("HF_ENDPOINT", endpoint);
+        let out = ctx.run(&["download", "acme/tiny"]).failure(2);
+        assert!(
+            out.stderr.contains("HF_ENDPOINT is not usable"),
+            "{}",
+            out.stderr
+        );
+    }
+}
