@@ -467,7 +467,7 @@ impl SmallDisk {
             status.success(),
             "mounting a tmpfs needs root; run the tests as root (CI does)"
         );
-        SmallDisk(path)
+        Some(SmallDisk(path))
     }
 }
 
