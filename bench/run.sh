@@ -1,11 +1,32 @@
 #!/usr/bin/env bash
-# Regenerates BENCHMARKS.md: builds the release binaries, then runs bench/bench.py (all cases,
-# 3 runs each, ~10 minutes). Extra arguments go to bench.py (--runs N, --cases 1,3,
+# Regenerates BENCHMARKS.md: installs what is missing (Debian packages, a venv with the pinned
+# huggingface_hub for `hf download`), builds the release binaries, then runs bench/bench.py
+# (all cases, 3 runs each, a few minutes). Extra arguments go to bench.py (--runs N, --cases 1,3,
 # --hfget-args '--chunk-size 32M', --output -).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for tool in nginx aria2c hyperfine curl /usr/bin/time; do
-  command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install nginx aria2 hyperfine curl time" >&2; exit 1; }
+
+missing=()
+for entry in nginx:nginx aria2:aria2c hyperfine:hyperfine curl:curl time:/usr/bin/time; do
+  command -v "${entry#*:}" >/dev/null || missing+=("${entry%%:*}")
 done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing: ${missing[*]} (install them: apt-get install ${missing[*]})" >&2
+    exit 1
+  fi
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if [ -z "${HF_BIN:-}" ]; then
+  venv=bench/work/venv
+  if [ ! -x "$venv/bin/hf" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "huggingface_hub==2.4.0"
+  fi
+  export HF_BIN="$PWD/$venv/bin/hf"
+fi
+
 cargo build --release -p hfget -p hub-emulator
 exec python3 bench/bench.py "$@"
