@@ -574,3 +574,21 @@ fn an_unusable_endpoint_is_a_configuration_error() {
         );
     }
 }
+
+#[test]
+fn completions_and_version() {
+    let ctx = ctx();
+    for shell in ["bash", "zsh", "fish"] {
+        let out = ctx.run(&["completions", shell]).success();
+        assert!(
+            out.stdout.contains("download") && out.stdout.contains("doctor"),
+            "{shell}"
+        );
+    }
+    let out = ctx.run(&["--version"]).success();
+    assert_eq!(
+        out.stdout_line(),
+        concat!("hfget ", env!("CARGO_PKG_VERSION"))
+    );
+    assert!(ctx.requests().is_empty());
+}
