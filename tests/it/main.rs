@@ -7,6 +7,7 @@ mod auth;
 mod doctor;
 mod download;
 mod faults;
+mod https;
 mod interop;
 mod parallel;
 mod security;

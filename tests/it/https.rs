@@ -1,0 +1,168 @@
+//! HTTPS, the path every real user takes: TLS with the system's trust store and HTTP/2 through
+//! ALPN. nginx terminates TLS in front of the emulator with test-only certificates
+//! (`tests/it/tls`); hfget trusts the test CA only through `SSL_CERT_FILE`, never the system store.
+//! Needs nginx (installed by .ci/run); skipped with a note elsewhere, never under CI.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::fixtures::*;
+use crate::common::*;
+
+fn tls_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/it/tls")
+}
+
+/// nginx serving `https://localhost:PORT` (HTTP/2 enabled) in front of `upstream`.
+struct TlsFront {
+    child: Child,
+    dir: tempfile::TempDir,
+    port: u16,
+}
+
+impl TlsFront {
+    fn start(upstream: &str) -> Option<TlsFront> {
+        let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
+            .into_iter()
+            .find(|p| Path::new(p).exists());
+        let Some(nginx) = nginx else {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "nginx is required under CI (.ci/run installs it)"
+            );
+            eprintln!("skipping: nginx is not installed (apt-get install nginx)");
+            return None;
+        };
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().display();
+        let tls = tls_dir();
+        let tls = tls.display();
+        let conf = format!(
+            "worker_processes 1; daemon off; user root; error_log {d}/error.log; pid {d}/nginx.pid;\n\
+             events {{}}\n\
+             http {{\n\
+               log_format proto '$server_protocol $request_method $uri';\n\
+               access_log {d}/access.log proto;\n\
+               client_body_temp_path {d}/body; proxy_temp_path {d}/proxy; fastcgi_temp_path {d}/fcgi;\n\
+               uwsgi_temp_path {d}/uwsgi; scgi_temp_path {d}/scgi;\n\
+               server {{\n\
+                 listen 127.0.0.1:{port} ssl http2; server_name localhost;\n\
+                 ssl_certificate {tls}/localhost.crt; ssl_certificate_key {tls}/localhost.key;\n\
+                 location / {{ proxy_pass {upstream}; proxy_set_header Host $host:$server_port;\n\
+                   proxy_redirect {upstream} https://localhost:{port}; }}\n\
+               }}\n\
+             }}\n"
+        );
+        std::fs::write(dir.path().join("nginx.conf"), conf).unwrap();
+        let child = Command::new(nginx)
+            .args(["-p", &d.to_string(), "-c", &format!("{d}/nginx.conf")])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nginx starts");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                Instant::now() < deadline,
+                "nginx did not listen: {}",
+                std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        Some(TlsFront { child, dir, port })
+    }
+
+    fn url(&self) -> String {
+        format!("https://localhost:{}", self.port)
+    }
+
+    fn access_log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
+    }
+}
+
+impl Drop for TlsFront {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[test]
+fn downloads_over_https_and_http2_with_the_system_trust_store() {
+    let mut ctx = TestContext::new(standard_scenario());
+    let Some(front) = TlsFront::start(&ctx.emulator.hub_url()) else {
+        return;
+    };
+    ctx.env("HF_ENDPOINT", &front.url());
+    ctx.env("SSL_CERT_FILE", tls_dir().join("ca.crt").to_str().unwrap());
+    ctx.env("HF_TOKEN", ALICE);
+
+    let out = ctx.run(&["download", "acme/tiny"]).success();
+    assert!(out.stdout_line().contains("models--acme--tiny"));
+    let log = front.access_log();
+    assert!(
+        log.lines().any(|l| l.starts_with("HTTP/2.0")),
+        "ALPN negotiated HTTP/2: {log}"
+    );
+    assert!(!log.lines().any(|l| l.starts_with("HTTP/1.1")), "{log}");
+    // The token crossed TLS to the Hub, and never went to the CDN.
+    let requests = ctx.requests();
+    assert!(
+        requests
+            .iter()
+            .filter(|r| r.origin == Origin::Hub)
+            .all(|r| r.authorization.is_some())
+    );
+    assert!(
+        requests
+            .iter()
+            .filter(|r| r.origin == Origin::Cdn)
+            .all(|r| r.authorization.is_none())
+    );
+
+    // The doctor works over TLS too.
+    let json = ctx
+        .run(&["doctor", "meta/gated", "--json"])
+        .success()
+        .json();
+    assert_eq!(json["cause"], "ok");
+}
+
+#[test]
+fn an_untrusted_certificate_is_a_clear_tls_error_without_retries() {
+    let mut ctx = TestContext::new(standard_scenario());
+    let Some(front) = TlsFront::start(&ctx.emulator.hub_url()) else {
+        return;
+    };
+    ctx.env("HF_ENDPOINT", &front.url());
+    // No SSL_CERT_FILE: the test CA is in no trust store.
+    let out = ctx.run(&["download", "acme/tiny"]).failure(6);
+    assert!(
+        out.stderr.contains("TLS handshake failed"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("retrying"),
+        "a certificate problem is not retried: {}",
+        out.stderr
+    );
+    let json = ctx
+        .run(&["doctor", "acme/tiny", "--json"])
+        .failure(6)
+        .json();
+    assert_eq!(json["cause"], "endpoint_unreachable");
+    assert!(
+        json["explanation"].as_str().unwrap().contains("TLS"),
+        "{json}"
+    );
+    assert!(ctx.requests().is_empty(), "nothing reached the Hub");
+}
