@@ -129,3 +129,18 @@ fn the_hasher_follows_written_prefixes_and_stops_on_cancel() {
     shared.cancel();
     assert!(stuck.join().unwrap().is_err(), "cancel ends the hasher");
 }
+
+#[test]
+fn a_resumed_download_clears_sidecar_temporaries_left_by_a_killed_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let incomplete = dir.path().join("abc.incomplete");
+    let sidecar = sidecar_path(&incomplete);
+    let orphan = dir.path().join(".abc.incomplete.chunks.deadbeef.tmp");
+    let unrelated = dir.path().join(".other.incomplete.chunks.deadbeef.tmp");
+    std::fs::write(&orphan, "{").unwrap();
+    std::fs::write(&unrelated, "{").unwrap();
+    open_state(&incomplete, &"a".repeat(64), 100, 64).unwrap();
+    assert!(!orphan.exists(), "the killed run's temporary is gone");
+    assert!(unrelated.exists(), "another blob's files are left alone");
+    assert!(sidecar.exists());
+}
