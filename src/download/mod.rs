@@ -571,16 +571,11 @@ impl Job {
     /// Large files go over several connections; small ones, and files on a server that
     /// ignores `Range`, stream on one.
     async fn fetch(&self, incomplete: PathBuf, destination: PathBuf) -> Result<(), DownloadError> {
+        let transfer = self.transfer(incomplete, destination);
         let tuning = self.request.tuning;
         if tuning.splits(self.file.size) {
             let parallel = ParallelTransfer {
-                client: &self.client,
-                repo: &self.request.repo,
-                commit: &self.commit,
-                file: &self.file,
-                incomplete: incomplete.clone(),
-                destination: destination.clone(),
-                progress: self.progress.clone(),
+                transfer: &transfer,
                 tuning,
                 budget: self.budget.clone(),
             };
@@ -588,7 +583,7 @@ impl Job {
                 return Ok(());
             }
         }
-        self.transfer(incomplete, destination).run().await
+        transfer.run().await
     }
 
     async fn lock(&self, path: &Path) -> Result<BlobLock, DownloadError> {

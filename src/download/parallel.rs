@@ -46,9 +46,8 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::error::DownloadError;
-use super::plan::RemoteFile;
 use super::transfer::{
-    after_mismatch, describe_interruption, file_len, parse_content_range_value, place,
+    Transfer, after_mismatch, describe_interruption, file_len, parse_content_range_value, place,
 };
 use super::verify::ContentHasher;
 use crate::cache::CacheError;
@@ -89,15 +88,10 @@ impl Tuning {
     }
 }
 
-/// Where a large file comes from and where its bytes go.
+/// A large file's transfer: the same source and destination as the single-stream path, plus
+/// how to split it and the connection budget all large files share.
 pub struct ParallelTransfer<'a> {
-    pub client: &'a HubClient,
-    pub repo: &'a RepoId,
-    pub commit: &'a str,
-    pub file: &'a RemoteFile,
-    pub incomplete: PathBuf,
-    pub destination: PathBuf,
-    pub progress: FileProgress,
+    pub transfer: &'a Transfer<'a>,
     pub tuning: Tuning,
     /// The connection budget all large files share.
     pub budget: Arc<Semaphore>,
@@ -125,20 +119,20 @@ impl ParallelTransfer<'_> {
         loop {
             match self.attempt().await? {
                 AttemptEnd::Verified => {
-                    self.progress.finish();
+                    self.transfer.progress.finish();
                     return Ok(ParallelEnd::Placed);
                 }
                 AttemptEnd::RangesIgnored => {
                     output::debug(|| {
                         format!(
                             "{}: the server ignores Range; using one connection",
-                            self.file.path
+                            self.transfer.file.path
                         )
                     });
                     return Ok(ParallelEnd::RangesUnsupported);
                 }
                 AttemptEnd::Corrupt { actual } => {
-                    after_mismatch(self.file, &mut corrupt_attempts, actual)?;
+                    after_mismatch(self.transfer.file, &mut corrupt_attempts, actual)?;
                 }
             }
         }
@@ -146,10 +140,10 @@ impl ParallelTransfer<'_> {
 
     async fn attempt(&self) -> Result<AttemptEnd, DownloadError> {
         let (incomplete, size, chunk_size, etag) = (
-            self.incomplete.clone(),
-            self.file.size,
+            self.transfer.incomplete.clone(),
+            self.transfer.file.size,
             self.tuning.chunk_size,
-            self.file.etag.clone(),
+            self.transfer.file.etag.clone(),
         );
         let opened =
             tokio::task::spawn_blocking(move || open_state(&incomplete, &etag, size, chunk_size))
@@ -157,9 +151,9 @@ impl ParallelTransfer<'_> {
                 .map_err(|e| DownloadError::Task(e.to_string()))??;
         let shared = Arc::new(Shared {
             file: opened.file,
-            incomplete: self.incomplete.clone(),
-            sidecar: sidecar_path(&self.incomplete),
-            etag: self.file.etag.clone(),
+            incomplete: self.transfer.incomplete.clone(),
+            sidecar: sidecar_path(&self.transfer.incomplete),
+            etag: self.transfer.file.etag.clone(),
             size,
             chunks: opened.chunks,
             next: AtomicUsize::new(0),
@@ -172,24 +166,24 @@ impl ParallelTransfer<'_> {
             output::debug(|| {
                 format!(
                     "{}: resuming with {credited} of {size} bytes on disk",
-                    self.file.path
+                    self.transfer.file.path
                 )
             });
         }
-        self.progress.advance(credited);
+        self.transfer.progress.advance(credited);
         let _cancel = CancelOnDrop(shared.clone());
 
         let hasher = {
             let shared = shared.clone();
-            let hasher = ContentHasher::new(self.file.kind, size);
+            let hasher = ContentHasher::new(self.transfer.file.kind, size);
             tokio::task::spawn_blocking(move || shared.hash_in_order(hasher))
         };
         let context = Arc::new(WorkerContext {
-            client: self.client.clone(),
-            repo: self.repo.clone(),
-            commit: self.commit.to_string(),
-            path: self.file.path.to_string(),
-            progress: self.progress.clone(),
+            client: self.transfer.client.clone(),
+            repo: self.transfer.repo.clone(),
+            commit: self.transfer.commit.to_string(),
+            path: self.transfer.file.path.to_string(),
+            progress: self.transfer.progress.clone(),
             shared: shared.clone(),
         });
         let pending = shared.chunks.iter().filter(|c| !c.is_done()).count();
@@ -216,7 +210,7 @@ impl ParallelTransfer<'_> {
                     Err(error)
                 }
                 WorkerError::RangesIgnored => {
-                    self.progress.rewind(shared.written_bytes());
+                    self.transfer.progress.rewind(shared.written_bytes());
                     discard(&shared.incomplete, &shared.sidecar)?;
                     Ok(AttemptEnd::RangesIgnored)
                 }
@@ -225,14 +219,14 @@ impl ParallelTransfer<'_> {
         let digest = hasher
             .await
             .map_err(|e| DownloadError::Task(e.to_string()))?
-            .map_err(|e| DownloadError::from(CacheError::io("read", &self.incomplete, e)))?
+            .map_err(|e| DownloadError::from(CacheError::io("read", &self.transfer.incomplete, e)))?
             .finish();
-        if digest != self.file.etag {
-            self.progress.rewind(size);
+        if digest != self.transfer.file.etag {
+            self.transfer.progress.rewind(size);
             discard(&shared.incomplete, &shared.sidecar)?;
             return Ok(AttemptEnd::Corrupt { actual: digest });
         }
-        place(&self.incomplete, &self.destination)?;
+        place(&self.transfer.incomplete, &self.transfer.destination)?;
         remove_if_exists(&shared.sidecar)?;
         Ok(AttemptEnd::Verified)
     }
