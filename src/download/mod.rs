@@ -495,13 +495,22 @@ async fn execute(
     let progress = Progress::new(total, fetching, request.progress_bars);
     let semaphore = Arc::new(Semaphore::new(request.max_workers.max(1)));
     let budget = Arc::new(Semaphore::new(connection_budget(&request.tuning)));
+    // Shared by every job: cloning the request (its file list and compiled globs) per file is
+    // real work on repos of thousands of files.
+    let shared_request = Arc::new(request.clone());
+    let shared_commit: Arc<str> = Arc::from(commit);
     let mut tasks = JoinSet::new();
     for file in planned {
+        // Nothing to do for a file the snapshot already has (local-dir mode still refreshes its
+        // metadata, so it keeps its job).
+        if matches!(file.need, Need::Nothing) && matches!(request.target, Target::Cache(_)) {
+            continue;
+        }
         let job = Job {
             budget: budget.clone(),
             client: client.clone(),
-            request: request.clone(),
-            commit: commit.to_string(),
+            request: shared_request.clone(),
+            commit: shared_commit.clone(),
             file: file.remote.clone(),
             need: file.need.clone(),
             progress: if matches!(file.need, Need::Fetch) {
@@ -538,8 +547,8 @@ async fn execute(
 struct Job {
     budget: Arc<Semaphore>,
     client: HubClient,
-    request: DownloadRequest,
-    commit: String,
+    request: Arc<DownloadRequest>,
+    commit: Arc<str>,
     file: RemoteFile,
     need: Need,
     progress: FileProgress,
