@@ -81,6 +81,19 @@ fn wait_for_partial(dir: &Path, bytes: u64) {
     panic!("no partial download appeared under {}", dir.display());
 }
 
+/// Lifts the faults, runs `args` again, and checks that it continued where the interrupted run
+/// stopped: at least one request for the file, and every one starting past byte 0.
+fn assert_next_run_resumes(ctx: &TestContext, args: &[&str]) {
+    ctx.emulator.clear_faults();
+    ctx.clear_requests();
+    ctx.run(args).success();
+    let gets = model_requests(ctx);
+    assert!(
+        !gets.is_empty() && gets.iter().all(|r| range_start(r).is_some_and(|s| s > 0)),
+        "every request continues: {gets:#?}"
+    );
+}
+
 fn range_start(record: &RequestRecord) -> Option<u64> {
     let range = record.range.as_deref()?;
     range
@@ -225,15 +238,7 @@ fn a_killed_process_leaves_a_partial_file_the_next_run_continues() {
         .unwrap();
     assert!(partial > 0);
 
-    ctx.emulator.clear_faults();
-    ctx.clear_requests();
-    ctx.run(&["download", "acme/tiny", "model.safetensors"])
-        .success();
-    let gets = model_requests(&ctx);
-    assert!(
-        !gets.is_empty() && gets.iter().all(|r| range_start(r).is_some_and(|s| s > 0)),
-        "every request continues: {gets:#?}"
-    );
+    assert_next_run_resumes(&ctx, &["download", "acme/tiny", "model.safetensors"]);
     assert_blob_is_verified(&ctx);
     assert!(incomplete_files(&ctx.cache()).is_empty());
 }
@@ -259,15 +264,7 @@ fn ctrl_c_exits_130_and_keeps_the_partial_file() {
     );
     assert!(!incomplete_files(&ctx.cache()).is_empty());
 
-    ctx.emulator.clear_faults();
-    ctx.clear_requests();
-    ctx.run(&["download", "acme/tiny", "model.safetensors"])
-        .success();
-    assert!(
-        model_requests(&ctx)
-            .iter()
-            .all(|r| range_start(r).is_some_and(|s| s > 0))
-    );
+    assert_next_run_resumes(&ctx, &["download", "acme/tiny", "model.safetensors"]);
     assert_blob_is_verified(&ctx);
 }
 
@@ -549,22 +546,15 @@ fn running_out_of_space_midway_is_clear_and_resumable() {
     assert!(kept > 0, "what was downloaded is kept");
 
     std::fs::remove_file(&filler).unwrap();
-    ctx.emulator.clear_faults();
-    ctx.clear_requests();
-    ctx.run(&[
-        "download",
-        "acme/tiny",
-        "model.safetensors",
-        "--cache-dir",
-        &cache,
-    ])
-    .success();
-    assert!(
-        model_requests(&ctx)
-            .iter()
-            .all(|r| range_start(r).is_some_and(|s| s > 0)),
-        "{:#?}",
-        model_requests(&ctx)
+    assert_next_run_resumes(
+        &ctx,
+        &[
+            "download",
+            "acme/tiny",
+            "model.safetensors",
+            "--cache-dir",
+            &cache,
+        ],
     );
 }
 
