@@ -7,9 +7,7 @@
 //! Python interoperability check runs when `HFGET_TEST_PYTHON` names a Python with the pinned
 //! huggingface_hub.
 
-use std::io::Write;
 use std::path::Path;
-use std::process::Stdio;
 
 use crate::common::fixtures::*;
 use crate::common::*;
@@ -39,29 +37,6 @@ fn assert_masked(outcome: &Outcome) {
             outcome.stdout,
             outcome.stderr
         );
-    }
-}
-
-/// Runs hfget with `input` on stdin (a pipe, not a terminal).
-fn run_with_stdin(ctx: &TestContext, args: &[&str], input: &str) -> Outcome {
-    let mut child = ctx
-        .command(args)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("hfget starts");
-    child
-        .stdin
-        .take()
-        .expect("stdin is piped")
-        .write_all(input.as_bytes())
-        .expect("stdin accepts the token");
-    let output = child.wait_with_output().expect("hfget runs");
-    Outcome {
-        code: output.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
     }
 }
 
@@ -278,7 +253,9 @@ fn auth_whoami_invalid_token_file_names_the_file() {
 #[test]
 fn auth_login_refuses_an_invalid_token_and_stores_nothing() {
     let ctx = ctx();
-    let out = run_with_stdin(&ctx, &["login", "--store", "file"], REVOKED).failure(4);
+    let out = ctx
+        .run_with_stdin(&["login", "--store", "file"], REVOKED)
+        .failure(4);
     assert_masked(&out);
     assert!(out.stderr.contains("Nothing was stored"), "{}", out.stderr);
     assert!(!ctx.hf_home().join("token").exists());
@@ -290,7 +267,7 @@ fn auth_login_refuses_an_invalid_token_and_stores_nothing() {
 #[test]
 fn auth_login_without_keyring_refuses_and_offers_the_file_store() {
     let ctx = ctx(); // HFGET_KEYRING=none
-    let out = run_with_stdin(&ctx, &["login"], ALICE).failure(9);
+    let out = ctx.run_with_stdin(&["login"], ALICE).failure(9);
     assert_masked(&out);
     assert!(
         !ctx.hf_home().join("token").exists(),
@@ -309,7 +286,7 @@ fn auth_login_without_a_dbus_session_refuses_and_says_why() {
     ctx.remove_env("HFGET_KEYRING")
         .env("DBUS_SESSION_BUS_ADDRESS", &bus)
         .env("XDG_RUNTIME_DIR", &runtime.display().to_string());
-    let out = run_with_stdin(&ctx, &["login"], ALICE).failure(9);
+    let out = ctx.run_with_stdin(&["login"], ALICE).failure(9);
     assert_masked(&out);
     assert!(
         out.stderr.contains("The OS keyring is not available")
@@ -324,7 +301,9 @@ fn auth_login_without_a_dbus_session_refuses_and_says_why() {
 #[test]
 fn auth_login_store_file_writes_python_compatible_files() {
     let ctx = ctx();
-    let out = run_with_stdin(&ctx, &["login", "--store", "file"], &format!("{ALICE}\n")).success();
+    let out = ctx
+        .run_with_stdin(&["login", "--store", "file"], &format!("{ALICE}\n"))
+        .success();
     assert_masked(&out);
     hfget_snapshot!(ctx, out);
     let token_path = ctx.hf_home().join("token");
@@ -344,7 +323,8 @@ fn auth_login_store_file_writes_python_compatible_files() {
     assert!(!state.contains(ALICE) && state.contains("alice"), "{state}");
 
     // A second login keeps the first, sorted like configparser writes it.
-    run_with_stdin(&ctx, &["login", "--store", "file", "--name", "bob"], BOB).success();
+    ctx.run_with_stdin(&["login", "--store", "file", "--name", "bob"], BOB)
+        .success();
     assert_eq!(
         std::fs::read_to_string(&stored_path).unwrap(),
         format!("[bob]\nhf_token = {BOB}\n\n[laptop]\nhf_token = {ALICE}\n\n")
@@ -357,7 +337,8 @@ fn auth_login_store_file_creates_a_private_directory() {
     let mut ctx = ctx();
     let token_path = ctx.path("fresh/dir/token");
     ctx.env("HF_TOKEN_PATH", &token_path.display().to_string());
-    run_with_stdin(&ctx, &["login", "--store", "file"], ALICE).success();
+    ctx.run_with_stdin(&["login", "--store", "file"], ALICE)
+        .success();
     assert_eq!(std::fs::read_to_string(&token_path).unwrap(), ALICE);
     assert!(token_path.with_file_name("stored_tokens").exists());
     #[cfg(unix)]
@@ -394,14 +375,13 @@ fn auth_login_fine_grained_prints_scopes_and_warns_about_flag_and_hf_token() {
 #[test]
 fn auth_login_rejects_empty_input_and_bad_names() {
     let ctx = ctx();
-    let out = run_with_stdin(&ctx, &["login", "--store", "file"], "\n").failure(2);
+    let out = ctx
+        .run_with_stdin(&["login", "--store", "file"], "\n")
+        .failure(2);
     assert!(out.stderr.contains("No token was given"), "{}", out.stderr);
-    let out = run_with_stdin(
-        &ctx,
-        &["login", "--store", "file", "--name", "DEFAULT"],
-        ALICE,
-    )
-    .failure(2);
+    let out = ctx
+        .run_with_stdin(&["login", "--store", "file", "--name", "DEFAULT"], ALICE)
+        .failure(2);
     assert!(
         out.stderr.contains("`DEFAULT` cannot be a login name"),
         "{}",
@@ -413,12 +393,12 @@ fn auth_login_rejects_empty_input_and_bad_names() {
 #[test]
 fn auth_login_refuses_organization_tokens() {
     let ctx = ctx();
-    let out = run_with_stdin(
-        &ctx,
-        &["login", "--store", "file"],
-        "api_org_0123456789abcdefghij",
-    )
-    .failure(4);
+    let out = ctx
+        .run_with_stdin(
+            &["login", "--store", "file"],
+            "api_org_0123456789abcdefghij",
+        )
+        .failure(4);
     assert!(!out.stderr.contains("api_org_0123456789abcdefghij"));
     assert!(whoami_authorizations(&ctx).is_empty());
 }
@@ -427,7 +407,8 @@ fn auth_login_refuses_organization_tokens() {
 fn auth_login_store_file_is_accepted_by_python() {
     let Some(python) = python() else { return };
     let ctx = ctx();
-    run_with_stdin(&ctx, &["login", "--store", "file"], ALICE).success();
+    ctx.run_with_stdin(&["login", "--store", "file"], ALICE)
+        .success();
     let output = std::process::Command::new(&python)
         .args([
             "-c",
@@ -482,8 +463,10 @@ fn auth_login_store_file_is_accepted_by_python() {
 /// Two file logins: `laptop` (alice) and `bob-laptop` (bob, active).
 fn two_file_logins() -> TestContext {
     let ctx = ctx();
-    run_with_stdin(&ctx, &["login", "--store", "file"], ALICE).success();
-    run_with_stdin(&ctx, &["login", "--store", "file"], BOB).success();
+    ctx.run_with_stdin(&["login", "--store", "file"], ALICE)
+        .success();
+    ctx.run_with_stdin(&["login", "--store", "file"], BOB)
+        .success();
     ctx
 }
 
@@ -711,7 +694,7 @@ fn auth_secret_service_login_whoami_precedence_logout() {
     // A Python login in the token file, which the keyring login must take precedence over.
     write_token_file(&ctx, CAROL);
 
-    let out = run_with_stdin(&ctx, &["login"], ALICE).success();
+    let out = ctx.run_with_stdin(&["login"], ALICE).success();
     assert_masked(&out);
     assert!(
         out.stdout.contains("in the OS keyring (Secret Service)"),
@@ -777,7 +760,8 @@ fn auth_secret_service_login_whoami_precedence_logout() {
     ctx.remove_env("HF_TOKEN");
 
     // A second keyring login, then switch between them.
-    run_with_stdin(&ctx, &["login", "--name", "bob"], BOB).success();
+    ctx.run_with_stdin(&["login", "--name", "bob"], BOB)
+        .success();
     assert_eq!(secret_tool_lookup(&ctx, "bob").as_deref(), Some(BOB));
     ctx.run(&["auth", "switch", "laptop"]).success();
     assert_eq!(
@@ -809,7 +793,7 @@ fn auth_secret_service_login_refuses_invalid_tokens() {
     let Some(ctx) = secret_service_context() else {
         return;
     };
-    run_with_stdin(&ctx, &["login"], REVOKED).failure(4);
+    ctx.run_with_stdin(&["login"], REVOKED).failure(4);
     assert_eq!(secret_tool_lookup(&ctx, "old"), None);
     assert!(!ctx.path("config/logins.json").exists());
 }

@@ -148,26 +148,8 @@ fn python_uses_a_token_file_written_by_hfget() {
         return;
     };
     let ctx = TestContext::new(standard_scenario());
-    let mut login = ctx.command(&["login", "--store", "file"]);
-    login.stdin(std::process::Stdio::piped());
-    let mut child = login
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(ALICE.as_bytes())
-        .unwrap();
-    let output = child.wait_with_output().unwrap();
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    ctx.run_with_stdin(&["login", "--store", "file"], ALICE)
+        .success();
     let out = python(
         &ctx,
         &interpreter,

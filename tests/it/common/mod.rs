@@ -25,6 +25,16 @@ pub struct Outcome {
     pub stderr: String,
 }
 
+impl From<std::process::Output> for Outcome {
+    fn from(output: std::process::Output) -> Outcome {
+        Outcome {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
+        }
+    }
+}
+
 impl Outcome {
     /// Asserts success and returns self, printing both streams on failure.
     #[track_caller]
@@ -132,12 +142,27 @@ impl TestContext {
     }
 
     pub fn run(&self, args: &[&str]) -> Outcome {
-        let output = self.command(args).output().expect("hfget runs");
-        Outcome {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
-        }
+        Outcome::from(self.command(args).output().expect("hfget runs"))
+    }
+
+    /// Runs hfget with `input` on stdin (a pipe, not a terminal), as `pbpaste | hfget login` does.
+    pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Outcome {
+        use std::io::Write;
+        use std::process::Stdio;
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("hfget starts");
+        child
+            .stdin
+            .take()
+            .expect("stdin is piped")
+            .write_all(input.as_bytes())
+            .expect("stdin accepts the input");
+        Outcome::from(child.wait_with_output().expect("hfget runs"))
     }
 
     /// The emulator's request log since the last [`TestContext::clear_requests`].
