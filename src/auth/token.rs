@@ -65,5 +65,17 @@ pub fn redact(text: &str, token: Option<&Token>) -> String {
     }
 }
 
+/// A URL with its password masked (`http://user:****@proxy:3128`): proxy settings may carry
+/// credentials, and `env` and `doctor` print them.
+pub fn redact_url_password(value: &str) -> String {
+    match url::Url::parse(value) {
+        Ok(mut url) if url.password().is_some() => {
+            let _ = url.set_password(Some("****"));
+            url.to_string()
+        }
+        _ => value.to_string(),
+    }
+}
+
 #[cfg(test)]
 mod tests;

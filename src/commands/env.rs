@@ -66,7 +66,7 @@ pub async fn run(
         .filter_map(|name| {
             environment
                 .var(&name)
-                .map(|value| (name, redact_proxy(&value)))
+                .map(|value| (name, crate::auth::token::redact_url_password(&value)))
         })
         .collect();
     let token = sources.first();
@@ -155,17 +155,3 @@ pub async fn run(
     print_stdout(&lines.join("\n"))?;
     Ok(exit::SUCCESS)
 }
-
-/// A proxy URL with its password masked (`http://user:****@proxy:3128`).
-fn redact_proxy(value: &str) -> String {
-    match url::Url::parse(value) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("****"));
-            url.to_string()
-        }
-        _ => value.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests;

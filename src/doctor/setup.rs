@@ -60,9 +60,12 @@ pub async fn check_setup(
     let proxy = [env::HTTPS_PROXY, "https_proxy", env::ALL_PROXY, "all_proxy"]
         .iter()
         .find_map(|name| {
-            environment
-                .var(name)
-                .map(|value| format!(" through proxy {}", redact_proxy(&value)))
+            environment.var(name).map(|value| {
+                format!(
+                    " through proxy {}",
+                    crate::auth::token::redact_url_password(&value)
+                )
+            })
         })
         .unwrap_or_default();
     let reachable = if settings.offline {
@@ -211,17 +214,6 @@ fn cache_check(settings: &Settings) -> Check {
 
 fn first_line(text: &str) -> String {
     text.lines().next().unwrap_or_default().to_string()
-}
-
-/// A proxy URL may carry a password (`http://user:pass@proxy`); never print it.
-fn redact_proxy(value: &str) -> String {
-    match url::Url::parse(value) {
-        Ok(mut url) if url.password().is_some() => {
-            let _ = url.set_password(Some("****"));
-            url.to_string()
-        }
-        _ => value.to_string(),
-    }
 }
 
 pub fn render(checks: &[Check]) -> String {

@@ -21,3 +21,19 @@ fn masking_never_shows_the_secret() {
         "Bearer hf_…1234 sent"
     );
 }
+
+#[test]
+fn url_passwords_are_masked() {
+    assert_eq!(
+        redact_url_password("http://u:secret@proxy:3128"),
+        "http://u:****@proxy:3128/"
+    );
+    assert_eq!(
+        redact_url_password("http://proxy:3128"),
+        "http://proxy:3128"
+    );
+    assert_eq!(
+        redact_url_password("localhost,127.0.0.1"),
+        "localhost,127.0.0.1"
+    );
+}
