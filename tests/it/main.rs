@@ -1,6 +1,9 @@
 //! The single integration-test binary (one binary links once: matklad's advice, as uv and just
 //! do). Every test drives the real `hfget` executable against the in-process Hub emulator.
 
+// Test code may panic: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 mod common;
 
 mod auth;

@@ -1,6 +1,9 @@
 //! End-to-end tests of the emulator over real HTTP: every behaviour hfget's tests rely on,
 //! checked against the texts and shapes of hub-protocol.md.
 
+// Test code may panic: a panic is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
 use hub_emulator::{
     AccessState, Content, Emulator, Fault, FaultAction, Gate, Origin, Repo, Scenario, Token, User,
 };
