@@ -109,7 +109,7 @@ pub struct Settings {
     /// `Some(false)` forces bars off, `Some(true)` forces them on, `None` lets the terminal decide.
     pub progress_bars: Option<bool>,
     pub disable_implicit_token: bool,
-    pub no_color: bool,
+
     /// Connect timeout and per-read timeout for Hub requests (`HF_HUB_DOWNLOAD_TIMEOUT`, default 10 s).
     pub read_timeout_secs: u64,
     pub config_dir: PathBuf,
@@ -170,7 +170,6 @@ impl Settings {
             offline,
             progress_bars,
             disable_implicit_token: env.flag(HF_HUB_DISABLE_IMPLICIT_TOKEN).unwrap_or(false),
-            no_color: env.var_os(NO_COLOR).is_some_and(|value| !value.is_empty()),
             read_timeout_secs,
             config_dir,
             keyring_backend: env.var(HFGET_KEYRING),

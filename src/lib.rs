@@ -9,16 +9,16 @@
 //! - [`output`]: stderr messages and progress. [`env`]: every environment variable.
 //! - [`error`]: the top-level error and the exit codes.
 
-pub mod auth;
-pub mod cache;
-pub mod cli;
-pub mod commands;
-pub mod doctor;
-pub mod download;
-pub mod env;
-pub mod error;
-pub mod hub;
-pub mod output;
+pub(crate) mod auth;
+pub(crate) mod cache;
+pub(crate) mod cli;
+pub(crate) mod commands;
+pub(crate) mod doctor;
+pub(crate) mod download;
+pub(crate) mod env;
+pub(crate) mod error;
+pub(crate) mod hub;
+pub(crate) mod output;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

@@ -107,6 +107,7 @@ pub enum KeyringError {
 }
 
 impl KeyringError {
+    #[cfg(test)]
     /// The reason the keyring as a whole cannot be used, when that is what went wrong.
     pub fn unavailable(&self) -> Option<&Unavailable> {
         match self {
@@ -388,6 +389,7 @@ impl KeyringHandle {
         }
     }
 
+    #[cfg(test)]
     /// A given store (tests).
     pub fn with_store(store: Arc<dyn SecretStore>) -> KeyringHandle {
         KeyringHandle {
@@ -397,6 +399,7 @@ impl KeyringHandle {
         }
     }
 
+    #[cfg(test)]
     /// No keyring at all.
     pub fn disabled() -> KeyringHandle {
         KeyringHandle {

@@ -405,18 +405,6 @@ pub async fn first_source(
     collect(settings, environment, flag, keyring, true).await
 }
 
-/// [`inspect_sources`] with the system keyring, candidates only.
-pub async fn token_candidates(
-    settings: &Settings,
-    environment: &dyn Environment,
-    flag: Option<&str>,
-) -> Result<Vec<ResolvedToken>, AuthError> {
-    let keyring = KeyringHandle::system(settings);
-    Ok(inspect_sources(settings, environment, flag, &keyring)
-        .await?
-        .candidates)
-}
-
 /// The token every request of this run carries, or `None` to go anonymous. Reads only as far as
 /// the first source that has a token; a keyring login that cannot be read is a warning, and
 /// resolution goes on with the token file.

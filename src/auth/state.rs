@@ -119,10 +119,5 @@ impl State {
     }
 }
 
-/// The file the state lives in, for messages.
-pub fn display_path(settings: &Settings) -> String {
-    path(settings).display().to_string()
-}
-
 #[cfg(test)]
 mod tests;

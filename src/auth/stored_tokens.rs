@@ -147,10 +147,6 @@ impl StoredTokens {
             .filter(|name| *name != DEFAULT_SECTION)
     }
 
-    pub fn is_empty(&self) -> bool {
-        self.names().next().is_none()
-    }
-
     pub fn contains(&self, name: &str) -> bool {
         name != DEFAULT_SECTION && self.sections.contains_key(name)
     }

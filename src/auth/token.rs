@@ -56,6 +56,7 @@ impl fmt::Display for Token {
     }
 }
 
+#[cfg(test)]
 /// Replaces every occurrence of the token in `text` with its masked form, for error messages and
 /// traces that may echo a URL or header.
 pub fn redact(text: &str, token: Option<&Token>) -> String {

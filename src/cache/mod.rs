@@ -53,10 +53,6 @@ impl CacheError {
             source,
         }
     }
-
-    pub fn is_disk_full(&self) -> bool {
-        matches!(self, CacheError::Io { source, .. } if is_disk_full(source))
-    }
 }
 
 pub fn is_disk_full(error: &std::io::Error) -> bool {
@@ -89,14 +85,6 @@ impl CacheRepo {
             root: cache_dir.join(&folder_name),
             folder_name,
         }
-    }
-
-    pub fn root(&self) -> &Path {
-        &self.root
-    }
-
-    pub fn cache_dir(&self) -> &Path {
-        &self.cache_dir
     }
 
     pub fn blob_path(&self, etag: &str) -> PathBuf {

@@ -222,21 +222,6 @@ impl HubClient {
             .0)
     }
 
-    /// `GET /api/{type}s/{id}/auth-check`: `Ok` when this caller may read the content (§3.5).
-    pub async fn auth_check(&self, repo: &RepoId) -> Result<(), HubError> {
-        let url = self.api_url(repo, "/auth-check")?;
-        self.send_ok(
-            &format!("checking access to {repo}"),
-            Method::GET,
-            url,
-            accept_json(),
-            None,
-            Redirects::EndpointOnly,
-        )
-        .await
-        .map(|_| ())
-    }
-
     /// Opens a file's bytes through the resolve endpoint, following the redirect to the CDN
     /// without the token. Each call mints a fresh signed URL bound to `range`: Xet-era CDN URLs
     /// only serve the exact range they were minted for and expire, so they are never reused

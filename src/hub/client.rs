@@ -143,10 +143,6 @@ impl HubClient {
         }
     }
 
-    pub fn token(&self) -> Option<&Token> {
-        self.token.as_ref()
-    }
-
     /// The endpoint without a trailing slash, as users write it.
     pub fn endpoint_str(&self) -> &str {
         self.endpoint.as_str().trim_end_matches('/')

@@ -9,7 +9,7 @@ pub mod error;
 pub mod repo;
 pub mod whoami;
 
-pub use api::{Gate, RepoInfo, TreeEntry};
+pub use api::{Gate, TreeEntry};
 pub use client::HubClient;
 pub use error::{HubError, HubErrorKind};
 pub use repo::{RepoId, RepoType};

@@ -92,11 +92,6 @@ impl RepoId {
         })
     }
 
-    /// The owning user or organisation, if the id has one.
-    pub fn owner(&self) -> Option<&str> {
-        self.id.split_once('/').map(|(owner, _)| owner)
-    }
-
     /// `models--org--name`: the cache folder name, case preserved (§2.2).
     pub fn cache_folder_name(&self) -> String {
         format!(
@@ -106,6 +101,7 @@ impl RepoId {
         )
     }
 
+    #[cfg(test)]
     /// The repo's web page path relative to the endpoint: `org/name` or `datasets/org/name`.
     pub fn web_path(&self) -> String {
         format!("{}{}", self.repo_type.url_prefix(), self.id)

@@ -105,8 +105,3 @@ pub fn debug(message: impl FnOnce() -> String) {
 pub fn error(message: impl std::fmt::Display) {
     emit(&format!("{} {message}", styled("error:", "1;31")));
 }
-
-/// A follow-up hint printed under an error.
-pub fn hint(message: impl std::fmt::Display) {
-    emit(&format!("{} {message}", styled("hint:", "1;36")));
-}
