@@ -6,6 +6,7 @@ use clap::Args;
 use serde_json::{Map, Value, json};
 
 use crate::auth::keyring::Backend;
+use crate::auth::token::redact_url_password;
 use crate::auth::{self, KeyringHandle, Token};
 use crate::commands::print_stdout;
 use crate::env::{self, Environment, Settings};
@@ -54,7 +55,8 @@ pub async fn run(
             let shown = if TOKEN_VARIABLES.contains(&name.as_str()) {
                 Token::parse(&value).map(|t| t.masked()).unwrap_or_default()
             } else {
-                value
+                // HF_ENDPOINT (or any URL-valued variable) may carry `user:password@` (#13.3).
+                redact_url_password(&value)
             };
             (name, shown)
         })
@@ -66,9 +68,10 @@ pub async fn run(
         .filter_map(|name| {
             environment
                 .var(&name)
-                .map(|value| (name, crate::auth::token::redact_url_password(&value)))
+                .map(|value| (name, redact_url_password(&value)))
         })
         .collect();
+    let endpoint = redact_url_password(&settings.endpoint);
     let token = sources.first();
     let active_login = sources.keyring_login.clone();
     if args.json {
@@ -82,7 +85,7 @@ pub async fn run(
         };
         let value = json!({
             "version": env!("CARGO_PKG_VERSION"),
-            "endpoint": settings.endpoint,
+            "endpoint": endpoint,
             "cache_dir": settings.hub_cache,
             "token_path": settings.token_path,
             "stored_tokens_path": settings.stored_tokens_path(),
@@ -111,7 +114,7 @@ pub async fn run(
     let yes_no = |b: bool| if b { "yes" } else { "no" };
     let mut lines = vec![
         format!("hfget version: {}", env!("CARGO_PKG_VERSION")),
-        format!("endpoint: {}", settings.endpoint),
+        format!("endpoint: {endpoint}"),
         format!("cache dir: {}", settings.hub_cache.display()),
         format!("token path: {}", settings.token_path.display()),
         format!("stored tokens: {}", settings.stored_tokens_path().display()),

@@ -480,7 +480,8 @@ fn warn_on_plain_http_token(endpoint: &Url, token: Option<&Token>) {
     };
     if !loopback {
         output::warn(format!(
-            "HF_ENDPOINT {endpoint} uses plain http://: your token will cross the network unencrypted. Use https:// if the server supports it."
+            "HF_ENDPOINT {} uses plain http://: your token will cross the network unencrypted. Use https:// if the server supports it.",
+            crate::auth::token::redact_url_password(endpoint.as_str())
         ));
     }
 }

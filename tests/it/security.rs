@@ -186,6 +186,38 @@ fn a_token_over_plain_http_to_a_remote_host_is_warned_about() {
     assert!(!out.stderr.contains("unencrypted"));
 }
 
+/// Issue #13.3: a password in HF_ENDPOINT (`http://user:secret@host`) is masked wherever the
+/// endpoint is shown: `env` (text and JSON, the endpoint line and the variables list) and the
+/// plain-http warning. (The doctor's endpoint line is helper `doctor`'s part of #13.3.)
+#[test]
+fn a_password_in_hf_endpoint_is_never_printed() {
+    let mut ctx = TestContext::new(standard_scenario());
+    let with_password = ctx
+        .emulator
+        .hub_url()
+        .replacen("http://", "http://mirror-user:endpoint-secret@", 1);
+    ctx.env("HF_ENDPOINT", &with_password);
+    let runs = [
+        ctx.run(&["env"]).success(),
+        ctx.run(&["env", "--json"]).success(),
+    ];
+    for out in &runs {
+        assert!(
+            !out.stdout.contains("endpoint-secret") && !out.stderr.contains("endpoint-secret"),
+            "password leaked:\n{}\n{}",
+            out.stdout,
+            out.stderr
+        );
+    }
+    assert!(runs[0].stdout.contains("mirror-user:****@"), "{}", runs[0].stdout);
+    let remote = ctx
+        .env("HF_ENDPOINT", "http://mirror-user:endpoint-secret@hub.invalid")
+        .env("HF_TOKEN", ALICE)
+        .run(&["download", "acme/tiny"]);
+    assert!(remote.stderr.contains("unencrypted"), "{}", remote.stderr);
+    assert!(!remote.stderr.contains("endpoint-secret"), "{}", remote.stderr);
+}
+
 fn hostile_scenario() -> Scenario {
     Scenario::new()
         .user(User::new("alice"))
