@@ -106,6 +106,9 @@ pub struct Settings {
     /// The plain-text token file shared with the Python tools.
     pub token_path: PathBuf,
     pub offline: bool,
+    /// The variable that turned offline mode on, for messages: `TRANSFORMERS_OFFLINE=1` users
+    /// must not be told to unset a `HF_HUB_OFFLINE` they never set (issue #13.10).
+    pub offline_variable: &'static str,
     /// `Some(false)` forces bars off, `Some(true)` forces them on, `None` lets the terminal decide.
     pub progress_bars: Option<bool>,
     pub disable_implicit_token: bool,
@@ -143,8 +146,11 @@ impl Settings {
             .map(|value| value.trim().trim_end_matches('/').to_string())
             .filter(|value| !value.is_empty())
             .unwrap_or_else(|| DEFAULT_ENDPOINT.to_string());
-        let offline = env.flag(HF_HUB_OFFLINE).unwrap_or(false)
-            || env.flag(TRANSFORMERS_OFFLINE).unwrap_or(false);
+        let offline_variable = [HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE]
+            .into_iter()
+            .find(|name| env.flag(name).unwrap_or(false));
+        let offline = offline_variable.is_some();
+        let offline_variable = offline_variable.unwrap_or(HF_HUB_OFFLINE);
         let progress_bars = env
             .flag(HF_HUB_DISABLE_PROGRESS_BARS)
             .map(|disabled| !disabled);
@@ -168,6 +174,7 @@ impl Settings {
             hub_cache,
             token_path,
             offline,
+            offline_variable,
             progress_bars,
             disable_implicit_token: env.flag(HF_HUB_DISABLE_IMPLICIT_TOKEN).unwrap_or(false),
             read_timeout_secs,

@@ -124,6 +124,7 @@ fn build_request(args: &DownloadArgs, settings: &Settings) -> Result<DownloadReq
         },
         no_file_locks: settings.no_file_locks,
         offline: settings.offline,
+        offline_variable: settings.offline_variable,
         progress_bars: settings.progress_bars,
     })
 }

@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use super::offline::CacheGap;
 use crate::cache::{CacheError, UnsafePath};
 use crate::hub::HubError;
 
@@ -53,10 +54,15 @@ pub enum DownloadError {
         "The download host answered a byte-range request with an invalid Content-Range ({detail}) for {path}."
     )]
     BadRange { path: String, detail: String },
+    /// Offline mode and the cache lacks part of the request; `variable` is the one that turned
+    /// offline mode on (`HF_HUB_OFFLINE` or `TRANSFORMERS_OFFLINE`, issue #13.10).
     #[error(
-        "Offline mode (HF_HUB_OFFLINE) is on and {what} is not in the cache at {cache}. Unset HF_HUB_OFFLINE to download it."
+        "Offline mode ({variable}=1) is on, and {gap}. Unset {variable} to download what is missing."
     )]
-    NotCached { what: String, cache: PathBuf },
+    NotCached {
+        variable: &'static str,
+        gap: Box<CacheGap>,
+    },
     #[error(
         "Not enough disk space in {path}: this download needs {needed} more, and {available} is free. Free some space, or choose another folder with --cache-dir, --local-dir or HF_HUB_CACHE."
     )]

@@ -59,6 +59,8 @@ pub struct DownloadRequest {
     /// Skip flock (`HFGET_NO_FILE_LOCKS`): partial files then get per-process names.
     pub no_file_locks: bool,
     pub offline: bool,
+    /// The variable that turned offline mode on, named in messages (issue #13.10).
+    pub offline_variable: &'static str,
     /// `Some(false)`/`Some(true)` force bars off/on; `None` lets the terminal decide.
     pub progress_bars: Option<bool>,
 }
@@ -162,7 +164,7 @@ fn serve_cached_instead(
     request: &DownloadRequest,
     error: HubError,
 ) -> Result<DownloadReport, DownloadError> {
-    match offline::serve(request) {
+    match offline::serve_or_gap(request) {
         Ok(report) => {
             output::warn(format!(
                 "could not ask the Hub ({}); using what an earlier run cached for revision '{}' (commit {}).",
@@ -172,7 +174,13 @@ fn serve_cached_instead(
             ));
             Ok(report)
         }
-        Err(_) => Err(error.into()),
+        Err(Ok(gap)) => {
+            // Say why the cache cannot stand in, so a half-filled snapshot is never taken for
+            // the repository (issue #13.7); the Hub's error and its exit code stand.
+            output::warn(format!("the cache cannot stand in for the Hub: {gap}."));
+            Err(error.into())
+        }
+        Err(Err(_)) => Err(error.into()),
     }
 }
 

@@ -1,89 +1,221 @@
 //! `HF_HUB_OFFLINE=1`: answer from the cache alone, with zero requests (issue #2), following
 //! huggingface_hub's lookup (hub-protocol.md §2.4): revision → commit through `refs/` (or the
 //! hash itself), then `.no_exist/` for known-missing files, then `snapshots/<commit>/<path>`.
+//!
+//! The same lookup stands in for an unreachable Hub ([`super::download`]). Either way a snapshot
+//! is only "there" when every file of its recorded listing is: a snapshot folder that holds one
+//! file an earlier `hfget download REPO FILE` fetched is not the repository (issue #13.7).
 
-use std::path::Path;
+use std::fmt;
+use std::path::{Path, PathBuf};
 
 use super::error::DownloadError;
 use super::{DownloadReport, DownloadRequest, FileReport, FileStatus, Target};
 use crate::cache::local_dir::LocalDir;
-use crate::cache::{CacheRepo, RepoPath, tree};
+use crate::cache::tree;
+use crate::cache::{CacheRepo, RepoPath};
 use crate::hub::repo::is_commit_hash;
 
-pub fn serve(request: &DownloadRequest) -> Result<DownloadReport, DownloadError> {
-    match &request.target {
-        Target::Cache(dir) => serve_from_cache(request, &CacheRepo::new(dir, &request.repo), dir),
-        Target::LocalDir { dir, .. } => serve_from_local_dir(request, &LocalDir::new(dir)),
+/// What the cache lacks to answer a request without the Hub.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CacheGap {
+    /// The repository as the user wrote it (`acme/tiny`, `datasets/acme/data`).
+    pub repo: String,
+    pub revision: String,
+    pub cache: PathBuf,
+    pub missing: Missing,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Missing {
+    /// No `refs/<revision>` (and the revision is not a commit hash).
+    Revision,
+    /// Nothing at all for this commit: no listing, no snapshot folder.
+    Snapshot { commit: String },
+    /// The snapshot folder exists but no listing was recorded (only single files were fetched),
+    /// so completeness cannot be told; `present` is what the folder holds.
+    Listing {
+        commit: String,
+        present: Vec<String>,
+    },
+    /// These files, out of `wanted`.
+    Files { files: Vec<String>, wanted: usize },
+}
+
+impl fmt::Display for CacheGap {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let repo = &self.repo;
+        let cache = self.cache.display();
+        match &self.missing {
+            Missing::Revision => write!(
+                f,
+                "revision '{}' of {repo} is not in the cache at {cache}",
+                self.revision
+            ),
+            Missing::Snapshot { commit } => write!(
+                f,
+                "{repo} at commit {} is not in the cache at {cache}",
+                short(commit)
+            ),
+            Missing::Listing { commit, present } => write!(
+                f,
+                "only single files of {repo} at commit {} are in the cache at {cache} ({}), and no file list was recorded, so hfget cannot tell what the rest of the snapshot holds",
+                short(commit),
+                quote_list(present, 5)
+            ),
+            Missing::Files { files, wanted } if *wanted > 1 => write!(
+                f,
+                "{} of the {wanted} files of {repo} {} not in the cache at {cache}: {}",
+                files.len(),
+                if files.len() == 1 { "is" } else { "are" },
+                quote_list(files, 10)
+            ),
+            Missing::Files { files, .. } => write!(
+                f,
+                "{} of {repo} is not in the cache at {cache}",
+                quote_list(files, 10)
+            ),
+        }
     }
 }
 
-fn not_cached(request: &DownloadRequest, what: String, cache: &Path) -> DownloadError {
-    let _ = request;
-    DownloadError::NotCached {
-        what,
-        cache: cache.to_path_buf(),
+fn short(commit: &str) -> &str {
+    commit.get(..7).unwrap_or(commit)
+}
+
+/// `'a', 'b', 'c' and 4 more`.
+fn quote_list(items: &[String], at_most: usize) -> String {
+    let mut text = items
+        .iter()
+        .take(at_most)
+        .map(|item| format!("'{item}'"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if items.len() > at_most {
+        text.push_str(&format!(" and {} more", items.len() - at_most));
     }
+    text
+}
+
+/// Serves `request` from the cache alone, or says exactly what is missing.
+pub fn serve(request: &DownloadRequest) -> Result<DownloadReport, DownloadError> {
+    let result = match &request.target {
+        Target::Cache(dir) => serve_from_cache(request, &CacheRepo::new(dir, &request.repo), dir),
+        Target::LocalDir { dir, .. } => serve_from_local_dir(request, &LocalDir::new(dir)),
+    };
+    result.map_err(|served| match served {
+        Unserved::Gap(gap) => DownloadError::NotCached {
+            variable: request.offline_variable,
+            gap: Box::new(gap),
+        },
+        Unserved::Error(error) => error,
+    })
+}
+
+/// Like [`serve`], but a gap is returned as such (the Hub being unreachable, it is not an
+/// offline-mode error).
+pub fn serve_or_gap(
+    request: &DownloadRequest,
+) -> Result<DownloadReport, Result<CacheGap, DownloadError>> {
+    let result = match &request.target {
+        Target::Cache(dir) => serve_from_cache(request, &CacheRepo::new(dir, &request.repo), dir),
+        Target::LocalDir { dir, .. } => serve_from_local_dir(request, &LocalDir::new(dir)),
+    };
+    result.map_err(|served| match served {
+        Unserved::Gap(gap) => Ok(gap),
+        Unserved::Error(error) => Err(error),
+    })
+}
+
+enum Unserved {
+    Gap(CacheGap),
+    Error(DownloadError),
+}
+
+impl From<DownloadError> for Unserved {
+    fn from(error: DownloadError) -> Unserved {
+        Unserved::Error(error)
+    }
+}
+
+impl From<crate::cache::CacheError> for Unserved {
+    fn from(error: crate::cache::CacheError) -> Unserved {
+        Unserved::Error(error.into())
+    }
+}
+
+fn gap(request: &DownloadRequest, cache: &Path, missing: Missing) -> Unserved {
+    Unserved::Gap(CacheGap {
+        repo: request.repo.to_string(),
+        revision: request.revision.clone(),
+        cache: cache.to_path_buf(),
+        missing,
+    })
+}
+
+/// The size a listing entry promises (LFS files: the pointer's size).
+fn listed(entries: &[crate::hub::TreeEntry]) -> Vec<(RepoPath, u64)> {
+    entries
+        .iter()
+        .filter(|e| e.is_file())
+        .filter_map(|e| {
+            RepoPath::new(&e.path)
+                .ok()
+                .map(|p| (p, e.lfs.as_ref().map_or(e.size, |l| l.size)))
+        })
+        .collect()
 }
 
 fn serve_from_cache(
     request: &DownloadRequest,
     cache: &CacheRepo,
     dir: &Path,
-) -> Result<DownloadReport, DownloadError> {
+) -> Result<DownloadReport, Unserved> {
     let commit = if is_commit_hash(&request.revision) {
         Some(request.revision.clone())
     } else {
         cache.read_ref(&request.revision)?
     };
     let Some(commit) = commit else {
-        return Err(not_cached(
-            request,
-            format!("revision '{}' of {}", request.revision, request.repo),
-            dir,
-        ));
+        return Err(gap(request, dir, Missing::Revision));
     };
     let snapshot = cache.snapshot_dir(&commit);
     let mut files = Vec::new();
+    let mut missing = Vec::new();
     if request.files.is_empty() {
-        // The cached listing says what a complete snapshot holds; without it, the snapshot
-        // folder is all there is to go on.
-        let wanted: Vec<(RepoPath, Option<u64>)> = match tree::read(&cache.tree_path(&commit)) {
-            Some(entries) => entries
-                .iter()
-                .filter_map(|e| {
-                    RepoPath::new(&e.path)
-                        .ok()
-                        .map(|p| (p, Some(e.lfs.as_ref().map_or(e.size, |l| l.size))))
-                })
-                .collect(),
-            None if snapshot.is_dir() => walk(&snapshot).into_iter().map(|p| (p, None)).collect(),
-            None => {
-                return Err(not_cached(
-                    request,
-                    format!("{} at {commit}", request.repo),
-                    dir,
-                ));
+        // The cached listing says what a complete snapshot holds; without it, a snapshot folder
+        // only says what some earlier run fetched, not what the repository is.
+        let Some(entries) = tree::read(&cache.tree_path(&commit)) else {
+            if !snapshot.is_dir() {
+                return Err(gap(request, dir, Missing::Snapshot { commit }));
             }
+            let present = walk(&snapshot).iter().map(|p| p.to_string()).collect();
+            return Err(gap(request, dir, Missing::Listing { commit, present }));
         };
-        for (path, size) in wanted {
-            if !request.filter.matches(path.as_str()) {
-                continue;
-            }
-            let on_disk = std::fs::metadata(cache.snapshot_path(&commit, &path)).ok();
-            match on_disk {
-                Some(meta) if size.is_none_or(|s| s == meta.len()) => files.push(FileReport {
+        let wanted: Vec<(RepoPath, u64)> = listed(&entries)
+            .into_iter()
+            .filter(|(path, _)| request.filter.matches(path.as_str()))
+            .collect();
+        for (path, size) in &wanted {
+            match std::fs::metadata(cache.snapshot_path(&commit, path)) {
+                Ok(meta) if meta.is_file() && meta.len() == *size => files.push(FileReport {
                     path: path.to_string(),
                     size: meta.len(),
                     status: FileStatus::Cached,
                 }),
-                _ => {
-                    return Err(not_cached(
-                        request,
-                        format!("'{path}' of {}", request.repo),
-                        dir,
-                    ));
-                }
+                _ => missing.push(path.to_string()),
             }
+        }
+        if !missing.is_empty() {
+            let wanted = wanted.len();
+            return Err(gap(
+                request,
+                dir,
+                Missing::Files {
+                    files: missing,
+                    wanted,
+                },
+            ));
         }
     } else {
         for path in &request.files {
@@ -93,22 +225,28 @@ fn serve_from_cache(
                     revision: request.revision.clone(),
                     missing: vec![path.to_string()],
                     suggestion: " (known missing from an earlier run)".to_string(),
-                });
+                }
+                .into());
             }
             match std::fs::metadata(cache.snapshot_path(&commit, path)) {
-                Ok(meta) => files.push(FileReport {
+                Ok(meta) if meta.is_file() => files.push(FileReport {
                     path: path.to_string(),
                     size: meta.len(),
                     status: FileStatus::Cached,
                 }),
-                Err(_) => {
-                    return Err(not_cached(
-                        request,
-                        format!("'{path}' of {}", request.repo),
-                        dir,
-                    ));
-                }
+                _ => missing.push(path.to_string()),
             }
+        }
+        if !missing.is_empty() {
+            let wanted = request.files.len();
+            return Err(gap(
+                request,
+                dir,
+                Missing::Files {
+                    files: missing,
+                    wanted,
+                },
+            ));
         }
     }
     Ok(DownloadReport::new(request, &commit, files))
@@ -117,34 +255,54 @@ fn serve_from_cache(
 fn serve_from_local_dir(
     request: &DownloadRequest,
     local: &LocalDir,
-) -> Result<DownloadReport, DownloadError> {
-    let names: Vec<RepoPath> = if request.files.is_empty() {
-        walk(local.root())
-            .into_iter()
-            .filter(|p| !p.as_str().starts_with(".cache/huggingface/"))
-            .filter(|p| request.filter.matches(p.as_str()))
-            .collect()
-    } else {
+) -> Result<DownloadReport, Unserved> {
+    let on_disk: Vec<RepoPath> = walk(local.root())
+        .into_iter()
+        .filter(|p| !p.as_str().starts_with(".cache/huggingface/"))
+        .collect();
+    // The commit the folder was filled from, and (if recorded) that commit's listing, which says
+    // what a complete folder holds.
+    let commit = on_disk
+        .iter()
+        .find_map(|p| local.read_metadata(p))
+        .map(|m| m.commit)
+        .unwrap_or_default();
+    let listing = (!commit.is_empty())
+        .then(|| tree::read(&local.tree_path(&commit)))
+        .flatten();
+    let names: Vec<RepoPath> = if !request.files.is_empty() {
         request.files.clone()
+    } else {
+        match &listing {
+            Some(entries) => listed(entries).into_iter().map(|(p, _)| p).collect(),
+            None => on_disk,
+        }
+        .into_iter()
+        .filter(|p| request.filter.matches(p.as_str()))
+        .collect()
     };
     let mut files = Vec::new();
-    let mut commit = String::new();
+    let mut missing = Vec::new();
     for path in &names {
-        let Ok(meta) = std::fs::metadata(local.file_path(path)) else {
-            return Err(not_cached(
-                request,
-                format!("'{path}' of {}", request.repo),
-                local.root(),
-            ));
-        };
-        if let Some(metadata) = local.read_metadata(path) {
-            commit = metadata.commit;
+        match std::fs::metadata(local.file_path(path)) {
+            Ok(meta) if meta.is_file() => files.push(FileReport {
+                path: path.to_string(),
+                size: meta.len(),
+                status: FileStatus::Cached,
+            }),
+            _ => missing.push(path.to_string()),
         }
-        files.push(FileReport {
-            path: path.to_string(),
-            size: meta.len(),
-            status: FileStatus::Cached,
-        });
+    }
+    if !missing.is_empty() {
+        let wanted = names.len();
+        return Err(gap(
+            request,
+            local.root(),
+            Missing::Files {
+                files: missing,
+                wanted,
+            },
+        ));
     }
     Ok(DownloadReport::new(request, &commit, files))
 }

@@ -592,3 +592,85 @@ fn completions_and_version() {
     );
     assert!(ctx.requests().is_empty());
 }
+
+/// Issue #13.7: a snapshot folder holding some files is not the repository. Offline (exit 10)
+/// or with the Hub unreachable (exit 6), hfget names what is missing instead of printing the
+/// folder as "up to date".
+#[test]
+fn an_incomplete_snapshot_is_never_served_as_complete() {
+    let mut ctx = ctx();
+    // A listing is recorded (the filter needs it), but only the JSON files are fetched.
+    ctx.run(&["download", "acme/tiny", "--include", "*.json"])
+        .success();
+    ctx.env("HF_HUB_OFFLINE", "1");
+    let out = ctx.run(&["download", "acme/tiny"]).failure(10);
+    assert!(out.stdout.is_empty(), "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("3 of the 4 files of acme/tiny are not in the cache")
+            && out.stderr.contains("'README.md'")
+            && out.stderr.contains("'model.safetensors'")
+            && out.stderr.contains("'nested/deeper/notes.txt'"),
+        "{}",
+        out.stderr
+    );
+    // What is there is still served.
+    ctx.run(&["download", "acme/tiny", "--include", "*.json"])
+        .success();
+
+    // Unreachable instead of offline: the network error and its code stand, with the reason
+    // the cache could not stand in.
+    ctx.remove_env("HF_HUB_OFFLINE");
+    ctx.env("HF_ENDPOINT", "http://127.0.0.1:9");
+    let out = ctx.run(&["download", "acme/tiny"]).failure(6);
+    assert!(
+        out.stderr.contains("could not reach")
+            && out
+                .stderr
+                .contains("3 of the 4 files of acme/tiny are not in the cache"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Issue #13.7, the case of the report: after fetching one named file no listing exists, so
+/// hfget cannot know the rest of the snapshot and says so (rc 10), rather than "Up to date".
+#[test]
+fn a_snapshot_of_single_files_is_not_taken_for_the_repository_offline() {
+    let mut ctx = ctx();
+    ctx.run(&["download", "acme/tiny", "config.json"]).success();
+    ctx.env("HF_HUB_OFFLINE", "1");
+    let out = ctx.run(&["download", "acme/tiny"]).failure(10);
+    assert!(
+        out.stderr.contains("only single files of acme/tiny")
+            && out.stderr.contains("'config.json'")
+            && out.stderr.contains("cannot tell"),
+        "{}",
+        out.stderr
+    );
+    ctx.run(&["download", "acme/tiny", "config.json"]).success();
+    let out = ctx
+        .run(&["download", "acme/tiny", "config.json", "README.md", "v.txt"])
+        .failure(10);
+    assert!(
+        out.stderr
+            .contains("2 of the 3 files of acme/tiny are not in the cache")
+            && out.stderr.contains("'README.md', 'v.txt'"),
+        "{}",
+        out.stderr
+    );
+}
+
+/// Issue #13.10: offline mode turned on by `TRANSFORMERS_OFFLINE` is named as such.
+#[test]
+fn transformers_offline_is_named_when_it_is_the_one_set() {
+    let mut ctx = ctx();
+    ctx.env("TRANSFORMERS_OFFLINE", "1");
+    let out = ctx.run(&["download", "acme/tiny"]).failure(10);
+    assert!(
+        out.stderr.contains("TRANSFORMERS_OFFLINE") && !out.stderr.contains("HF_HUB_OFFLINE"),
+        "{}",
+        out.stderr
+    );
+    assert!(ctx.requests().is_empty());
+}

@@ -192,10 +192,10 @@ fn a_token_over_plain_http_to_a_remote_host_is_warned_about() {
 #[test]
 fn a_password_in_hf_endpoint_is_never_printed() {
     let mut ctx = TestContext::new(standard_scenario());
-    let with_password = ctx
-        .emulator
-        .hub_url()
-        .replacen("http://", "http://mirror-user:endpoint-secret@", 1);
+    let with_password =
+        ctx.emulator
+            .hub_url()
+            .replacen("http://", "http://mirror-user:endpoint-secret@", 1);
     ctx.env("HF_ENDPOINT", &with_password);
     let runs = [
         ctx.run(&["env"]).success(),
@@ -209,13 +209,24 @@ fn a_password_in_hf_endpoint_is_never_printed() {
             out.stderr
         );
     }
-    assert!(runs[0].stdout.contains("mirror-user:****@"), "{}", runs[0].stdout);
+    assert!(
+        runs[0].stdout.contains("mirror-user:****@"),
+        "{}",
+        runs[0].stdout
+    );
     let remote = ctx
-        .env("HF_ENDPOINT", "http://mirror-user:endpoint-secret@hub.invalid")
+        .env(
+            "HF_ENDPOINT",
+            "http://mirror-user:endpoint-secret@hub.invalid",
+        )
         .env("HF_TOKEN", ALICE)
         .run(&["download", "acme/tiny"]);
     assert!(remote.stderr.contains("unencrypted"), "{}", remote.stderr);
-    assert!(!remote.stderr.contains("endpoint-secret"), "{}", remote.stderr);
+    assert!(
+        !remote.stderr.contains("endpoint-secret"),
+        "{}",
+        remote.stderr
+    );
 }
 
 fn hostile_scenario() -> Scenario {
