@@ -241,6 +241,20 @@ async fn select_files(
             (entries, true)
         }
     };
+    // Folders the user named without the trailing slash (issue #13.5): paths-info answers them
+    // with a directory entry; the listing only has files, whose paths show their folders.
+    let is_folder = |name: &str| {
+        let prefix = format!("{name}/");
+        entries
+            .iter()
+            .any(|e| e.path == name && e.kind == "directory" || e.path.starts_with(&prefix))
+    };
+    let folders: Vec<String> = request
+        .files
+        .iter()
+        .map(|p| p.to_string())
+        .filter(|name| is_folder(name))
+        .collect();
     let files = remote_files(&entries)?;
     if complete && !request.dry_run {
         tree::write(&tree_path, &entries)?;
@@ -271,10 +285,18 @@ async fn select_files(
     if missing.is_empty() {
         return Ok(selected);
     }
+    if let Some(folder) = missing.iter().find(|p| folders.contains(&p.to_string())) {
+        return Err(named_a_folder(request, folder));
+    }
     if let Target::Cache(dir) = &request.target {
         let cache = CacheRepo::new(dir, &request.repo);
         for path in &missing {
-            cache.mark_missing(commit, path)?;
+            // Best effort, as in huggingface_hub: the marker only saves a later offline lookup,
+            // and an older marker where a folder is needed must not turn "no such file" into a
+            // filesystem error (issue #13.5).
+            if let Err(error) = cache.mark_missing(commit, path) {
+                output::debug(|| format!("could not record that '{path}' is missing: {error}"));
+            }
         }
     }
     // Named files come from paths-info, which only knows what exists; suggestions need the
@@ -307,6 +329,19 @@ async fn select_files(
         missing: missing.iter().map(|p| p.to_string()).collect(),
         suggestion,
     })
+}
+
+/// A folder named like a file (`nested` for `nested/`): not found as a file, with the spelling
+/// that downloads the folder (issue #13.5).
+pub(crate) fn named_a_folder(request: &DownloadRequest, folder: &RepoPath) -> DownloadError {
+    DownloadError::FileNotFound {
+        repo: request.repo.to_string(),
+        revision: request.revision.clone(),
+        missing: vec![folder.to_string()],
+        suggestion: format!(
+            " '{folder}' is a folder: write '{folder}/' (with the trailing slash) to download the files in it."
+        ),
+    }
 }
 
 fn plan_needs(

@@ -10,7 +10,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 
 use super::error::DownloadError;
-use super::{DownloadReport, DownloadRequest, FileReport, FileStatus, Target};
+use super::{DownloadReport, DownloadRequest, FileReport, FileStatus, Target, named_a_folder};
 use crate::cache::local_dir::LocalDir;
 use crate::cache::tree;
 use crate::cache::{CacheRepo, RepoPath};
@@ -234,6 +234,7 @@ fn serve_from_cache(
                     size: meta.len(),
                     status: FileStatus::Cached,
                 }),
+                Ok(meta) if meta.is_dir() => return Err(named_a_folder(request, path).into()),
                 _ => missing.push(path.to_string()),
             }
         }

@@ -674,3 +674,48 @@ fn transformers_offline_is_named_when_it_is_the_one_set() {
     );
     assert!(ctx.requests().is_empty());
 }
+
+/// Issue #13.5: a folder named without its trailing slash gets the spelling that works, and is
+/// not recorded as a missing file; a marker an older run left where a folder is needed does
+/// not turn a later "no such file" into a filesystem error.
+#[test]
+fn a_folder_named_without_the_slash_gets_a_hint_and_no_marker() {
+    let mut ctx = ctx();
+    for folder in ["nested", "nested/deeper"] {
+        let out = ctx.run(&["download", "acme/tiny", folder]).failure(3);
+        assert!(
+            out.stderr
+                .contains(&format!("'{folder}' is a folder: write '{folder}/'")),
+            "{}",
+            out.stderr
+        );
+    }
+    let commit = std::fs::read_to_string(ctx.cache().join("models--acme--tiny/refs/main")).unwrap();
+    let no_exist = ctx
+        .cache()
+        .join(format!("models--acme--tiny/.no_exist/{commit}"));
+    assert!(!no_exist.join("nested").exists(), "no marker for a folder");
+
+    // The same from a cached listing (after a snapshot download), and offline.
+    ctx.run(&["download", "acme/tiny"]).success();
+    let out = ctx.run(&["download", "acme/tiny", "nested"]).failure(3);
+    assert!(out.stderr.contains("write 'nested/'"), "{}", out.stderr);
+    ctx.env("HF_HUB_OFFLINE", "1");
+    let out = ctx.run(&["download", "acme/tiny", "nested"]).failure(3);
+    assert!(out.stderr.contains("write 'nested/'"), "{}", out.stderr);
+    ctx.remove_env("HF_HUB_OFFLINE");
+
+    // An older hfget wrote `.no_exist/<commit>/nested` as a plain file.
+    std::fs::create_dir_all(&no_exist).unwrap();
+    std::fs::write(no_exist.join("nested"), b"").unwrap();
+    let out = ctx
+        .run(&["download", "acme/tiny", "nested/dir/missing.txt"])
+        .failure(3);
+    assert!(
+        out.stderr
+            .contains("no file named 'nested/dir/missing.txt'")
+            && !out.stderr.contains("Not a directory"),
+        "{}",
+        out.stderr
+    );
+}
