@@ -91,7 +91,13 @@ pub(crate) fn handle(shared: &Shared, req: CdnRequest<'_>) -> Response {
             "The specified key does not exist.",
         );
     };
-    if entry.xet_hash.is_some() && h("range").unwrap_or("") != minted_range {
+    // Issue #9: the binding mode is a scenario switch (binding.rs); strict by default.
+    if entry.xet_hash.is_some()
+        && !shared
+            .conditions
+            .range_binding
+            .allows(minted_range, h("range"))
+    {
         return access_denied();
     }
     let mut headers = HeaderMap::new();

@@ -27,14 +27,20 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod binding;
 mod cdn;
+mod conditions;
 mod content;
+mod counters;
 mod fault;
 mod hub;
+mod mirror;
+mod quota;
 mod scenario;
 mod serve;
 mod server;
 mod state;
+mod throttle;
 
 pub use fault::{Fault, FaultAction};
 pub use scenario::{
@@ -42,6 +48,12 @@ pub use scenario::{
     Scenario, ScopedPermission, Token, TokenRole, User,
 };
 pub use server::Emulator;
+// Issue #9: the Hub of 2026, capped CDNs and pull-through mirrors (opt-in scenario switches).
+pub use binding::RangeBinding;
+pub use counters::Counters;
+pub use mirror::{MirrorMode, OLAH_BLOCK_SIZE, OLAH_HEADER_HOLD_MS};
+pub use quota::ResolverQuota;
+pub use throttle::SlowConnection;
 
 /// Which listener a request arrived on.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]

@@ -31,6 +31,25 @@ pub struct Scenario {
     /// Regular files first answer the relative `307` to `/api/resolve-cache/…` (§1.2).
     pub resolve_cache_redirect: bool,
     pub faults: Vec<Fault>,
+
+    // Issue #9 (helper emu): the Hub of 2026, capped CDNs and pull-through mirrors, from
+    // real-hub-2026.md §1, §4 and §5. Every switch is off (today's behaviour) by default; the
+    // behaviour lives in quota.rs, binding.rs, throttle.rs and mirror.rs, the builders there too.
+    /// Enforce the "resolvers" bucket in fixed windows (off: quotas are only reported).
+    #[serde(default)]
+    pub resolver_quota: Option<crate::quota::ResolverQuota>,
+    /// Which `Range` a signed xet-bridge CDN URL stays bound to.
+    #[serde(default)]
+    pub range_binding: crate::binding::RangeBinding,
+    /// Cap every CDN connection to this many bytes per second.
+    #[serde(default)]
+    pub cdn_connection_bytes_per_sec: Option<u64>,
+    /// Throttle one CDN connection (the Nth) harder than the others, for tail tests.
+    #[serde(default)]
+    pub slow_cdn_connection: Option<crate::throttle::SlowConnection>,
+    /// Behave like an olah pull-through mirror: LFS bytes from the hub origin, in blocks.
+    #[serde(default)]
+    pub mirror_mode: Option<crate::mirror::MirrorMode>,
 }
 
 impl Default for Scenario {
@@ -45,6 +64,12 @@ impl Default for Scenario {
             cdn_base_url: None,
             resolve_cache_redirect: true,
             faults: Vec::new(),
+            // Issue #9 (emu).
+            resolver_quota: None,
+            range_binding: Default::default(),
+            cdn_connection_bytes_per_sec: None,
+            slow_cdn_connection: None,
+            mirror_mode: None,
         }
     }
 }

@@ -187,6 +187,25 @@ impl Emulator {
         repo.resolve_rev(rev).map(|i| repo.commits[i].sha.clone())
     }
 
+    /// Issue #9: resolves, 429s, bytes per origin and CDN connections since the start or the
+    /// last [`Emulator::reset_conditions`].
+    pub fn counters(&self) -> crate::Counters {
+        self.shared.conditions.counters.snapshot()
+    }
+
+    /// Issue #9: zeroes the counters, starts every resolver-quota window afresh and numbers
+    /// CDN connections from 1 again (the mirror's cache stays).
+    pub fn reset_conditions(&self) {
+        crate::counters::reset_all(&self.shared);
+    }
+
+    /// Issue #9: forgets the blocks mirror mode has cached (a cold mirror).
+    pub fn clear_mirror_cache(&self) {
+        if let Some(m) = &self.shared.conditions.mirror {
+            m.clear();
+        }
+    }
+
     /// Logs every completed request to stderr.
     pub fn set_verbose(&self, on: bool) {
         self.shared.verbose.store(on, Ordering::Relaxed);
@@ -231,8 +250,14 @@ async fn entry(shared: Arc<Shared>, origin: Origin, peer: SocketAddr, req: Reque
             .get(n)
             .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
     };
+    if origin == Origin::Hub
+        && let Some(r) = crate::counters::control_route(&shared, &method, &path)
+    {
+        return r;
+    }
     let authorization = header("authorization");
     let range = header("range");
+    let range_for_mirror = range.clone();
     let trace = header("x-amzn-trace-id");
     let seq = shared.record_start(RequestRecord {
         origin: origin.clone(),
@@ -242,6 +267,7 @@ async fn entry(shared: Arc<Shared>, origin: Origin, peer: SocketAddr, req: Reque
         range,
         status: 0,
     });
+    shared.conditions.counters.request(&origin, &path);
     let actions = shared.take_faults(&origin, method.as_str(), &pq);
     if origin == Origin::Hub && shared.cfg.hub_latency_ms > 0 {
         tokio::time::sleep(Duration::from_millis(shared.cfg.hub_latency_ms)).await;
@@ -259,7 +285,15 @@ async fn entry(shared: Arc<Shared>, origin: Origin, peer: SocketAddr, req: Reque
                 Caller::User { user, .. } => Some(user.name.clone()),
                 _ => None,
             };
-            let mut resp = match hub::fault_response(&actions, &path, identity.is_none(), peer) {
+            // Issue #9: the enforced resolver quota (quota.rs), checked before faults.
+            let quota = shared.conditions.quota.as_ref().and_then(|q| {
+                let key = identity.clone().unwrap_or_else(|| peer.ip().to_string());
+                q.check(&path, &key)
+            });
+            let refusal = quota.and_then(|v| v.refusal(identity.is_none(), peer));
+            let mut resp = match refusal
+                .or_else(|| hub::fault_response(&actions, &path, identity.is_none(), peer))
+            {
                 Some(r) => r,
                 None => {
                     let ctx = Ctx {
@@ -274,6 +308,15 @@ async fn entry(shared: Arc<Shared>, origin: Origin, peer: SocketAddr, req: Reque
                     hub::handle(ctx, req).await
                 }
             };
+            if let Some(v) = &quota {
+                v.stamp(&mut resp);
+            }
+            // Issue #9: mirror mode serves LFS bytes itself instead of the 302 (mirror.rs).
+            if shared.conditions.mirror.is_some() {
+                resp =
+                    crate::mirror::intercept(&shared, &method, range_for_mirror.as_deref(), resp)
+                        .await;
+            }
             hub_headers(&shared, &mut resp, &path, trace.as_deref(), identity, peer);
             resp
         }
@@ -292,7 +335,9 @@ async fn entry(shared: Arc<Shared>, origin: Origin, peer: SocketAddr, req: Reque
         },
     };
     shared.record_finish(seq, resp.status().as_u16());
-    resp
+    shared.conditions.counters.answered(resp.status());
+    // Issue #9: count body bytes per origin, pace CDN connections (throttle.rs).
+    crate::throttle::shape(&shared, &origin, peer, resp)
 }
 
 /// Headers present on every hub answer (§1.2, §4.7).

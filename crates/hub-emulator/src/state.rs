@@ -274,6 +274,8 @@ pub(crate) struct Shared {
     pub request_counter: AtomicU64,
     /// (bucket, identity) → (window start, requests in window), for the `RateLimit` header.
     pub ratelimit: Mutex<RateWindows>,
+    /// Issue #9: quota, range binding, CDN caps, mirror mode and the counters.
+    pub conditions: crate::conditions::Conditions,
 }
 
 /// Locks a mutex, recovering from poisoning (a panicking handler must not wedge the emulator).
@@ -291,6 +293,7 @@ const EPOCH: u64 = 1_704_067_200;
 
 impl Shared {
     pub fn build(scenario: Scenario, hub_url: String, cdn_url: String) -> Shared {
+        let conditions = crate::conditions::Conditions::from_scenario(&scenario);
         let cdn_public_url = scenario
             .cdn_base_url
             .clone()
@@ -446,6 +449,7 @@ impl Shared {
             verbose: AtomicBool::new(false),
             request_counter: AtomicU64::new(0),
             ratelimit: Mutex::new(HashMap::new()),
+            conditions,
         }
     }
 

@@ -1215,3 +1215,320 @@ async fn hub_latency_applies_to_hub_only() {
     assert_eq!(get(&loc, &[]).await.body, b"0123456789");
     assert!(t.elapsed() < std::time::Duration::from_millis(150));
 }
+
+// ---------------------------------------------------------------------------------------------
+// Issue #9 (helper emu): the resolver quota, range-binding modes, per-connection CDN caps, one
+// slow connection, olah-like mirror mode, and the counters.
+
+const MODEL: &str = "acme/tiny/resolve/main/model.safetensors";
+
+#[tokio::test]
+async fn resolver_quota_fixed_window_headers_and_429() {
+    let emu = Emulator::start(scenario().resolver_quota(3, 2)).expect("start");
+    let hub = emu.hub_url();
+    let url = format!("{hub}/{MODEL}");
+    for left in [2, 1, 0] {
+        let r = send("HEAD", &url, &[]).await;
+        assert_eq!(r.status, StatusCode::FOUND);
+        let rl = r.h("ratelimit").expect("ratelimit");
+        assert!(
+            rl.starts_with(&format!("\"resolvers\";r={left};t=")),
+            "{rl}"
+        );
+        let t: u64 = rl.rsplit("t=").next().unwrap().parse().unwrap();
+        assert!((1..=2).contains(&t), "{rl}");
+        assert_eq!(
+            r.h("ratelimit-policy"),
+            Some("\"fixed window\";\"resolvers\";q=3;w=2")
+        );
+    }
+    // Authenticated callers have their own bucket; the anonymous one is spent.
+    let r = send("HEAD", &url, &[("authorization", "Bearer hf_alice")]).await;
+    assert_eq!(r.status, StatusCode::FOUND);
+    let r = get(&url, &[]).await;
+    assert_eq!(r.status, StatusCode::TOO_MANY_REQUESTS);
+    assert!(
+        r.text()
+            .starts_with("We had to rate limit your IP (127.0.0.1).")
+    );
+    assert!(
+        r.h("ratelimit")
+            .unwrap()
+            .starts_with("\"resolvers\";r=0;t=")
+    );
+    let retry: u64 = r.h("retry-after").unwrap().parse().unwrap();
+    assert!((1..=2).contains(&retry));
+    // The api bucket is separate: not refused, and reported under its own name.
+    let r = get(&format!("{hub}/api/models/acme/tiny"), &[]).await;
+    assert_eq!(r.status, StatusCode::OK);
+    assert!(r.h("ratelimit").unwrap().starts_with("\"api\";"));
+    // The CDN is in no bucket.
+    let loc = send("HEAD", &url, &[("authorization", "Bearer hf_alice")])
+        .await
+        .h("location")
+        .unwrap()
+        .to_string();
+    assert_eq!(get(&loc, &[]).await.status, StatusCode::OK);
+    // A new window starts after `window_secs`.
+    tokio::time::sleep(std::time::Duration::from_millis(2100)).await;
+    let r = send("HEAD", &url, &[]).await;
+    assert_eq!(r.status, StatusCode::FOUND);
+    assert!(r.h("ratelimit").unwrap().starts_with("\"resolvers\";r=2;"));
+    let c = emu.counters();
+    assert_eq!((c.resolves, c.rate_limited), (7, 1), "{c:?}");
+    assert_eq!(c.cdn_bytes, 600_000);
+    emu.reset_conditions();
+    assert_eq!(emu.counters(), hub_emulator::Counters::default());
+}
+
+#[tokio::test]
+async fn without_quota_switch_resolves_are_never_refused() {
+    let emu = Emulator::start(scenario()).expect("start");
+    let url = format!("{}/{MODEL}", emu.hub_url());
+    for _ in 0..50 {
+        assert_eq!(send("HEAD", &url, &[]).await.status, StatusCode::FOUND);
+    }
+    assert_eq!(emu.counters().resolves, 50);
+    assert_eq!(emu.counters().rate_limited, 0);
+}
+
+/// (status minted with `Range: bytes=0-0` then fetched with another range, minted without a
+/// Range then fetched with one, minted with a Range then fetched without, exact use).
+async fn binding_statuses(emu: &Emulator) -> [u16; 4] {
+    let url = format!("{}/{MODEL}", emu.hub_url());
+    let ranged = send("HEAD", &url, &[("Range", "bytes=0-0")]).await;
+    let ranged = ranged.h("location").unwrap().to_string();
+    let plain = send("HEAD", &url, &[]).await;
+    let plain = plain.h("location").unwrap().to_string();
+    [
+        get(&ranged, &[("Range", "bytes=5-9")])
+            .await
+            .status
+            .as_u16(),
+        get(&plain, &[("Range", "bytes=5-9")]).await.status.as_u16(),
+        get(&ranged, &[]).await.status.as_u16(),
+        get(&ranged, &[("Range", "bytes=0-0")])
+            .await
+            .status
+            .as_u16(),
+    ]
+}
+
+#[tokio::test]
+async fn range_binding_modes() {
+    use hub_emulator::RangeBinding;
+    let strict_default = Emulator::start(scenario()).expect("start");
+    assert_eq!(
+        binding_statuses(&strict_default).await,
+        [403, 403, 403, 206]
+    );
+    for (mode, want) in [
+        (RangeBinding::None, [206, 206, 200, 206]),
+        (RangeBinding::ExactWhenRanged, [403, 206, 403, 206]),
+        (RangeBinding::Strict, [403, 403, 403, 206]),
+    ] {
+        let emu = Emulator::start(scenario().range_binding(mode)).expect("start");
+        assert_eq!(binding_statuses(&emu).await, want, "{mode:?}");
+    }
+    // Classic LFS URLs are never bound.
+    let emu = Emulator::start(scenario().range_binding(RangeBinding::Strict)).expect("start");
+    let r = send(
+        "HEAD",
+        &format!("{}/acme/tiny/resolve/main/plain.bin", emu.hub_url()),
+        &[],
+    )
+    .await;
+    let loc = r.h("location").unwrap().to_string();
+    assert_eq!(
+        get(&loc, &[("Range", "bytes=2-3")]).await.body,
+        b"23".to_vec()
+    );
+}
+
+/// Seconds to GET `url` on a fresh connection of its own.
+async fn timed_get(url: String, range: Option<String>) -> (f64, Vec<u8>) {
+    let started = std::time::Instant::now();
+    let mut rb = client().get(&url);
+    if let Some(r) = range {
+        rb = rb.header("Range", r);
+    }
+    let body = rb.send().await.unwrap().bytes().await.unwrap().to_vec();
+    (started.elapsed().as_secs_f64(), body)
+}
+
+#[tokio::test]
+async fn cdn_cap_paces_each_connection() {
+    // 600 000 bytes at 1 MB/s per connection: about 0.6 s, whether one or two connections run.
+    let emu = Emulator::start(
+        scenario()
+            .range_binding(hub_emulator::RangeBinding::None)
+            .cdn_connection_bytes_per_sec(1_000_000),
+    )
+    .expect("start");
+    let url = format!("{}/{MODEL}", emu.hub_url());
+    let loc = send("HEAD", &url, &[])
+        .await
+        .h("location")
+        .unwrap()
+        .to_string();
+    let (alone, body) = timed_get(loc.clone(), None).await;
+    assert_eq!(body, BIG.to_vec());
+    assert!((0.5..3.0).contains(&alone), "{alone}");
+    let a = tokio::spawn(timed_get(loc.clone(), None));
+    let b = tokio::spawn(timed_get(loc.clone(), None));
+    let (ta, tb) = (a.await.unwrap().0, b.await.unwrap().0);
+    // Two connections in parallel each get their own 1 MB/s.
+    assert!(ta < alone * 1.6 && tb < alone * 1.6, "{alone} {ta} {tb}");
+    let c = emu.counters();
+    assert_eq!(c.cdn_connections, 3, "{c:?}");
+    assert_eq!(c.cdn_bytes, 3 * 600_000);
+}
+
+#[tokio::test]
+async fn the_nth_cdn_connection_is_slow() {
+    let emu = Emulator::start(
+        scenario()
+            .range_binding(hub_emulator::RangeBinding::None)
+            .slow_cdn_connection(2, 300_000),
+    )
+    .expect("start");
+    let url = format!("{}/{MODEL}", emu.hub_url());
+    let loc = send("HEAD", &url, &[])
+        .await
+        .h("location")
+        .unwrap()
+        .to_string();
+    let range = Some("bytes=0-299999".to_string());
+    let (first, _) = timed_get(loc.clone(), range.clone()).await;
+    let (second, body) = timed_get(loc.clone(), range.clone()).await;
+    let (third, _) = timed_get(loc.clone(), range).await;
+    assert_eq!(body, BIG.to_vec()[..300_000].to_vec());
+    assert!(first < 0.5 && third < 0.5, "{first} {third}");
+    assert!(second > 0.8, "{second}");
+    // After a reset, numbering starts again: the next second connection is the slow one.
+    emu.reset_conditions();
+    let (again, _) = timed_get(loc.clone(), None).await;
+    assert!(again < 0.5, "{again}");
+}
+
+#[tokio::test]
+async fn mirror_mode_serves_lfs_bytes_itself_in_blocks() {
+    use hub_emulator::MirrorMode;
+    // 600 000 bytes = blocks of 262 144, 262 144 and 75 712 bytes; one block fetch takes about
+    // 0.52 s at 500 kB/s; headers are held 200 ms.
+    let emu = Emulator::start(
+        scenario().mirror_mode(
+            MirrorMode::new()
+                .block_size(256 * 1024)
+                .upstream_bytes_per_sec(500_000)
+                .header_hold_ms(200),
+        ),
+    )
+    .expect("start");
+    let url = format!("{}/{MODEL}", emu.hub_url());
+    let full = BIG.to_vec();
+    let sha = hex(&sha2::Sha256::digest(&full));
+    let r = send("HEAD", &url, &[]).await;
+    assert_eq!(r.status, StatusCode::OK, "no 302 to another host");
+    assert!(r.h("location").is_none());
+    assert_eq!(r.h("content-length"), Some("600000"));
+    assert_eq!(r.h("x-linked-size"), Some("600000"));
+    assert_eq!(r.h("etag"), Some(format!("\"{sha}\"").as_str()));
+    assert_eq!(r.h("x-repo-commit").map(str::len), Some(40));
+
+    // A leads the fetch of block 0; B, inside the same block, waits for it: headers after the
+    // hold, then no body until the block is complete.
+    let started = std::time::Instant::now();
+    let leader = tokio::spawn(timed_get(url.clone(), Some("bytes=0-9".to_string())));
+    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    let waiter = client()
+        .get(&url)
+        .header("Range", "bytes=100000-100009")
+        .send()
+        .await
+        .unwrap();
+    let headers_at = started.elapsed().as_secs_f64();
+    assert_eq!(waiter.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(
+        waiter.headers()["content-range"].to_str().unwrap(),
+        "bytes 100000-100009/600000"
+    );
+    let body = waiter.bytes().await.unwrap();
+    let body_at = started.elapsed().as_secs_f64();
+    assert_eq!(&body[..], &full[100_000..100_010]);
+    assert!((0.2..0.5).contains(&headers_at), "headers at {headers_at}");
+    assert!(body_at > 0.45, "body at {body_at}");
+    // The leader's last piece is held until the block is cached, too.
+    let (lead_time, lead_body) = leader.await.unwrap();
+    assert_eq!(lead_body, full[..10].to_vec());
+    assert!(lead_time > 0.45, "{lead_time}");
+
+    // Blocks 1 and 2 are fetched now, block 0 comes from the cache; then all is cached.
+    let (cold, body) = timed_get(url.clone(), None).await;
+    assert_eq!(body, full);
+    assert!(cold > 0.6, "{cold}");
+    let (warm, body) = timed_get(url.clone(), Some("bytes=1000-599999".to_string())).await;
+    assert_eq!(body, full[1000..].to_vec());
+    assert!(warm < 0.3, "{warm}");
+    let c = emu.counters();
+    assert_eq!(c.cdn_bytes, 0, "nothing from the CDN: {c:?}");
+    assert_eq!(c.hub_bytes, 20 + 600_000 + 599_000, "{c:?}");
+
+    // A cold mirror again.
+    emu.clear_mirror_cache();
+    let (cold_again, _) = timed_get(url.clone(), Some("bytes=0-9".to_string())).await;
+    assert!(cold_again > 0.45, "{cold_again}");
+}
+
+#[tokio::test]
+async fn mirror_abandons_a_block_when_its_leader_disconnects() {
+    use hub_emulator::MirrorMode;
+    let emu = Emulator::start(
+        scenario().mirror_mode(
+            MirrorMode::new()
+                .block_size(256 * 1024)
+                .upstream_bytes_per_sec(500_000)
+                .header_hold_ms(100),
+        ),
+    )
+    .expect("start");
+    let url = format!("{}/{MODEL}", emu.hub_url());
+    // The leader hangs up after its headers, 0.1 s into a 0.52 s block fetch …
+    let r = client()
+        .get(&url)
+        .header("Range", "bytes=0-9")
+        .send()
+        .await
+        .unwrap();
+    drop(r);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // … so the fetch starts again from zero for the next client (0.52 s, not 0.12 s).
+    let (t, body) = timed_get(url, Some("bytes=0-9".to_string())).await;
+    assert_eq!(body, BIG.to_vec()[..10].to_vec());
+    assert!(t > 0.45, "{t}");
+}
+
+#[test]
+fn issue9_switches_round_trip_as_json() {
+    let json = r#"{
+        "resolver_quota": {"quota": 40, "window_secs": 300},
+        "range_binding": "exact_when_ranged",
+        "cdn_connection_bytes_per_sec": 25000000,
+        "slow_cdn_connection": {"nth": 3, "bytes_per_sec": 1000000},
+        "mirror_mode": {"upstream_bytes_per_sec": 2000000}
+    }"#;
+    let s = Scenario::from_json(json).unwrap();
+    assert_eq!(s.resolver_quota.as_ref().unwrap().quota, 40);
+    assert_eq!(s.range_binding, hub_emulator::RangeBinding::ExactWhenRanged);
+    assert_eq!(s.cdn_connection_bytes_per_sec, Some(25_000_000));
+    assert_eq!(s.slow_cdn_connection.unwrap().nth, 3);
+    let m = s.mirror_mode.clone().unwrap();
+    assert_eq!(m.block_size, hub_emulator::OLAH_BLOCK_SIZE);
+    assert_eq!(m.header_hold_ms, 5000);
+    let back = Scenario::from_json(&serde_json::to_string(&s).unwrap()).unwrap();
+    assert_eq!(back.mirror_mode, s.mirror_mode);
+    // Absent switches keep today's behaviour.
+    let old = Scenario::from_json("{}").unwrap();
+    assert!(old.resolver_quota.is_none() && old.mirror_mode.is_none());
+    assert_eq!(old.range_binding, hub_emulator::RangeBinding::Strict);
+}
