@@ -6,6 +6,7 @@
 
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 pub const HF_ENDPOINT: &str = "HF_ENDPOINT";
 pub const HF_HOME: &str = "HF_HOME";
@@ -24,6 +25,10 @@ pub const HF_HUB_DISABLE_PROGRESS_BARS: &str = "HF_HUB_DISABLE_PROGRESS_BARS";
 pub const HF_HUB_DISABLE_IMPLICIT_TOKEN: &str = "HF_HUB_DISABLE_IMPLICIT_TOKEN";
 pub const HF_HUB_ETAG_TIMEOUT: &str = "HF_HUB_ETAG_TIMEOUT";
 pub const HF_HUB_DOWNLOAD_TIMEOUT: &str = "HF_HUB_DOWNLOAD_TIMEOUT";
+/// Seconds hfget waits for the first body byte of a file (default 120): a pull-through mirror
+/// can hold a request while it fills its own cache (issue #9). hfget's own name: Python has no
+/// such wait.
+pub const HFGET_FIRST_BYTE_TIMEOUT: &str = "HFGET_FIRST_BYTE_TIMEOUT";
 pub const NO_COLOR: &str = "NO_COLOR";
 pub const HTTPS_PROXY: &str = "HTTPS_PROXY";
 pub const HTTP_PROXY: &str = "HTTP_PROXY";
@@ -52,6 +57,7 @@ pub const REPORTED_VARIABLES: &[&str] = &[
     HF_HUB_DISABLE_IMPLICIT_TOKEN,
     HF_HUB_ETAG_TIMEOUT,
     HF_HUB_DOWNLOAD_TIMEOUT,
+    HFGET_FIRST_BYTE_TIMEOUT,
     HTTPS_PROXY,
     HTTP_PROXY,
     ALL_PROXY,
@@ -113,8 +119,12 @@ pub struct Settings {
     pub progress_bars: Option<bool>,
     pub disable_implicit_token: bool,
 
-    /// Connect timeout and per-read timeout for Hub requests (`HF_HUB_DOWNLOAD_TIMEOUT`, default 10 s).
-    pub read_timeout_secs: u64,
+    /// Connect and response-headers timeout (`HF_HUB_ETAG_TIMEOUT`, default 10 s as in Python).
+    pub etag_timeout: Duration,
+    /// No byte for this long mid-body drops the connection (`HF_HUB_DOWNLOAD_TIMEOUT`, 10 s).
+    pub download_timeout: Duration,
+    /// The wait for a file's first body byte (`HFGET_FIRST_BYTE_TIMEOUT`, default 120 s).
+    pub first_byte_timeout: Duration,
     pub config_dir: PathBuf,
     pub keyring_backend: Option<String>,
     /// Skip flock on `.locks/` (`HFGET_NO_FILE_LOCKS`).
@@ -154,12 +164,13 @@ impl Settings {
         let progress_bars = env
             .flag(HF_HUB_DISABLE_PROGRESS_BARS)
             .map(|disabled| !disabled);
-        let read_timeout_secs = env
-            .var(HF_HUB_DOWNLOAD_TIMEOUT)
-            .and_then(|value| value.trim().parse::<f64>().ok())
-            .filter(|secs| *secs > 0.0)
-            .map(|secs| secs.ceil() as u64)
-            .unwrap_or(10);
+        let seconds = |name: &str, default: u64| {
+            env.var(name)
+                .and_then(|value| value.trim().parse::<f64>().ok())
+                .filter(|secs| secs.is_finite() && *secs > 0.0)
+                .map(|secs| Duration::from_secs_f64(secs.min(86_400.0)))
+                .unwrap_or(Duration::from_secs(default))
+        };
         let config_dir = env
             .var(HFGET_CONFIG_DIR)
             .map(PathBuf::from)
@@ -177,7 +188,9 @@ impl Settings {
             offline_variable,
             progress_bars,
             disable_implicit_token: env.flag(HF_HUB_DISABLE_IMPLICIT_TOKEN).unwrap_or(false),
-            read_timeout_secs,
+            etag_timeout: seconds(HF_HUB_ETAG_TIMEOUT, 10),
+            download_timeout: seconds(HF_HUB_DOWNLOAD_TIMEOUT, 10),
+            first_byte_timeout: seconds(HFGET_FIRST_BYTE_TIMEOUT, 120),
             config_dir,
             keyring_backend: env.var(HFGET_KEYRING),
             no_file_locks: env.flag(HFGET_NO_FILE_LOCKS).unwrap_or(false),

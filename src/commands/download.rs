@@ -182,6 +182,17 @@ fn print_summary(report: &DownloadReport, started: Instant) {
         .collect();
     let cached = report.files.len() - downloaded.len();
     let bytes: u64 = downloaded.iter().map(|f| f.size).sum();
+    // Bytes an interrupted run left are not this run's work (issue #13.11): say so.
+    let amount = if report.bytes_resumed > 0 {
+        format!(
+            "{}, of which {} fetched now and {} kept from an earlier run",
+            human_bytes(bytes),
+            human_bytes(report.bytes_fetched),
+            human_bytes(report.bytes_resumed)
+        )
+    } else {
+        human_bytes(bytes)
+    };
     output::info(format!(
         "{} {}@{}: {} file{} downloaded ({}), {} already present, in {:.1} s.",
         if downloaded.is_empty() {
@@ -193,7 +204,7 @@ fn print_summary(report: &DownloadReport, started: Instant) {
         &report.commit.get(..7).unwrap_or(&report.commit),
         downloaded.len(),
         if downloaded.len() == 1 { "" } else { "s" },
-        human_bytes(bytes),
+        amount,
         cached,
         started.elapsed().as_secs_f64()
     ));

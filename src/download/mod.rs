@@ -21,8 +21,8 @@ use tokio::task::JoinSet;
 pub use error::DownloadError;
 use parallel::{ParallelEnd, ParallelTransfer};
 use plan::{FileFilter, RemoteFile, closest_names, remote_files};
-use transfer::{Transfer, place};
-use verify::{ContentHasher, HashKind, hash_file_prefix};
+use transfer::{Tally, Transfer};
+use verify::{ContentHasher, HashKind, hash_file_prefix, place};
 
 use crate::cache::local_dir::LocalDir;
 use crate::cache::lock::BlobLock;
@@ -93,6 +93,12 @@ pub struct DownloadReport {
     pub path: PathBuf,
     pub files: Vec<FileReport>,
     pub dry_run: bool,
+    /// Bytes fetched over the network by this run (issue #13.11).
+    #[serde(skip)]
+    pub bytes_fetched: u64,
+    /// Bytes an earlier, interrupted run had already written and this run kept.
+    #[serde(skip)]
+    pub bytes_resumed: u64,
 }
 
 impl DownloadReport {
@@ -144,8 +150,11 @@ pub async fn download(
         return Ok(report(request, &commit, &planned, FileStatus::WillDownload));
     }
     check_free_space(request, &commit, &planned)?;
-    execute(client, request, &commit, &planned).await?;
-    Ok(report(request, &commit, &planned, FileStatus::Downloaded))
+    let tally = Arc::new(Tally::default());
+    execute(client, request, &commit, &planned, &tally).await?;
+    let mut done = report(request, &commit, &planned, FileStatus::Downloaded);
+    (done.bytes_fetched, done.bytes_resumed) = tally.totals();
+    Ok(done)
 }
 
 /// The Hub cannot be asked right now (network down, rate limit, 5xx after retries).
@@ -440,6 +449,8 @@ impl DownloadReport {
             path: result_path(request, commit),
             files,
             dry_run: request.dry_run,
+            bytes_fetched: 0,
+            bytes_resumed: 0,
         }
     }
 }
@@ -515,6 +526,7 @@ async fn execute(
     request: &DownloadRequest,
     commit: &str,
     planned: &[PlannedFile],
+    tally: &Arc<Tally>,
 ) -> Result<(), DownloadError> {
     if let Target::LocalDir { dir, .. } = &request.target {
         LocalDir::new(dir).prepare()?;
@@ -556,6 +568,7 @@ async fn execute(
             commit: shared_commit.clone(),
             file: file.remote.clone(),
             need: file.need.clone(),
+            tally: tally.clone(),
             progress: if matches!(file.need, Need::Fetch) {
                 progress.file(file.remote.path.as_str(), file.remote.size)
             } else {
@@ -595,6 +608,7 @@ struct Job {
     file: RemoteFile,
     need: Need,
     progress: FileProgress,
+    tally: Arc<Tally>,
 }
 
 impl Job {
@@ -617,6 +631,7 @@ impl Job {
             incomplete,
             destination,
             progress: self.progress.clone(),
+            tally: self.tally.clone(),
         }
     }
 
@@ -660,14 +675,12 @@ impl Job {
             crate::cache::private_variant(&shared)
         };
         if self.request.force {
-            let _ = std::fs::remove_file(&incomplete);
-            let _ = std::fs::remove_file(parallel::sidecar_path(&incomplete));
+            discard_partial(&incomplete).await;
         }
         let result = self.fetch(incomplete.clone(), destination).await;
         if result.is_err() && !lock.is_held() {
             // Nobody can resume a private partial file: do not leave it behind.
-            let _ = std::fs::remove_file(&incomplete);
-            let _ = std::fs::remove_file(parallel::sidecar_path(&incomplete));
+            discard_partial(&incomplete).await;
         }
         result
     }
@@ -731,6 +744,16 @@ impl Job {
         .map_err(|e| DownloadError::Task(e.to_string()))?
         .map_err(|e| CacheError::io("read", path, e).into())
     }
+}
+
+/// Removes a partial file and its progress record, off the async workers; best effort.
+async fn discard_partial(incomplete: &Path) {
+    let incomplete = incomplete.to_path_buf();
+    let _ = transfer::blocking(move || {
+        let _ = std::fs::remove_file(parallel::sidecar_path(&incomplete));
+        let _ = std::fs::remove_file(&incomplete);
+    })
+    .await;
 }
 
 /// Copies a cached blob into a local folder through a temporary sibling and an atomic rename.

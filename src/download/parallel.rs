@@ -46,13 +46,12 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 use super::error::DownloadError;
-use super::transfer::{
-    Transfer, after_mismatch, describe_interruption, file_len, parse_content_range_value, place,
-};
-use super::verify::ContentHasher;
+use super::transfer::{Tally, Transfer, describe_interruption, file_len};
+use super::verify::{ContentHasher, Settled, after_mismatch, settle};
 use crate::cache::CacheError;
-use crate::hub::client::{network_error_from, strip_query};
 use crate::hub::error::{HubErrorKind, NetworkErrorKind};
+use crate::hub::fetch::FetchError;
+use crate::hub::retry::Attempts;
 use crate::hub::{HubClient, HubError, RepoId};
 use crate::output;
 use crate::output::progress::FileProgress;
@@ -63,8 +62,6 @@ use crate::output::progress::FileProgress;
 pub const WRITE_BUFFER: usize = 512 << 10;
 /// Bytes the hasher reads (from the page cache) per step.
 const HASH_STEP: usize = 1 << 20;
-/// Attempts in a row that may fail without a single new byte before a chunk is given up.
-const MAX_ATTEMPTS_WITHOUT_PROGRESS: u32 = 5;
 const SIDECAR_VERSION: u32 = 1;
 
 /// How large files are split; from `--connections` and `--chunk-size`.
@@ -170,7 +167,8 @@ impl ParallelTransfer<'_> {
                 )
             });
         }
-        self.transfer.progress.advance(credited);
+        self.transfer.progress.advance_resumed(credited);
+        self.transfer.tally.resumed(credited);
         let _cancel = CancelOnDrop(shared.clone());
 
         let hasher = {
@@ -180,10 +178,12 @@ impl ParallelTransfer<'_> {
         };
         let context = Arc::new(WorkerContext {
             client: self.transfer.client.clone(),
+            retry: self.transfer.retry_policy(),
             repo: self.transfer.repo.clone(),
             commit: self.transfer.commit.to_string(),
             path: self.transfer.file.path.to_string(),
             progress: self.transfer.progress.clone(),
+            tally: self.transfer.tally.clone(),
             shared: shared.clone(),
         });
         let pending = shared.chunks.iter().filter(|c| !c.is_done()).count();
@@ -221,14 +221,29 @@ impl ParallelTransfer<'_> {
             .map_err(|e| DownloadError::Task(e.to_string()))?
             .map_err(|e| DownloadError::from(CacheError::io("read", &self.transfer.incomplete, e)))?
             .finish();
-        if digest != self.transfer.file.etag {
-            self.transfer.progress.rewind(size);
-            discard(&shared.incomplete, &shared.sidecar)?;
-            return Ok(AttemptEnd::Corrupt { actual: digest });
+        let file = self.transfer.file.clone();
+        let destination = self.transfer.destination.clone();
+        let settled = {
+            let shared = shared.clone();
+            tokio::task::spawn_blocking(move || {
+                settle(
+                    &file,
+                    digest,
+                    &shared.incomplete,
+                    Some(&shared.sidecar),
+                    &destination,
+                )
+            })
+            .await
+            .map_err(task_error)??
+        };
+        match settled {
+            Settled::Placed => Ok(AttemptEnd::Verified),
+            Settled::Corrupt { actual } => {
+                self.transfer.progress.rewind(size);
+                Ok(AttemptEnd::Corrupt { actual })
+            }
         }
-        place(&self.transfer.incomplete, &self.transfer.destination)?;
-        remove_if_exists(&shared.sidecar)?;
-        Ok(AttemptEnd::Verified)
     }
 }
 
@@ -553,10 +568,12 @@ fn task_error(error: tokio::task::JoinError) -> DownloadError {
 /// What a worker needs, owned so it can run on its own task.
 struct WorkerContext {
     client: HubClient,
+    retry: crate::hub::retry::RetryPolicy,
     repo: RepoId,
     commit: String,
     path: String,
     progress: FileProgress,
+    tally: Arc<Tally>,
     shared: Arc<Shared>,
 }
 
@@ -609,7 +626,7 @@ async fn fetch_chunk(
 ) -> Result<(), WorkerError> {
     let shared = &context.shared;
     let chunk = &shared.chunks[index];
-    let mut failures_without_progress = 0;
+    let mut attempts = Attempts::new(context.retry);
     loop {
         let before = chunk.written.load(Ordering::Acquire);
         if before >= chunk.len() {
@@ -622,26 +639,16 @@ async fn fetch_chunk(
             Err(RangeError::Worker(error)) => return Err(error),
         };
         if chunk.written.load(Ordering::Acquire) > before {
-            failures_without_progress = 0;
-        } else {
-            failures_without_progress += 1;
+            attempts.progressed();
         }
-        if !error.is_retryable() || failures_without_progress >= MAX_ATTEMPTS_WITHOUT_PROGRESS {
+        let Some(wait) = attempts.failed(&error) else {
             return Err(WorkerError::Fatal(
                 error
                     .with_context(format!("downloading {}", context.path))
                     .into(),
             ));
-        }
+        };
         let _ = persist(shared).await;
-        let retry = context.client.retry;
-        let wait = error
-            .response
-            .as_ref()
-            .and_then(|r| r.retry_after_secs)
-            .map(Duration::from_secs)
-            .filter(|wait| *wait <= retry.max_server_wait)
-            .unwrap_or_else(|| retry.backoff(failures_without_progress));
         let from = chunk.start + chunk.written.load(Ordering::Acquire);
         output::warn(format!(
             "{}: {}; resuming bytes {from}-{} in {:.1} s.",
@@ -663,50 +670,43 @@ async fn fetch_range(
     let shared = &context.shared;
     let chunk = &shared.chunks[index];
     let from = chunk.start + chunk.written.load(Ordering::Acquire);
-    let last = chunk.end - 1;
-    let mut response = context
+    let fail = |error: FetchError| match error {
+        FetchError::Hub(error) => RangeError::Hub(error),
+        FetchError::BadRange { detail } => DownloadError::BadRange {
+            path: context.path.clone(),
+            detail,
+        }
+        .into(),
+        FetchError::SizeMismatch { actual } => DownloadError::SizeMismatch {
+            path: context.path.clone(),
+            expected: shared.size,
+            actual,
+        }
+        .into(),
+    };
+    let mut body = context
         .client
-        .open_file(
-            &context.repo,
-            &context.commit,
-            &context.path,
-            Some((from, Some(last))),
-        )
+        .open_range(crate::hub::fetch::FileRange {
+            repo: &context.repo,
+            commit: &context.commit,
+            path: &context.path,
+            size: shared.size,
+            start: from,
+            end: Some(chunk.end),
+        })
         .await
-        .map_err(RangeError::Hub)?;
-    if response.status().as_u16() != 206 {
+        .map_err(fail)?;
+    if body.range_ignored {
         return Err(RangeError::Worker(WorkerError::RangesIgnored));
     }
-    let content_range = response
-        .headers()
-        .get(reqwest::header::CONTENT_RANGE)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("missing")
-        .to_string();
-    let range_ok = parse_content_range_value(&content_range)
-        .is_some_and(|(start, total)| start == from && total.is_none_or(|t| t == shared.size));
-    let length_ok = response
-        .content_length()
-        .is_none_or(|length| length == chunk.end - from);
-    if !range_ok || !length_ok {
-        return Err(DownloadError::BadRange {
-            path: context.path.clone(),
-            detail: content_range,
-        }
-        .into());
+    if body.served_by_endpoint {
+        output::debug(|| format!("{}: bytes served by the endpoint itself", context.path));
     }
     buffer.clear();
     let mut position = from;
     loop {
-        match response.chunk().await {
+        match body.next_chunk().await {
             Ok(Some(bytes)) => {
-                if position + (buffer.len() + bytes.len()) as u64 > chunk.end {
-                    return Err(DownloadError::BadRange {
-                        path: context.path.clone(),
-                        detail: format!("more than the {content_range} it announced"),
-                    }
-                    .into());
-                }
                 buffer.extend_from_slice(&bytes);
                 if buffer.len() >= WRITE_BUFFER {
                     position += write_chunk_bytes(context, index, position, buffer).await?;
@@ -716,8 +716,7 @@ async fn fetch_range(
             Err(error) => {
                 // Keep what arrived: the retry continues after it.
                 write_chunk_bytes(context, index, position, buffer).await?;
-                let url = strip_query(response.url());
-                return Err(RangeError::Hub(network_error_from(&url, error)));
+                return Err(fail(error));
             }
         }
     }
@@ -752,6 +751,7 @@ async fn write_chunk_bytes(
         .written
         .store(position + written - chunk.start, Ordering::Release);
     context.progress.advance(written);
+    context.tally.fetched(written);
     context.shared.notify();
     owned.clear();
     *buffer = owned;

@@ -1,27 +1,48 @@
-//! Moving one file's bytes: resolve → CDN, stream into `.incomplete`, hash while streaming,
-//! resume with `Range` after any interruption, verify, then rename into place.
+//! How a byte gets from the CDN to the cache — the whole path, in order (issue #9):
 //!
-//! Resume works within a run (a connection cut continues from the bytes written, issue #6) and
-//! across runs (the `.incomplete` file of a killed run is continued, hashing its bytes first).
-//! Every attempt goes back through the resolve endpoint: signed CDN URLs expire and are bound to
-//! the range they were minted for (landscape.md §2.4).
+//! 1. **Plan** ([`super::plan`], [`super`]): the listing gives each file's size and hash; files
+//!    already in the cache are linked, not fetched.
+//! 2. **Open** ([`crate::hub::fetch`]): one call resolves the file (`/resolve/<commit>/<path>`,
+//!    token only on the endpoint's origin, redirects followed by hand), follows the redirect to
+//!    the CDN (or takes the bytes from a mirror that serves them itself), and checks status,
+//!    `Content-Range` and length once. It yields the body in chunks, with separate clocks for
+//!    the headers, the first byte and every later byte. Each open mints one signed URL, used once
+//!    for exactly its range. Hub answers feed the quota pacer ([`crate::hub::retry::Pacer`]).
+//! 3. **Write**: small files stream on one connection here ([`Transfer`]) and are *appended*
+//!    to `<etag>.incomplete`, hashed from memory as they arrive. Large files go to
+//!    [`super::parallel`], which splits them into one segment per connection, writes each
+//!    segment with positional writes into a preallocated `.incomplete`, records every segment's
+//!    progress in `<incomplete>.chunks`, and hashes in order — from memory while bytes arrive in
+//!    order, reading back from the page cache only what arrived out of order.
+//! 4. **Retry** ([`crate::hub::retry`]): every interruption goes through the one policy
+//!    (full-jitter backoff, the server's `Retry-After`/`RateLimit`, a limit on failures without
+//!    progress) and resumes after the bytes already written, with a fresh resolve.
+//! 5. **Verify and place** ([`super::verify::settle`]): the digest must equal the name the Hub
+//!    gave the file (sha256 for LFS, git blob sha1 otherwise); then one atomic rename moves
+//!    `.incomplete` to `blobs/<etag>`, and the snapshot symlink is made ([`crate::cache`]).
+//!    A mismatch discards the bytes and fetches once more; twice is an error. Nothing unverified
+//!    is ever placed.
+//!
+//! Resume works within a run (a cut connection continues from the bytes written, issue #6) and
+//! across runs (the `.incomplete` of a killed run is continued, its bytes hashed first).
 
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use tokio::io::{AsyncWriteExt, BufWriter};
 
 use super::error::DownloadError;
 use super::plan::RemoteFile;
-use super::verify::{ContentHasher, hash_file_prefix};
+use super::verify::{ContentHasher, Settled, after_mismatch, hash_file_prefix, settle};
 use crate::cache::CacheError;
-use crate::hub::error::{HubErrorKind, NetworkErrorKind};
+use crate::hub::error::HubErrorKind;
+use crate::hub::fetch::{FetchError, FileRange};
+use crate::hub::retry::{Attempts, MAX_ATTEMPTS_WITHOUT_PROGRESS, RetryPolicy};
 use crate::hub::{HubClient, HubError, RepoId};
 use crate::output;
 use crate::output::progress::FileProgress;
 
-/// Attempts in a row that may fail without a single new byte before the file is given up.
-const MAX_ATTEMPTS_WITHOUT_PROGRESS: u32 = 5;
 const WRITE_BUFFER: usize = 1 << 20;
 
 /// Where a file comes from and where its bytes go.
@@ -33,6 +54,33 @@ pub struct Transfer<'a> {
     pub incomplete: PathBuf,
     pub destination: PathBuf,
     pub progress: FileProgress,
+    pub tally: Arc<Tally>,
+}
+
+/// Bytes moved by one run, for the summary: fetched over the network now, and found on disk
+/// from an earlier run (issue #13.11: a resumed file must not look like it arrived at GiB/s).
+#[derive(Debug, Default)]
+pub struct Tally {
+    fetched: AtomicU64,
+    resumed: AtomicU64,
+}
+
+impl Tally {
+    pub fn fetched(&self, bytes: u64) {
+        self.fetched.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    pub fn resumed(&self, bytes: u64) {
+        self.resumed.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// (fetched, resumed)
+    pub fn totals(&self) -> (u64, u64) {
+        (
+            self.fetched.load(Ordering::Relaxed),
+            self.resumed.load(Ordering::Relaxed),
+        )
+    }
 }
 
 /// Why one attempt ended without a verified file.
@@ -47,38 +95,66 @@ enum AttemptEnd {
 }
 
 impl Transfer<'_> {
-    /// Downloads, verifies and places the file; returns the number of bytes fetched.
+    /// The byte range `start..end` of this file, for [`HubClient::open_range`].
+    pub fn range(&self, start: u64, end: Option<u64>) -> FileRange<'_> {
+        FileRange {
+            repo: self.repo,
+            commit: self.commit,
+            path: self.file.path.as_str(),
+            size: self.file.size,
+            start,
+            end,
+        }
+    }
+
+    /// The retry policy every transfer follows: the client's, with the no-progress limit.
+    pub fn retry_policy(&self) -> RetryPolicy {
+        RetryPolicy {
+            max_attempts: MAX_ATTEMPTS_WITHOUT_PROGRESS,
+            ..self.client.retry
+        }
+    }
+
+    /// Maps a fetch failure of this file to what the transfer does about it.
+    pub fn classify(&self, error: FetchError) -> Result<HubError, DownloadError> {
+        match error {
+            FetchError::Hub(error) => Ok(error),
+            FetchError::BadRange { detail } => Err(DownloadError::BadRange {
+                path: self.file.path.to_string(),
+                detail,
+            }),
+            FetchError::SizeMismatch { actual } => Err(DownloadError::SizeMismatch {
+                path: self.file.path.to_string(),
+                expected: self.file.size,
+                actual,
+            }),
+        }
+    }
+
+    /// Downloads, verifies and places the file.
     pub async fn run(&self) -> Result<(), DownloadError> {
-        let mut failures_without_progress = 0;
+        let mut attempts = Attempts::new(self.retry_policy());
         let mut corrupt_attempts = 0;
+        let mut first = true;
         loop {
-            let before = file_len(&self.incomplete);
-            match self.attempt().await? {
+            let before = file_len_async(&self.incomplete).await?;
+            let end = self.attempt(first).await?;
+            first = false;
+            match end {
                 AttemptEnd::Verified => break,
                 AttemptEnd::Corrupt { actual } => {
                     after_mismatch(self.file, &mut corrupt_attempts, actual)?;
                 }
                 AttemptEnd::Interrupted(error) => {
-                    let after = file_len(&self.incomplete);
+                    let after = file_len_async(&self.incomplete).await?;
                     if after > before {
-                        failures_without_progress = 0;
-                    } else {
-                        failures_without_progress += 1;
+                        attempts.progressed();
                     }
-                    if !error.is_retryable()
-                        || failures_without_progress >= MAX_ATTEMPTS_WITHOUT_PROGRESS
-                    {
+                    let Some(wait) = attempts.failed(&error) else {
                         return Err(error
                             .with_context(format!("downloading {}", self.file.path))
                             .into());
-                    }
-                    let wait = error
-                        .response
-                        .as_ref()
-                        .and_then(|r| r.retry_after_secs)
-                        .map(Duration::from_secs)
-                        .filter(|wait| *wait <= self.client.retry.max_server_wait)
-                        .unwrap_or_else(|| self.client.retry.backoff(failures_without_progress));
+                    };
                     output::warn(format!(
                         "{}: {}; resuming from byte {after} in {:.1} s.",
                         self.file.path,
@@ -93,30 +169,39 @@ impl Transfer<'_> {
         Ok(())
     }
 
-    async fn attempt(&self) -> Result<AttemptEnd, DownloadError> {
+    /// One request and what came of it. `first`: bytes found on disk now are an earlier run's.
+    async fn attempt(&self, first: bool) -> Result<AttemptEnd, DownloadError> {
         let size = self.file.size;
-        let mut offset = file_len(&self.incomplete);
-        if offset > size {
-            remove_file(&self.incomplete)?;
-            offset = 0;
-        }
+        let incomplete = self.incomplete.clone();
+        let mut offset = blocking(move || -> Result<u64, DownloadError> {
+            let offset = file_len(&incomplete);
+            if offset > size {
+                remove_file(&incomplete)?;
+                return Ok(0);
+            }
+            Ok(offset)
+        })
+        .await??;
         let mut hasher = ContentHasher::new(self.file.kind, size);
         if offset > 0 {
             hasher = hash_prefix(&self.incomplete, offset, hasher).await?;
             output::debug(|| format!("{}: resuming at byte {offset}", self.file.path));
         }
-        self.progress.advance(offset);
-        let result = self.stream(offset, hasher).await;
+        self.progress.advance_resumed(offset);
+        if first {
+            self.tally.resumed(offset);
+        }
+        let result = self.stream(&mut offset, hasher).await;
         // Everything this attempt credited to the bars is what is on disk now. Unless the file
         // was verified, take it back: the next attempt credits the surviving prefix again.
-        let written = file_len(&self.incomplete);
         let end = match result {
-            Ok(hasher) => self.finish(hasher, written).await?,
+            Ok(hasher) => self.finish(hasher, offset).await?,
             Err(StreamError::Hub(error)) => AttemptEnd::Interrupted(error),
             Err(StreamError::Fatal(error)) => return Err(error),
         };
         if !matches!(end, AttemptEnd::Verified) {
-            self.progress.rewind(written);
+            self.progress
+                .rewind(file_len_async(&self.incomplete).await?);
         }
         Ok(end)
     }
@@ -129,61 +214,48 @@ impl Transfer<'_> {
     ) -> Result<AttemptEnd, DownloadError> {
         if written < self.file.size {
             return Ok(AttemptEnd::Interrupted(HubError::new(
-                HubErrorKind::Network(NetworkErrorKind::Interrupted),
+                HubErrorKind::Network(crate::hub::error::NetworkErrorKind::Interrupted),
             )));
         }
-        let actual = hasher.finish();
-        if actual != self.file.etag {
-            remove_file(&self.incomplete)?;
-            return Ok(AttemptEnd::Corrupt { actual });
+        let digest = hasher.finish();
+        let (file, incomplete, destination) = (
+            self.file.clone(),
+            self.incomplete.clone(),
+            self.destination.clone(),
+        );
+        match blocking(move || settle(&file, digest, &incomplete, None, &destination)).await?? {
+            Settled::Placed => Ok(AttemptEnd::Verified),
+            Settled::Corrupt { actual } => Ok(AttemptEnd::Corrupt { actual }),
         }
-        place(&self.incomplete, &self.destination)?;
-        Ok(AttemptEnd::Verified)
     }
 
     /// One request: open the file from `offset` and append what arrives, hashing as it goes.
+    /// `offset` follows the bytes written.
     async fn stream(
         &self,
-        offset: u64,
+        offset: &mut u64,
         mut hasher: ContentHasher,
     ) -> Result<ContentHasher, StreamError> {
         let size = self.file.size;
-        if offset == size && size > 0 {
+        if *offset == size && size > 0 {
             return Ok(hasher);
         }
-        let range = (offset > 0).then_some((offset, None));
-        let response = self
+        let mut body = self
             .client
-            .open_file(self.repo, self.commit, self.file.path.as_str(), range)
+            .open_range(self.range(*offset, None))
             .await
-            .map_err(StreamError::Hub)?;
-        let mut start = offset;
-        match response.status().as_u16() {
-            206 => {
-                let (range_start, total) =
-                    parse_content_range(&response).ok_or_else(|| self.bad_range(&response))?;
-                if range_start != offset || total.is_some_and(|t| t != size) {
-                    return Err(self.bad_range(&response));
-                }
-            }
-            _ if offset > 0 => {
-                // A 200 to a ranged request: the server ignored Range (§1.5). Start over.
-                output::debug(|| format!("{}: server ignored Range; restarting", self.file.path));
-                remove_file(&self.incomplete).map_err(StreamError::Fatal)?;
-                self.progress.rewind(offset);
-                hasher = ContentHasher::new(self.file.kind, size);
-                start = 0;
-            }
-            _ => {}
-        }
-        if let Some(length) = response.content_length()
-            && start + length != size
-        {
-            return Err(StreamError::Fatal(DownloadError::SizeMismatch {
-                path: self.file.path.to_string(),
-                expected: size,
-                actual: start + length,
-            }));
+            .map_err(|e| self.stream_error(e))?;
+        if body.range_ignored {
+            // A 200 to a ranged request: the server ignored Range (§1.5). Start over.
+            output::debug(|| format!("{}: server ignored Range; restarting", self.file.path));
+            let incomplete = self.incomplete.clone();
+            blocking(move || remove_file(&incomplete))
+                .await
+                .and_then(|r| r)
+                .map_err(StreamError::Fatal)?;
+            self.progress.rewind(*offset);
+            hasher = ContentHasher::new(self.file.kind, size);
+            *offset = 0;
         }
         let file = tokio::fs::OpenOptions::new()
             .create(true)
@@ -192,34 +264,21 @@ impl Transfer<'_> {
             .await
             .map_err(|e| StreamError::Fatal(CacheError::io("open", &self.incomplete, e).into()))?;
         let mut writer = BufWriter::with_capacity(WRITE_BUFFER, file);
-        let mut position = start;
-        let mut response = response;
         let outcome = loop {
-            match response.chunk().await {
+            match body.next_chunk().await {
                 Ok(Some(chunk)) => {
-                    position += chunk.len() as u64;
-                    if position > size {
-                        break Err(StreamError::Fatal(DownloadError::SizeMismatch {
-                            path: self.file.path.to_string(),
-                            expected: size,
-                            actual: position,
-                        }));
-                    }
                     if let Err(e) = writer.write_all(&chunk).await {
                         break Err(StreamError::Fatal(
                             CacheError::io("write", &self.incomplete, e).into(),
                         ));
                     }
+                    *offset += chunk.len() as u64;
+                    self.tally.fetched(chunk.len() as u64);
                     hasher.update(&chunk);
                     self.progress.advance(chunk.len() as u64);
                 }
                 Ok(None) => break Ok(()),
-                Err(error) => {
-                    let url = crate::hub::client::strip_query(response.url());
-                    break Err(StreamError::Hub(crate::hub::client::network_error_from(
-                        &url, error,
-                    )));
-                }
+                Err(error) => break Err(self.stream_error(error)),
             }
         };
         // Keep every byte that arrived, even after a cut: it is the next attempt's head start.
@@ -231,43 +290,12 @@ impl Transfer<'_> {
         outcome.map(|()| hasher)
     }
 
-    fn bad_range(&self, response: &reqwest::Response) -> StreamError {
-        let detail = response
-            .headers()
-            .get(reqwest::header::CONTENT_RANGE)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("missing")
-            .to_string();
-        StreamError::Fatal(DownloadError::BadRange {
-            path: self.file.path.to_string(),
-            detail,
-        })
+    fn stream_error(&self, error: FetchError) -> StreamError {
+        match self.classify(error) {
+            Ok(error) => StreamError::Hub(error),
+            Err(error) => StreamError::Fatal(error),
+        }
     }
-}
-
-/// The integrity policy shared by both transfer paths (issue #6): after a hash mismatch the
-/// bytes are gone and the file is fetched once more; a second mismatch is an error.
-pub(crate) fn after_mismatch(
-    file: &RemoteFile,
-    mismatches: &mut u32,
-    actual: String,
-) -> Result<(), DownloadError> {
-    *mismatches += 1;
-    if *mismatches >= 2 {
-        return Err(DownloadError::Integrity {
-            path: file.path.to_string(),
-            kind: file.kind.label(),
-            expected: file.etag.clone(),
-            actual,
-        });
-    }
-    output::warn(format!(
-        "{} did not match its {} ({} expected, got {actual}); downloading it again.",
-        file.path,
-        file.kind.label(),
-        file.etag
-    ));
-    Ok(())
 }
 
 enum StreamError {
@@ -289,30 +317,13 @@ pub(crate) fn describe_interruption(error: &HubError) -> String {
     }
 }
 
-/// `Content-Range: bytes START-END/TOTAL` → (START, TOTAL if known).
-fn parse_content_range(response: &reqwest::Response) -> Option<(u64, Option<u64>)> {
-    let value = response
-        .headers()
-        .get(reqwest::header::CONTENT_RANGE)?
-        .to_str()
-        .ok()?;
-    parse_content_range_value(value)
-}
-
-pub fn parse_content_range_value(value: &str) -> Option<(u64, Option<u64>)> {
-    let rest = value.trim().strip_prefix("bytes ")?;
-    let (range, total) = rest.split_once('/')?;
-    let (start, end) = range.split_once('-')?;
-    let start = start.trim().parse::<u64>().ok()?;
-    let end = end.trim().parse::<u64>().ok()?;
-    if end < start {
-        return None;
-    }
-    let total = match total.trim() {
-        "*" => None,
-        t => Some(t.parse::<u64>().ok()?),
-    };
-    Some((start, total))
+/// Runs filesystem work off the async workers.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, DownloadError> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| DownloadError::Task(e.to_string()))
 }
 
 async fn hash_prefix(
@@ -321,36 +332,26 @@ async fn hash_prefix(
     mut hasher: ContentHasher,
 ) -> Result<ContentHasher, DownloadError> {
     let owned = path.to_path_buf();
-    tokio::task::spawn_blocking(move || hash_file_prefix(&owned, len, &mut hasher).map(|()| hasher))
-        .await
-        .map_err(|e| DownloadError::Task(e.to_string()))?
+    blocking(move || hash_file_prefix(&owned, len, &mut hasher).map(|()| hasher))
+        .await?
         .map_err(|e| CacheError::io("read", path, e).into())
 }
 
+/// The length of a file, 0 if it does not exist. Blocking.
 pub fn file_len(path: &Path) -> u64 {
     std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
 }
 
-fn remove_file(path: &Path) -> Result<(), DownloadError> {
+pub(crate) async fn file_len_async(path: &Path) -> Result<u64, DownloadError> {
+    let owned = path.to_path_buf();
+    blocking(move || file_len(&owned)).await
+}
+
+/// Removes a file that may not exist. Blocking.
+pub(crate) fn remove_file(path: &Path) -> Result<(), DownloadError> {
     match std::fs::remove_file(path) {
         Ok(()) => Ok(()),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
         Err(e) => Err(CacheError::io("remove", path, e).into()),
     }
 }
-
-/// Renames the verified file into place, atomically. If another process placed the same
-/// verified blob first (and took our `.incomplete` with it), that is a success too.
-pub fn place(from: &Path, to: &Path) -> Result<(), DownloadError> {
-    if let Some(parent) = to.parent() {
-        crate::cache::create_dir_all(parent)?;
-    }
-    match std::fs::rename(from, to) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound && to.is_file() => Ok(()),
-        Err(e) => Err(CacheError::io("move the downloaded file to", to, e).into()),
-    }
-}
-
-#[cfg(test)]
-mod tests;

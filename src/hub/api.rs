@@ -1,7 +1,7 @@
 //! The Hub endpoints hfget calls, and the shapes of their answers (hub-protocol.md §3).
 
-use reqwest::header::{HeaderMap, HeaderValue, RANGE};
-use reqwest::{Method, Response, Url};
+use reqwest::header::HeaderMap;
+use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 
 use super::client::{HubClient, Redirects, accept_json, read_json, same_origin};
@@ -202,7 +202,9 @@ impl HubClient {
                 Redirects::EndpointOnly,
             )
             .await?;
-        Ok(read_json::<Vec<TreeEntry>>(response).await?.0)
+        Ok(read_json::<Vec<TreeEntry>>(response, self.timeouts.idle)
+            .await?
+            .0)
     }
 
     pub async fn refs(&self, repo: &RepoId) -> Result<Refs, HubError> {
@@ -220,38 +222,6 @@ impl HubClient {
             .get_json::<WhoAmI>("asking the Hub who this token belongs to", url)
             .await?
             .0)
-    }
-
-    /// Opens a file's bytes through the resolve endpoint, following the redirect to the CDN
-    /// without the token. Each call mints a fresh signed URL bound to `range`: Xet-era CDN URLs
-    /// only serve the exact range they were minted for and expire, so they are never reused
-    /// (landscape.md §2.4, issue #5).
-    pub async fn open_file(
-        &self,
-        repo: &RepoId,
-        commit: &str,
-        path: &str,
-        range: Option<(u64, Option<u64>)>,
-    ) -> Result<Response, HubError> {
-        let url = self.resolve_url(repo, commit, path)?;
-        let mut headers = HeaderMap::new();
-        if let Some((start, end)) = range {
-            let value = match end {
-                Some(end) => format!("bytes={start}-{end}"),
-                None => format!("bytes={start}-"),
-            };
-            if let Ok(value) = HeaderValue::from_str(&value) {
-                headers.insert(RANGE, value);
-            }
-        }
-        let response = self
-            .send_once(Method::GET, url, &headers, None, Redirects::All)
-            .await?;
-        if response.status().is_success() {
-            Ok(response)
-        } else {
-            Err(self.decode_error(response).await)
-        }
     }
 
     /// Pagination links are absolute and may name the upstream Hub even through a mirror

@@ -10,13 +10,15 @@
 //! - Only http(s) redirect targets, at most [`MAX_REDIRECTS`] hops (issue #6).
 
 use std::future::Future;
-use std::hash::{BuildHasher, Hasher};
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, LOCATION};
 use reqwest::{Method, Response, StatusCode, Url};
 
 use super::error::{ErrorResponse, HubError, HubErrorKind, NetworkErrorKind, retry_after_secs};
+pub use super::retry::random_u64;
+use super::retry::{Attempts, Pacer, RequestClass, RetryPolicy};
 use crate::auth::Token;
 use crate::env::Settings;
 use crate::output;
@@ -34,54 +36,6 @@ pub enum Redirects {
     All,
 }
 
-/// Retry budget for requests that failed in a way that may pass (issue #6: exponential backoff
-/// with jitter, `Retry-After`/`RateLimit` honoured, a bounded total).
-#[derive(Clone, Copy, Debug)]
-pub struct RetryPolicy {
-    pub max_attempts: u32,
-    pub base_delay: Duration,
-    pub max_delay: Duration,
-    /// The longest single wait hfget accepts from a `Retry-After`; beyond it the error is
-    /// reported with the reset time instead of sleeping for minutes.
-    pub max_server_wait: Duration,
-}
-
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        RetryPolicy {
-            max_attempts: 5,
-            base_delay: Duration::from_millis(500),
-            max_delay: Duration::from_secs(8),
-            max_server_wait: Duration::from_secs(60),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// Full-jitter exponential backoff: a random delay in [0, min(cap, base·2^attempt)].
-    pub fn backoff(&self, attempt: u32) -> Duration {
-        let exponential = self
-            .base_delay
-            .saturating_mul(1u32.checked_shl(attempt.min(16)).unwrap_or(u32::MAX));
-        let ceiling = exponential.min(self.max_delay);
-        let fraction = (random_u64() % 1000) as f64 / 1000.0;
-        // Never less than a tenth of the ceiling, so a retry storm still spreads out.
-        ceiling.mul_f64(0.1 + 0.9 * fraction)
-    }
-}
-
-/// A random number without a dependency: std's `RandomState` is seeded per process from the OS.
-pub fn random_u64() -> u64 {
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or_default(),
-    );
-    hasher.finish()
-}
-
 /// The Hub client. Cheap to clone (the connection pool is shared).
 #[derive(Clone)]
 pub struct HubClient {
@@ -90,6 +44,23 @@ pub struct HubClient {
     token: Option<Token>,
     offline: bool,
     pub retry: RetryPolicy,
+    /// Shared by every clone: the Hub's quotas are per caller, not per request.
+    pacer: Arc<Pacer>,
+    pub timeouts: Timeouts,
+}
+
+/// The three waits of a request (issue #9), each with its own bound.
+#[derive(Clone, Copy, Debug)]
+pub struct Timeouts {
+    /// Connect, and the headers of each hop (`HF_HUB_ETAG_TIMEOUT`, 10 s as in Python).
+    pub metadata: Duration,
+    /// The first body byte of a file: a pull-through mirror answers headers at once and may
+    /// send nothing while it fills its own cache (real-hub-2026.md §5), so this is longer and
+    /// announced once it exceeds `idle`.
+    pub first_byte: Duration,
+    /// No byte for this long in the middle of a body drops the connection
+    /// (`HF_HUB_DOWNLOAD_TIMEOUT`).
+    pub idle: Duration,
 }
 
 impl HubClient {
@@ -106,12 +77,18 @@ impl HubClient {
                 settings.endpoint
             )));
         }
-        let timeout = Duration::from_secs(settings.read_timeout_secs.max(1));
+        let timeouts = Timeouts {
+            metadata: settings.etag_timeout,
+            first_byte: settings.first_byte_timeout.max(settings.download_timeout),
+            idle: settings.download_timeout,
+        };
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .user_agent(USER_AGENT)
-            .connect_timeout(timeout)
-            .read_timeout(timeout)
+            .connect_timeout(timeouts.metadata)
+            // A backstop for bodies read outside `hub` (the doctor's probes); file bodies and
+            // JSON have their own, shorter idle bounds ([`Timeouts`]).
+            .read_timeout(timeouts.first_byte)
             .tcp_nodelay(true)
             .pool_max_idle_per_host(64)
             .http2_adaptive_window(true)
@@ -124,6 +101,8 @@ impl HubClient {
             token,
             offline: settings.offline,
             retry: RetryPolicy::default(),
+            pacer: Arc::new(Pacer::default()),
+            timeouts,
         })
     }
 
@@ -155,7 +134,7 @@ impl HubClient {
             .map_err(|e| HubError::protocol(format!("could not build a URL for `{path}`: {e}")))
     }
 
-    fn is_endpoint_origin(&self, url: &Url) -> bool {
+    pub(crate) fn is_endpoint_origin(&self, url: &Url) -> bool {
         same_origin(&self.endpoint, url)
     }
 
@@ -209,7 +188,7 @@ impl HubClient {
                     .body(text.clone());
             }
             output::debug(|| format!("{method} {}", strip_query(&url)));
-            let response = request.send().await.map_err(|e| network_error(&url, e))?;
+            let response = self.send_paced(request, &url).await?;
             let status = response.status();
             if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
                 return Ok(response);
@@ -243,40 +222,65 @@ impl HubClient {
         )))
     }
 
-    /// Runs `attempt` until it succeeds, fails for good, or the retry budget is spent. Waits are
-    /// announced on stderr so a long pause never looks like a hang.
+    /// Sends one hop: requests to the endpoint wait for the pacer ([`Pacer`]) and report their
+    /// `RateLimit` headers back to it; the headers must arrive within the metadata timeout.
+    async fn send_paced(
+        &self,
+        request: reqwest::RequestBuilder,
+        url: &Url,
+    ) -> Result<Response, HubError> {
+        let paced = self
+            .is_endpoint_origin(url)
+            .then(|| RequestClass::of(url.path()));
+        if let Some(class) = paced {
+            self.pacer.admit(class).await;
+        }
+        let sent = tokio::time::timeout(self.timeouts.metadata, request.send()).await;
+        let result = match sent {
+            Ok(Ok(response)) => Ok(response),
+            Ok(Err(error)) => Err(network_error(url, error)),
+            Err(_) => Err(HubError::network(
+                NetworkErrorKind::Timeout,
+                &strip_query(url),
+                HeaderTimeout(self.timeouts.metadata),
+            )),
+        };
+        if let Some(class) = paced {
+            match &result {
+                Ok(response) => {
+                    let header =
+                        |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
+                    self.pacer
+                        .observe(class, header("ratelimit"), header("ratelimit-policy"));
+                }
+                Err(_) => self.pacer.abandon(class),
+            }
+        }
+        result
+    }
+
+    /// Runs `attempt` until it succeeds, fails for good, or the retry budget is spent
+    /// ([`RetryPolicy`]). Waits are announced on stderr so a long pause never looks like a hang.
     pub async fn with_retries<T, F, Fut>(&self, what: &str, mut attempt: F) -> Result<T, HubError>
     where
         F: FnMut(u32) -> Fut,
         Fut: Future<Output = Result<T, HubError>>,
     {
-        let mut number = 0;
+        let mut attempts = Attempts::new(self.retry);
         loop {
-            let error = match attempt(number).await {
+            let error = match attempt(attempts.failures()).await {
                 Ok(value) => return Ok(value),
                 Err(error) => error,
             };
-            number += 1;
-            if !error.is_retryable() || number >= self.retry.max_attempts {
+            let Some(wait) = attempts.failed(&error) else {
                 return Err(error);
-            }
-            let server_wait = error
-                .response
-                .as_ref()
-                .and_then(|r| r.retry_after_secs)
-                .map(Duration::from_secs);
-            let wait = match server_wait {
-                Some(wait) if wait > self.retry.max_server_wait => return Err(error),
-                // A second of margin, as huggingface_hub does (`t + 1`, §4.7).
-                Some(wait) => wait + Duration::from_millis(200 + random_u64() % 800),
-                None => self.retry.backoff(number - 1),
             };
             output::warn(format!(
                 "{what}: {}; retrying in {:.1} s (attempt {} of {}).",
                 error.kind_summary(),
                 wait.as_secs_f64(),
-                number + 1,
-                self.retry.max_attempts
+                attempts.failures() + 1,
+                attempts.max_attempts()
             ));
             tokio::time::sleep(wait).await;
         }
@@ -326,7 +330,7 @@ impl HubClient {
                 Redirects::EndpointOnly,
             )
             .await?;
-        read_json(response)
+        read_json(response, self.timeouts.idle)
             .await
             .map_err(|e| e.with_context(what.to_string()))
     }
@@ -421,13 +425,11 @@ pub fn accept_json() -> HeaderMap {
 /// §3.4) apart from "JSON of the wrong shape".
 pub async fn read_json<T: serde::de::DeserializeOwned>(
     response: Response,
+    idle: Duration,
 ) -> Result<(T, HeaderMap), HubError> {
     let headers = response.headers().clone();
     let url = strip_query(response.url());
-    let bytes = response
-        .bytes()
-        .await
-        .map_err(|e| network_error_from(&url, e))?;
+    let bytes = read_body(response, idle).await?;
     let value = serde_json::from_slice::<T>(&bytes).map_err(|e| {
         let head = String::from_utf8_lossy(&bytes[..bytes.len().min(80)]).to_string();
         let detail = if head.trim_start().starts_with('<') {
@@ -445,6 +447,31 @@ pub async fn read_json<T: serde::de::DeserializeOwned>(
     })?;
     Ok((value, headers))
 }
+
+/// A whole (small) body, with no more than `idle` between two pieces of it.
+async fn read_body(mut response: Response, idle: Duration) -> Result<Vec<u8>, HubError> {
+    let url = strip_query(response.url());
+    let mut bytes = Vec::new();
+    loop {
+        match tokio::time::timeout(idle, response.chunk()).await {
+            Ok(Ok(Some(chunk))) => bytes.extend_from_slice(&chunk),
+            Ok(Ok(None)) => return Ok(bytes),
+            Ok(Err(error)) => return Err(network_error_from(&url, error)),
+            Err(_) => {
+                return Err(HubError::network(
+                    NetworkErrorKind::Timeout,
+                    &url,
+                    HeaderTimeout(idle),
+                ));
+            }
+        }
+    }
+}
+
+/// The source of a timeout hfget enforced itself (rather than reqwest).
+#[derive(Debug, thiserror::Error)]
+#[error("no answer within {:.0} s", .0.as_secs_f64())]
+pub struct HeaderTimeout(pub Duration);
 
 pub fn same_origin(a: &Url, b: &Url) -> bool {
     a.scheme() == b.scheme()
@@ -486,8 +513,12 @@ fn warn_on_plain_http_token(endpoint: &Url, token: Option<&Token>) {
     }
 }
 
-/// Classifies a transport error by walking its source chain (rust-stack.md §2.4: mid-stream cuts
-/// surface as `is_decode`, so the io::Error kind underneath is what tells).
+/// Classifies a transport error from what the errors in its chain *are* (issue #13): reqwest's
+/// own kinds (`is_timeout`, `is_dns`, `is_connect`), a `rustls::Error` anywhere underneath, the
+/// `std::io::ErrorKind` of an I/O error, and hyper-util's proxy tunnel error. Never from the text
+/// of the outermost error, which contains the request URL: a repository named `tls-proxy` must
+/// not turn a refused connection into a "TLS handshake" or "proxy" problem. Mid-stream cuts
+/// surface as `is_body`/`is_decode` (rust-stack.md §2.4).
 pub fn network_error(url: &Url, error: reqwest::Error) -> HubError {
     network_error_from(&strip_query(url), error)
 }
@@ -498,28 +529,52 @@ pub fn network_error_from(url: &str, error: reqwest::Error) -> HubError {
 }
 
 fn classify_transport(error: &reqwest::Error) -> NetworkErrorKind {
-    let chain = {
-        let mut text = String::new();
-        let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-        while let Some(e) = current {
-            text.push_str(&e.to_string().to_ascii_lowercase());
-            text.push('\n');
-            current = e.source();
-        }
-        text
+    // The causes under the outermost error. `io::Error::source` skips the error it wraps, so
+    // wrapped errors are reached through `get_ref` too (rustls errors sit two `io::Error`s deep).
+    let mut causes: Vec<&(dyn std::error::Error + 'static)> = Vec::new();
+    let mut pending = std::error::Error::source(error);
+    while let Some(cause) = pending {
+        causes.push(cause);
+        pending = match cause
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            Some(inner) => Some(inner as &(dyn std::error::Error + 'static)),
+            None => cause.source(),
+        };
+    }
+    let io_kind = |kinds: &[std::io::ErrorKind]| {
+        causes.iter().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| kinds.contains(&io.kind()))
+        })
     };
-    if error.is_timeout() || chain.contains("timed out") {
+    let is_tls = causes.iter().any(|c| c.is::<rustls::Error>());
+    // hyper-util's `TunnelError` is not exported; its Display is a fixed "tunnel error: …" (it
+    // never contains a URL), so that is how a failed CONNECT through a proxy is recognised.
+    let is_proxy = causes
+        .iter()
+        .any(|c| c.to_string().starts_with("tunnel error"));
+    if error.is_timeout() {
         NetworkErrorKind::Timeout
-    } else if chain.contains("dns error") || chain.contains("failed to lookup address") {
+    } else if error.is_dns() {
         NetworkErrorKind::Dns
-    } else if chain.contains("proxy") || chain.contains("tunnel") {
+    } else if is_proxy {
         NetworkErrorKind::Proxy
-    } else if chain.contains("certificate") || chain.contains("tls") || chain.contains("handshake")
-    {
+    } else if is_tls {
         NetworkErrorKind::Tls
     } else if error.is_connect() {
         NetworkErrorKind::Connect
-    } else if error.is_body() || error.is_decode() || error.is_request() {
+    } else if error.is_body()
+        || error.is_decode()
+        || error.is_request()
+        || io_kind(&[
+            std::io::ErrorKind::ConnectionReset,
+            std::io::ErrorKind::ConnectionAborted,
+            std::io::ErrorKind::BrokenPipe,
+            std::io::ErrorKind::UnexpectedEof,
+        ])
+    {
         NetworkErrorKind::Interrupted
     } else {
         NetworkErrorKind::Other

@@ -312,27 +312,8 @@ pub fn classify(response: &ErrorResponse) -> HubErrorKind {
     }
 }
 
-/// Seconds to wait before retrying, from the IETF `RateLimit` header (`…;r=0;t=42`) when it says
-/// the quota is exhausted, else from a delta-seconds `Retry-After` (§4.7).
-pub fn retry_after_secs(ratelimit: Option<&str>, retry_after: Option<&str>) -> Option<u64> {
-    let from_ratelimit = ratelimit.and_then(|value| {
-        let mut remaining = None;
-        let mut reset = None;
-        for part in value.split(';') {
-            let part = part.trim();
-            if let Some(r) = part.strip_prefix("r=") {
-                remaining = r.trim().parse::<u64>().ok();
-            } else if let Some(t) = part.strip_prefix("t=") {
-                reset = t.trim().parse::<u64>().ok();
-            }
-        }
-        match remaining {
-            Some(0) => reset,
-            _ => None,
-        }
-    });
-    from_ratelimit.or_else(|| retry_after.and_then(|value| value.trim().parse::<u64>().ok()))
-}
+/// The Retry-After and RateLimit rules live with the one retry policy.
+pub use super::retry::retry_after_secs;
 
 #[cfg(test)]
 mod tests;

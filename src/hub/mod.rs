@@ -6,7 +6,9 @@
 pub mod api;
 pub mod client;
 pub mod error;
+pub mod fetch;
 pub mod repo;
+pub mod retry;
 pub mod whoami;
 
 pub use api::{Gate, TreeEntry};

@@ -109,6 +109,20 @@ impl FileProgress {
         }
     }
 
+    /// Credits bytes already on disk (a resumed file): they move the bars, but the rate
+    /// estimate starts over so a resumed file does not show GiB/s (issue #13.11).
+    pub fn advance_resumed(&self, bytes: u64) {
+        if bytes == 0 {
+            return;
+        }
+        self.overall.inc(bytes);
+        self.overall.reset_eta();
+        if let Some(bar) = &self.bar {
+            bar.inc(bytes);
+            bar.reset_eta();
+        }
+    }
+
     /// Takes back bytes counted by an attempt that had to be discarded (a corrupt or restarted
     /// transfer), so the totals stay honest.
     pub fn rewind(&self, bytes: u64) {

@@ -89,8 +89,9 @@ fn the_hasher_follows_written_prefixes_and_stops_on_cancel() {
     use super::super::verify::HashKind;
     let dir = tempfile::tempdir().unwrap();
     let incomplete = dir.path().join("blob.incomplete");
+    // Preallocated: zeros until a worker writes. Bytes are written *while* the hasher runs, in
+    // the wrong order, so a hasher that read ahead of the published counts would hash zeros.
     let opened = open_state(&incomplete, "x", 8, 4).unwrap();
-    write_all_at(&opened.file, b"abcdefgh", 0).unwrap();
     let shared = Arc::new(Shared {
         file: opened.file,
         incomplete: incomplete.clone(),
@@ -112,9 +113,16 @@ fn the_hasher_follows_written_prefixes_and_stops_on_cancel() {
         })
     };
     // The second chunk lands first; the hasher must wait for the first.
+    write_all_at(&shared.file, b"efgh", 4).unwrap();
     shared.chunks[1].written.store(4, Ordering::Release);
     shared.notify();
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(!hashing.is_finished(), "the first chunk is not written yet");
+    write_all_at(&shared.file, b"ab", 0).unwrap();
+    shared.chunks[0].written.store(2, Ordering::Release);
+    shared.notify();
     std::thread::sleep(Duration::from_millis(20));
+    write_all_at(&shared.file, b"cd", 2).unwrap();
     shared.chunks[0].written.store(4, Ordering::Release);
     shared.notify();
     let mut expected = ContentHasher::new(HashKind::Sha256, 8);

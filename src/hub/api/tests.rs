@@ -1,4 +1,5 @@
 use super::*;
+use reqwest::header::HeaderValue;
 
 #[test]
 fn encoding_matches_python_quote() {

