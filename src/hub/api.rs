@@ -168,7 +168,17 @@ impl HubClient {
             let (page, headers) = self.get_json::<Vec<TreeEntry>>(&what, url.clone()).await?;
             entries.extend(page.into_iter().filter(TreeEntry::is_file));
             match next_link(&headers) {
-                Some(next) => url = self.rebase_on_endpoint(&next)?,
+                Some(next) => {
+                    let next = self.rebase_on_endpoint(&next)?;
+                    // olah 0.5.4 drops `cursor` and passes the upstream's `Link` on, so the
+                    // "next" page is this one again: stop rather than loop (issue #9).
+                    if next == url {
+                        return Err(HubError::protocol(
+                            "the server sent the same page of the file listing again (a mirror that ignores the listing's `cursor`, like olah 0.5.4, cannot list repos of more than one page)",
+                        ));
+                    }
+                    url = next;
+                }
                 None => return Ok(entries),
             }
         }

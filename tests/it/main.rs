@@ -12,6 +12,7 @@ mod download;
 mod faults;
 mod https;
 mod interop;
+mod mirror;
 mod parallel;
 mod security;
 mod soak;

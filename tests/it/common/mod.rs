@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod olah;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
