@@ -34,15 +34,27 @@ pub const CACHEDIR_TAG_CONTENT: &str = "Signature: 8a477f597d28d172789f06886806b
 
 #[derive(Debug, thiserror::Error)]
 pub enum CacheError {
-    #[error("Could not {action} {path}: {source}.{hint}", hint = io_hint(source))]
+    #[error("Could not {action} {path}: {source}.{hint}", hint = io_hint(source, *place))]
     Io {
         action: &'static str,
         path: PathBuf,
         #[source]
         source: std::io::Error,
+        /// Which setting chose the folder, so the hint names the flag to change (issue #13.8).
+        place: Place,
     },
     #[error(transparent)]
     UnsafePath(#[from] UnsafePath),
+}
+
+/// Where the folder of a failed write came from.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Place {
+    /// The huggingface_hub cache (`--cache-dir`, `HF_HUB_CACHE`, `HF_HOME`).
+    #[default]
+    Cache,
+    /// A `--local-dir` folder.
+    LocalDir,
 }
 
 impl CacheError {
@@ -51,7 +63,16 @@ impl CacheError {
             action,
             path: path.to_path_buf(),
             source,
+            place: Place::Cache,
         }
+    }
+
+    /// The same error, its hint naming `--local-dir` when that is where the folder came from.
+    pub fn in_place(mut self, new_place: Place) -> CacheError {
+        if let CacheError::Io { place, .. } = &mut self {
+            *place = new_place;
+        }
+        self
     }
 }
 
@@ -59,13 +80,31 @@ pub fn is_disk_full(error: &std::io::Error) -> bool {
     error.kind() == ErrorKind::StorageFull || error.raw_os_error() == Some(28)
 }
 
-fn io_hint(error: &std::io::Error) -> &'static str {
-    if is_disk_full(error) {
-        " The disk is full: free some space (what was downloaded so far is kept and the next run resumes it), or choose another folder with --cache-dir or HF_HUB_CACHE."
-    } else if error.kind() == ErrorKind::PermissionDenied {
-        " Check the folder's permissions, or choose another one with --cache-dir or HF_HUB_CACHE."
-    } else {
-        ""
+fn io_hint(error: &std::io::Error, place: Place) -> &'static str {
+    let full = is_disk_full(error);
+    let denied = error.kind() == ErrorKind::PermissionDenied;
+    let read_only = error.kind() == ErrorKind::ReadOnlyFilesystem;
+    let not_a_folder = error.kind() == ErrorKind::NotADirectory;
+    match place {
+        Place::Cache if full => {
+            " The disk is full: free some space (what was downloaded so far is kept and the next run resumes it), or choose another folder with --cache-dir or HF_HUB_CACHE."
+        }
+        Place::LocalDir if full => {
+            " The disk is full: free some space (what was downloaded so far is kept and the next run resumes it), or choose another --local-dir."
+        }
+        Place::Cache if denied || read_only => {
+            " Check the folder's permissions, or choose another one with --cache-dir or HF_HUB_CACHE."
+        }
+        Place::LocalDir if denied || read_only => {
+            " Check the folder's permissions, or choose another --local-dir."
+        }
+        Place::Cache if not_a_folder => {
+            " A file stands where a folder is needed: move it away, or choose another folder with --cache-dir or HF_HUB_CACHE."
+        }
+        Place::LocalDir if not_a_folder => {
+            " A file stands where a folder is needed: move it away, or choose another --local-dir."
+        }
+        _ => "",
     }
 }
 

@@ -1,11 +1,12 @@
 //! `hfget download REPO_ID [FILES...]`: turn the command line into a [`DownloadRequest`], run
 //! the engine, and print the result (stdout: the path, or one JSON object; stderr: a summary).
 
+use std::path::Path;
 use std::time::Instant;
 
 use crate::auth;
 use crate::auth::keyring::KeyringHandle;
-use crate::cache::RepoPath;
+use crate::cache::{CacheError, Place, RepoPath};
 use crate::cli::DownloadArgs;
 use crate::commands::doctor::{diagnose_with_sources, print_diagnosis};
 use crate::commands::print_stdout;
@@ -42,11 +43,45 @@ pub async fn run(
         Err(DownloadError::Hub(error)) if error.is_access_problem() => {
             return explain_refusal(error, &request, &args, settings, environment).await;
         }
-        Err(error) => return Err(error.into()),
+        Err(error) => return Err(name_the_folder_flag(error, args.local_dir.as_deref()).into()),
     };
     print_report(&report, args.json)?;
     print_summary(&report, started);
     Ok(exit::SUCCESS)
+}
+
+/// A filesystem error under `--local-dir` names that flag in its hint, not `--cache-dir`
+/// (issue #13.8). Errors in the cache a local-dir run copies from keep the cache's hint.
+fn name_the_folder_flag(error: DownloadError, local_dir: Option<&Path>) -> DownloadError {
+    match (error, local_dir) {
+        (DownloadError::Cache(cache_error), Some(dir)) if matches!(&cache_error, CacheError::Io { path, .. } if path.starts_with(dir)) => {
+            DownloadError::Cache(cache_error.in_place(Place::LocalDir))
+        }
+        (error, _) => error,
+    }
+}
+
+/// A folder setting that names a file (`--local-dir afile`, or `afile/sub`) is refused before
+/// any request, naming the setting, instead of failing later on `afile/.cache/…` (issue #13.8).
+fn check_folder(setting: &str, dir: &Path) -> Result<(), Error> {
+    match dir
+        .ancestors()
+        .find(|a| a.symlink_metadata().is_ok() && !a.as_os_str().is_empty())
+    {
+        Some(existing) if !existing.is_dir() => Err(Error::Usage(if existing == dir {
+            format!(
+                "{setting} {} is a file, not a folder. Choose a folder (it is created if it does not exist).",
+                dir.display()
+            )
+        } else {
+            format!(
+                "{setting} {}: {} is a file, not a folder. Choose a folder (it is created if it does not exist).",
+                dir.display(),
+                existing.display()
+            )
+        })),
+        _ => Ok(()),
+    }
 }
 
 fn build_request(args: &DownloadArgs, settings: &Settings) -> Result<DownloadRequest, Error> {
@@ -103,11 +138,22 @@ fn build_request(args: &DownloadArgs, settings: &Settings) -> Result<DownloadReq
         .clone()
         .unwrap_or_else(|| settings.hub_cache.clone());
     let target = match &args.local_dir {
-        Some(dir) => Target::LocalDir {
-            dir: dir.clone(),
-            cache,
-        },
-        None => Target::Cache(cache),
+        Some(dir) => {
+            check_folder("--local-dir", dir)?;
+            Target::LocalDir {
+                dir: dir.clone(),
+                cache,
+            }
+        }
+        None => {
+            let setting = if args.cache_dir.is_some() {
+                "--cache-dir"
+            } else {
+                "The cache (HF_HUB_CACHE, or HF_HOME/hub)"
+            };
+            check_folder(setting, &cache)?;
+            Target::Cache(cache)
+        }
     };
     Ok(DownloadRequest {
         repo: parsed.repo,

@@ -719,3 +719,72 @@ fn a_folder_named_without_the_slash_gets_a_hint_and_no_marker() {
         out.stderr
     );
 }
+
+/// Issue #13.8: folder errors name the setting that chose the folder: `--local-dir` for a
+/// local folder (not `--cache-dir`), and a folder setting that names a file is refused up front.
+#[test]
+fn folder_errors_name_the_flag_that_chose_the_folder() {
+    let ctx = ctx();
+    let file = ctx.path("afile");
+    std::fs::write(&file, b"not a folder").unwrap();
+    let file_arg = file.to_str().unwrap();
+    let out = ctx
+        .run(&["download", "acme/tiny", "--local-dir", file_arg])
+        .failure(2);
+    assert!(
+        out.stderr.contains("--local-dir") && out.stderr.contains("is a file, not a folder"),
+        "{}",
+        out.stderr
+    );
+    let below = file.join("sub");
+    let out = ctx
+        .run(&[
+            "download",
+            "acme/tiny",
+            "--local-dir",
+            below.to_str().unwrap(),
+        ])
+        .failure(2);
+    assert!(
+        out.stderr.contains("is a file, not a folder"),
+        "{}",
+        out.stderr
+    );
+    let out = ctx
+        .run(&["download", "acme/tiny", "--cache-dir", file_arg])
+        .failure(2);
+    assert!(out.stderr.contains("--cache-dir"), "{}", out.stderr);
+    assert!(ctx.requests().is_empty(), "refused before any request");
+
+    // An unwritable --local-dir: immutable (chattr +i), which even root cannot write into.
+    let locked = ctx.path("locked");
+    std::fs::create_dir_all(&locked).unwrap();
+    let chattr = std::process::Command::new("chattr")
+        .arg("+i")
+        .arg(&locked)
+        .status();
+    if !chattr.is_ok_and(|s| s.success()) {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "chattr +i must work under CI (root on ext4)"
+        );
+        eprintln!("skipping the unwritable half: chattr +i needs root on ext4-like filesystems");
+        return;
+    }
+    let out = ctx.run(&[
+        "download",
+        "acme/tiny",
+        "--local-dir",
+        locked.to_str().unwrap(),
+    ]);
+    let _ = std::process::Command::new("chattr")
+        .arg("-i")
+        .arg(&locked)
+        .status();
+    assert_eq!(out.code, 9, "{}", out.stderr);
+    assert!(
+        out.stderr.contains("choose another --local-dir") && !out.stderr.contains("--cache-dir"),
+        "{}",
+        out.stderr
+    );
+}
