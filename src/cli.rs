@@ -70,6 +70,22 @@ pub enum Command {
     Env(crate::commands::env::EnvArgs),
 }
 
+impl Command {
+    /// Whether the command was asked for JSON, so that its failures are JSON too (issue #13.9).
+    pub fn wants_json(&self) -> bool {
+        match self {
+            Command::Download(args) => args.json,
+            Command::Doctor(args) => args.json,
+            Command::Whoami(args) => args.json,
+            Command::Env(args) => args.json,
+            Command::Auth {
+                command: crate::commands::auth::AuthCommand::List { json },
+            } => *json,
+            _ => false,
+        }
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct RepoArgs {
     /// The repository: `owner/name`, `datasets/owner/name`, `spaces/owner/name` or an `hf://` URI.

@@ -134,3 +134,74 @@ fn download_exit_code(error: &DownloadError) -> u8 {
         DownloadError::Task(_) => exit::FAILURE,
     }
 }
+
+impl Error {
+    /// A stable, machine-readable name for the failure, for `--json` (issue #13.9). Where the
+    /// doctor has a cause of the same meaning, this is its name (`file_not_found`,
+    /// `endpoint_unreachable`, …), so scripts see one vocabulary.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            Error::Usage(_) => "usage",
+            Error::RepoId(_) => "invalid_repo_id",
+            Error::Hub(error) => hub_cause(error),
+            Error::Download(error) => match error.as_ref() {
+                DownloadError::Hub(error) => hub_cause(error),
+                DownloadError::Cache(_) => "local_filesystem",
+                DownloadError::InsufficientSpace { .. } => "insufficient_space",
+                DownloadError::UnsafePath(_) | DownloadError::PathCollision(..) => "unsafe_listing",
+                DownloadError::FileNotFound { .. } => "file_not_found",
+                DownloadError::NothingMatched { .. } => "nothing_matched",
+                DownloadError::BadPattern { .. } => "usage",
+                DownloadError::Integrity { .. }
+                | DownloadError::SizeMismatch { .. }
+                | DownloadError::BadRange { .. } => "integrity",
+                DownloadError::NotCached { .. } => "offline_not_cached",
+                DownloadError::Task(_) => "internal",
+            },
+            Error::Auth(
+                AuthError::NoToken { .. } | AuthError::OrgToken { .. } | AuthError::EmptyToken,
+            ) => "no_token",
+            Error::Auth(AuthError::InvalidToken { .. } | AuthError::LoginRejected { .. }) => {
+                "invalid_token"
+            }
+            Error::Auth(
+                AuthError::InvalidLoginName { .. }
+                | AuthError::UnknownLogin { .. }
+                | AuthError::AmbiguousLogin { .. },
+            ) => "usage",
+            Error::Auth(_) => "local_filesystem",
+            Error::Cache(_) => "local_filesystem",
+            Error::Output(_) => "output",
+            Error::Interrupted => "interrupted",
+        }
+    }
+
+    /// The one JSON object a failing command prints on stdout under `--json`:
+    /// `{"cause", "exit_code", "message"}` (issue #13.9).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "cause": self.cause(),
+            "exit_code": self.exit_code(),
+            "message": self.to_string(),
+        })
+    }
+}
+
+fn hub_cause(error: &HubError) -> &'static str {
+    match &error.kind {
+        HubErrorKind::RepoNotFound | HubErrorKind::AuthenticationRequired => "repo_not_found",
+        HubErrorKind::RevisionNotFound => "revision_not_found",
+        HubErrorKind::EntryNotFound => "file_not_found",
+        HubErrorKind::InvalidToken => "invalid_token",
+        HubErrorKind::Forbidden => "forbidden",
+        HubErrorKind::GatedRepo => "gated",
+        HubErrorKind::RepoDisabled => "repo_disabled",
+        HubErrorKind::Network(_) => "endpoint_unreachable",
+        HubErrorKind::RateLimited => "rate_limited",
+        HubErrorKind::ServerError | HubErrorKind::SignedUrlRejected => "server_error",
+        HubErrorKind::Protocol(_) => "protocol",
+        HubErrorKind::Offline => "offline_not_cached",
+        HubErrorKind::BadEndpoint(_) => "bad_endpoint",
+        HubErrorKind::UnexpectedStatus => "unexpected_status",
+    }
+}

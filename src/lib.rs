@@ -29,17 +29,25 @@ use crate::error::{Error, exit};
 
 /// Parses the arguments, runs the command, and maps any error to a message and an exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
-    let cli = match cli::Cli::try_parse_from(args) {
+    let args: Vec<OsString> = args.into_iter().collect();
+    let cli = match cli::Cli::try_parse_from(&args) {
         Ok(cli) => cli,
         Err(error) => {
             let _ = error.print();
-            return ExitCode::from(if error.use_stderr() {
-                exit::USAGE
-            } else {
-                exit::SUCCESS
-            });
+            if !error.use_stderr() {
+                return ExitCode::from(exit::SUCCESS);
+            }
+            // Even a command line clap refuses answers `--json` with one object (issue #13.9).
+            if args.iter().any(|a| a == "--json") {
+                let rendered = error.render().to_string();
+                let first = rendered.lines().next().unwrap_or_default();
+                let usage = Error::Usage(first.trim_start_matches("error: ").to_string());
+                let _ = commands::print_stdout(&usage.to_json().to_string());
+            }
+            return ExitCode::from(exit::USAGE);
         }
     };
+    let json = cli.command.wants_json();
     let verbosity = match (cli.global.quiet, cli.global.verbose) {
         (true, _) => output::Verbosity::Quiet,
         (false, 0) => output::Verbosity::Normal,
@@ -71,6 +79,9 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
             output::error(&error);
+            if json {
+                let _ = commands::print_stdout(&error.to_json().to_string());
+            }
             ExitCode::from(error.exit_code())
         }
     }

@@ -788,3 +788,47 @@ fn folder_errors_name_the_flag_that_chose_the_folder() {
         out.stderr
     );
 }
+
+/// Issue #13.9: under `--json`, every failure prints exactly one JSON object on stdout with
+/// the cause, the exit code and the message (a refusal prints the doctor's diagnosis).
+#[test]
+fn every_failure_under_json_prints_one_object() {
+    let mut ctx = ctx();
+    let cases: [(&[&str], i32, &str); 4] = [
+        (
+            &["download", "acme/tiny", "nope.txt", "--json"],
+            3,
+            "file_not_found",
+        ),
+        (&["download", "not a repo", "--json"], 2, "invalid_repo_id"),
+        (
+            &["download", "acme/tiny", "--json", "--bogus-flag"],
+            2,
+            "usage",
+        ),
+        (
+            &["download", "acme/tiny", "--include", "[", "--json"],
+            2,
+            "usage",
+        ),
+    ];
+    for (args, code, cause) in cases {
+        let out = ctx.run(args).failure(code);
+        let json = out.json();
+        assert_eq!(json["cause"], cause, "{args:?}: {}", out.stdout);
+        assert_eq!(json["exit_code"], code, "{args:?}: {}", out.stdout);
+        assert!(json["message"].as_str().is_some_and(|m| !m.is_empty()));
+        assert_eq!(out.stdout.trim_end().lines().count(), 1, "{}", out.stdout);
+    }
+    // A refusal or a missing revision: the doctor's diagnosis is the object.
+    let out = ctx.run(&["download", "meta/gated", "--json"]);
+    assert_ne!(out.code, 0);
+    assert!(out.json()["cause"].is_string(), "{}", out.stdout);
+    let out = ctx
+        .run(&["download", "acme/tiny", "--revision", "nope", "--json"])
+        .failure(3);
+    assert_eq!(out.json()["cause"], "revision_not_found");
+    ctx.env("HF_HUB_OFFLINE", "1");
+    let out = ctx.run(&["download", "acme/tiny", "--json"]).failure(10);
+    assert_eq!(out.json()["cause"], "offline_not_cached");
+}
