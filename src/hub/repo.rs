@@ -72,7 +72,7 @@ pub enum RepoIdError {
         "'{0}' is not a valid revision: {1}. Use a branch, a tag, a 40-character commit hash or `refs/pr/N`."
     )]
     InvalidRevision(String, &'static str),
-    #[error("An `hf://` URI already names the revision; do not also pass --revision.")]
+    #[error("The `hf://` URI or Hub URL already names the revision; do not also pass --revision.")]
     RevisionTwice,
 }
 
@@ -126,8 +126,9 @@ pub struct RepoArgument {
     pub path: Option<String>,
 }
 
-/// Parses `owner/name`, `datasets/owner/name`, `spaces/owner/name`, and
-/// `hf://[datasets/|spaces/|models/]owner/name[@revision][/path]` (landscape.md §1.6).
+/// Parses `owner/name`, `datasets/owner/name`, `spaces/owner/name`,
+/// `hf://[datasets/|spaces/|models/]owner/name[@revision][/path]` (landscape.md §1.6), and a
+/// pasted Hub URL ([`parse_web_url`]).
 pub fn parse_repo_argument(
     input: &str,
     flag_type: Option<RepoType>,
@@ -135,6 +136,9 @@ pub fn parse_repo_argument(
     let trimmed = input.trim();
     if let Some(rest) = trimmed.strip_prefix("hf://") {
         return parse_hf_uri(rest, flag_type, input);
+    }
+    if trimmed.starts_with("https://") || trimmed.starts_with("http://") {
+        return parse_web_url(trimmed, flag_type);
     }
     let (id_type, id) = split_type_prefix(trimmed);
     let repo_type = merge_types(id_type, flag_type)?;
@@ -181,6 +185,86 @@ fn parse_hf_uri(
         revision: None,
         path: path.filter(|p| !p.is_empty()).map(str::to_string),
     })
+}
+
+/// A repository page, file page or download URL pasted from the browser (issue #13.12):
+/// `https://huggingface.co/[datasets/|spaces/]owner/name[/(blob|resolve|tree)/rev[/path]]`.
+/// A `tree/rev/folder` URL means the folder (`folder/`). The host is not checked: a mirror's
+/// URL names the same repository, and hfget still downloads from `HF_ENDPOINT`.
+fn parse_web_url(input: &str, flag_type: Option<RepoType>) -> Result<RepoArgument, RepoIdError> {
+    let malformed = || RepoIdError::Malformed(input.to_string());
+    let url = url::Url::parse(input).map_err(|_| malformed())?;
+    let segments: Vec<String> = url
+        .path_segments()
+        .map(|parts| {
+            parts
+                .filter(|p| !p.is_empty())
+                .map(percent_decode)
+                .collect()
+        })
+        .unwrap_or_default();
+    let mut rest = segments.as_slice();
+    let id_type = match rest.first().map(String::as_str) {
+        Some("datasets") => Some(RepoType::Dataset),
+        Some("spaces") => Some(RepoType::Space),
+        Some("models") => Some(RepoType::Model),
+        _ => None,
+    };
+    if id_type.is_some() {
+        rest = &rest[1..];
+    }
+    let repo_type = merge_types(id_type, flag_type)?;
+    let is_view = |s: &str| matches!(s, "blob" | "resolve" | "tree" | "raw");
+    let (id, after) = match rest {
+        [owner, name, after @ ..] if !is_view(name) => (format!("{owner}/{name}"), after),
+        [name, after @ ..] => (name.clone(), after),
+        [] => return Err(malformed()),
+    };
+    let repo = RepoId::new(repo_type, &id)?;
+    let (revision, path) = match after {
+        [] => (None, None),
+        [view, revision, path @ ..] if is_view(view) => {
+            let mut path = path.join("/");
+            if view == "tree" && !path.is_empty() {
+                path.push('/');
+            }
+            (
+                Some(validate_revision(revision)?.to_string()),
+                Some(path).filter(|p| !p.is_empty()),
+            )
+        }
+        _ => return Err(malformed()),
+    };
+    Ok(RepoArgument {
+        repo,
+        revision,
+        path,
+    })
+}
+
+/// `%2F` → `/` in one URL path segment (`refs%2Fpr%2F1`); invalid escapes are kept as written.
+fn percent_decode(segment: &str) -> String {
+    let bytes = segment.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        match (
+            bytes[i],
+            bytes.get(i + 1).copied().and_then(hex),
+            bytes.get(i + 2).copied().and_then(hex),
+        ) {
+            (b'%', Some(high), Some(low)) => {
+                out.push((high * 16 + low) as u8);
+                i += 3;
+            }
+            (byte, _, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `refs/pr/3/sub/file` → (`refs/pr/3`, `sub/file`); `v1.0/file` → (`v1.0`, `file`).

@@ -832,3 +832,46 @@ fn every_failure_under_json_prints_one_object() {
     let out = ctx.run(&["download", "acme/tiny", "--json"]).failure(10);
     assert_eq!(out.json()["cause"], "offline_not_cached");
 }
+
+/// Issue #13.12: a URL pasted from the browser downloads what it shows.
+#[test]
+fn pasted_hub_urls_download_what_they_show() {
+    let ctx = ctx();
+    let hub = ctx.emulator.hub_url();
+    let out = ctx
+        .run(&[
+            "download",
+            &format!("{hub}/acme/tiny/blob/main/config.json"),
+        ])
+        .success();
+    assert!(
+        out.stdout_line().ends_with("/config.json"),
+        "{}",
+        out.stdout
+    );
+    let out = ctx
+        .run(&[
+            "download",
+            "https://huggingface.co/acme/tiny/resolve/dev/config.json?download=true",
+        ])
+        .success();
+    assert_eq!(
+        std::fs::read(out.stdout_line()).unwrap(),
+        b"{\"hidden_size\": 16}\n"
+    );
+    let out = ctx
+        .run(&[
+            "download",
+            "https://huggingface.co/datasets/acme/data/tree/main/data",
+            "--json",
+        ])
+        .success();
+    let json = out.json();
+    let files: Vec<&str> = json["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(files, ["data/train.csv"]);
+}

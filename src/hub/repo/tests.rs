@@ -90,3 +90,88 @@ fn cache_folder_names() {
     assert_eq!(repo.web_path(), "datasets/Org/Name");
     assert_eq!(repo.to_string(), "datasets/Org/Name");
 }
+
+/// Issue #13.12: URLs pasted from the browser name the same thing as the id would.
+#[test]
+fn pasted_hub_urls() {
+    type Case<'a> = (&'a str, RepoType, &'a str, Option<&'a str>, Option<&'a str>);
+    let cases: &[Case] = &[
+        (
+            "https://huggingface.co/acme/tiny",
+            RepoType::Model,
+            "acme/tiny",
+            None,
+            None,
+        ),
+        (
+            "https://huggingface.co/acme/tiny/",
+            RepoType::Model,
+            "acme/tiny",
+            None,
+            None,
+        ),
+        (
+            "https://huggingface.co/acme/tiny/blob/main/config.json",
+            RepoType::Model,
+            "acme/tiny",
+            Some("main"),
+            Some("config.json"),
+        ),
+        (
+            "https://huggingface.co/acme/tiny/resolve/main/nested/a.txt?download=true",
+            RepoType::Model,
+            "acme/tiny",
+            Some("main"),
+            Some("nested/a.txt"),
+        ),
+        (
+            "https://huggingface.co/acme/tiny/tree/dev",
+            RepoType::Model,
+            "acme/tiny",
+            Some("dev"),
+            None,
+        ),
+        (
+            "https://huggingface.co/datasets/acme/data/tree/main/data",
+            RepoType::Dataset,
+            "acme/data",
+            Some("main"),
+            Some("data/"),
+        ),
+        (
+            "https://huggingface.co/spaces/acme/demo",
+            RepoType::Space,
+            "acme/demo",
+            None,
+            None,
+        ),
+        (
+            "https://hf-mirror.com/acme/tiny/blob/refs%2Fpr%2F1/README.md",
+            RepoType::Model,
+            "acme/tiny",
+            Some("refs/pr/1"),
+            Some("README.md"),
+        ),
+        (
+            "https://huggingface.co/gpt2/blob/main/config.json",
+            RepoType::Model,
+            "gpt2",
+            Some("main"),
+            Some("config.json"),
+        ),
+    ];
+    for (url, repo_type, id, revision, path) in cases {
+        let arg = parse(url);
+        assert_eq!(arg.repo.repo_type, *repo_type, "{url}");
+        assert_eq!(arg.repo.id, *id, "{url}");
+        assert_eq!(arg.revision.as_deref(), *revision, "{url}");
+        assert_eq!(arg.path.as_deref(), *path, "{url}");
+    }
+    for bad in [
+        "https://huggingface.co/",
+        "https://huggingface.co/acme/tiny/discussions/3",
+        "https://huggingface.co/a b/c",
+    ] {
+        assert!(parse_repo_argument(bad, None).is_err(), "{bad}");
+    }
+}
