@@ -98,7 +98,7 @@ pub struct RepoArgs {
     #[arg(long)]
     pub revision: Option<String>,
     /// A Hub token for this command only (otherwise HF_TOKEN, your login, or the token file).
-    #[arg(long, value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN", value_parser = non_empty_token)]
     pub token: Option<String>,
 }
 
@@ -160,11 +160,20 @@ pub struct DoctorArgs {
     #[arg(long)]
     pub revision: Option<String>,
     /// Diagnose this token instead of the one hfget would pick.
-    #[arg(long, value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN", value_parser = non_empty_token)]
     pub token: Option<String>,
     /// Print one JSON object: cause, layer, summary, fix, evidence.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `--token ""` (typically `--token "$UNSET_VARIABLE"`) is refused rather than read as "no
+/// flag", which would silently send another identity's token (issue #13.12).
+pub fn non_empty_token(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("the token is empty (an unset variable?). Pass a token, or leave --token out to use HF_TOKEN or your login".to_string());
+    }
+    Ok(text.to_string())
 }
 
 /// `--chunk-size`: a byte count with an optional K/M/G suffix (powers of 1024), 64K to 1G.

@@ -123,9 +123,7 @@ fn download_exit_code(error: &DownloadError) -> u8 {
         DownloadError::Hub(error) => hub_exit_code(error),
         DownloadError::Cache(_) | DownloadError::InsufficientSpace { .. } => exit::LOCAL,
         DownloadError::UnsafePath(_) | DownloadError::PathCollision(..) => exit::INTEGRITY,
-        DownloadError::FileNotFound { .. } | DownloadError::NothingMatched { .. } => {
-            exit::NOT_FOUND
-        }
+        DownloadError::FileNotFound { .. } => exit::NOT_FOUND,
         DownloadError::BadPattern { .. } => exit::USAGE,
         DownloadError::Integrity { .. }
         | DownloadError::SizeMismatch { .. }
@@ -150,7 +148,6 @@ impl Error {
                 DownloadError::InsufficientSpace { .. } => "insufficient_space",
                 DownloadError::UnsafePath(_) | DownloadError::PathCollision(..) => "unsafe_listing",
                 DownloadError::FileNotFound { .. } => "file_not_found",
-                DownloadError::NothingMatched { .. } => "nothing_matched",
                 DownloadError::BadPattern { .. } => "usage",
                 DownloadError::Integrity { .. }
                 | DownloadError::SizeMismatch { .. }

@@ -188,8 +188,8 @@ fn print_report(report: &DownloadReport, json: bool) -> Result<(), Error> {
             .filter(|f| f.status != FileStatus::Cached)
             .collect();
         let mut lines = vec![format!(
-            "[dry-run] Will download {} files (out of {}) totalling {}.",
-            to_download.len(),
+            "[dry-run] Will download {} (out of {}) totalling {}.",
+            count(to_download.len(), "file"),
             report.files.len(),
             human_bytes(report.bytes_to_download())
         )];
@@ -215,6 +215,11 @@ fn print_report(report: &DownloadReport, json: bool) -> Result<(), Error> {
         return print_stdout(&lines.join("\n"));
     }
     print_stdout(&report.path.display().to_string())
+}
+
+/// `1 file`, `3 files` (issue #13.13: "Will download 1 files").
+fn count(n: usize, noun: &str) -> String {
+    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
 }
 
 fn print_summary(report: &DownloadReport, started: Instant) {

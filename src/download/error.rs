@@ -25,12 +25,6 @@ pub enum DownloadError {
         missing: Vec<String>,
         suggestion: String,
     },
-    #[error("No file of {repo}{at} matches the --include/--exclude patterns ({total} files in the repository).", at = at_revision(revision))]
-    NothingMatched {
-        repo: String,
-        revision: String,
-        total: usize,
-    },
     #[error("Invalid glob pattern {pattern:?}: {reason}.")]
     BadPattern { pattern: String, reason: String },
     #[error(

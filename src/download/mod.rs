@@ -151,7 +151,9 @@ pub async fn download(
     }
     check_free_space(request, &commit, &planned)?;
     let tally = Arc::new(Tally::default());
-    execute(client, request, &commit, &planned, &tally).await?;
+    let executed = execute(client, request, &commit, &planned, &tally).await;
+    record_revision(request, &commit, executed.is_ok())?;
+    executed?;
     let mut done = report(request, &commit, &planned, FileStatus::Downloaded);
     (done.bytes_fetched, done.bytes_resumed) = tally.totals();
     Ok(done)
@@ -208,12 +210,32 @@ async fn resolve_commit(
             .filter(|sha| is_commit_hash(sha))
             .ok_or_else(|| HubError::protocol("the repository info has no commit hash (`sha`)"))?
     };
-    if let Target::Cache(cache_dir) = &request.target {
-        let cache = CacheRepo::new(cache_dir, &request.repo);
-        cache.prepare()?;
-        cache.write_ref(&request.revision, &commit)?;
-    }
     Ok(commit)
+}
+
+/// Writes `refs/<revision>` once the snapshot holds something: after a complete run, or after
+/// a failed one that still placed some files (they are served offline by name). A run that
+/// placed nothing — corrupted data, a dry run — leaves no ref and no empty snapshot folder,
+/// as its message promises (issue #13.12).
+fn record_revision(
+    request: &DownloadRequest,
+    commit: &str,
+    succeeded: bool,
+) -> Result<(), DownloadError> {
+    let Target::Cache(cache_dir) = &request.target else {
+        return Ok(());
+    };
+    let cache = CacheRepo::new(cache_dir, &request.repo);
+    let snapshot = cache.snapshot_dir(commit);
+    if succeeded {
+        // The printed path must exist, even for an empty selection.
+        crate::cache::create_dir_all(&snapshot)?;
+    }
+    let placed = std::fs::read_dir(&snapshot).is_ok_and(|mut entries| entries.next().is_some());
+    if placed {
+        cache.write_ref(&request.revision, commit)?;
+    }
+    Ok(())
 }
 
 fn tree_cache_path(request: &DownloadRequest, commit: &str) -> PathBuf {
@@ -275,11 +297,18 @@ async fn select_files(
             .cloned()
             .collect();
         if selected.is_empty() && !files.is_empty() && !request.filter.is_empty() {
-            return Err(DownloadError::NothingMatched {
-                repo: request.repo.to_string(),
-                revision: request.revision.clone(),
-                total: files.len(),
-            });
+            // As `hf download` does: a warning and success, so a script looping over repos
+            // with `--include '*.gguf'` keeps going; `--json` shows `"files": []` (#13.12).
+            output::warn(format!(
+                "no file of {}{} matches the --include/--exclude patterns ({} files in the repository); nothing to download.",
+                request.repo,
+                if request.revision == "main" {
+                    String::new()
+                } else {
+                    format!(" at revision '{}'", request.revision)
+                },
+                files.len()
+            ));
         }
         return Ok(selected);
     }
@@ -299,6 +328,12 @@ async fn select_files(
     }
     if let Target::Cache(dir) = &request.target {
         let cache = CacheRepo::new(dir, &request.repo);
+        // The markers are found offline through the ref, so it is recorded with them, as
+        // huggingface_hub does.
+        if !request.dry_run {
+            cache.prepare()?;
+            cache.write_ref(&request.revision, commit)?;
+        }
         for path in &missing {
             // Best effort, as in huggingface_hub: the marker only saves a later offline lookup,
             // and an older marker where a folder is needed must not turn "no such file" into a
@@ -536,7 +571,9 @@ async fn execute(
         Target::LocalDir { .. } => None,
     };
     if let Some(cache) = &cache {
-        crate::cache::create_dir_all(&cache.snapshot_dir(commit))?;
+        // `snapshots/<commit>/` is created by the first link (or by `record_revision`), so a
+        // run that fails before placing anything leaves no empty snapshot behind.
+        cache.prepare()?;
     }
     let total: u64 = planned
         .iter()

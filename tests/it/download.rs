@@ -236,15 +236,30 @@ fn include_exclude_and_dry_run() {
     );
     assert!(dry.stdout.contains("model.safetensors"));
     assert!(ctx.cdn_requests().is_empty(), "dry run transfers nothing");
+    let one = ctx
+        .run(&["download", "acme/tiny", "README.md", "--dry-run"])
+        .success();
+    assert!(
+        one.stdout.contains("Will download 1 file (out of 1)"),
+        "{}",
+        one.stdout
+    );
 
+    // Issue #13.12: as with `hf download`, a filter that matches nothing warns and succeeds
+    // (scripts looping over repos keep going); the printed folder exists, JSON lists no files.
     let none = ctx
         .run(&["download", "acme/tiny", "--include", "*.gguf"])
-        .failure(3);
+        .success();
     assert!(
-        none.stderr.contains("No file of acme/tiny matches"),
+        none.stderr.contains("no file of acme/tiny matches"),
         "{}",
         none.stderr
     );
+    assert!(Path::new(none.stdout_line()).is_dir(), "{}", none.stdout);
+    let none = ctx
+        .run(&["download", "acme/tiny", "--include", "*.gguf", "--json"])
+        .success();
+    assert_eq!(none.json()["files"], serde_json::json!([]));
 }
 
 #[test]
@@ -492,6 +507,23 @@ fn the_token_flag_is_used_for_this_command_only() {
     ctx.run(&["download", "acme/secret"]).failure(3);
 }
 
+/// Issue #13.12: `--token ""` (an unset variable) is refused, never read as "no flag" and
+/// silently replaced by HF_TOKEN or the stored login.
+#[test]
+fn an_empty_token_flag_is_refused_not_replaced() {
+    let mut ctx = ctx();
+    ctx.env("HF_TOKEN", ALICE);
+    for args in [
+        &["download", "acme/secret", "--token", ""][..],
+        &["download", "acme/secret", "--token", "  "],
+        &["doctor", "acme/secret", "--token", ""],
+    ] {
+        let out = ctx.run(args).failure(2);
+        assert!(out.stderr.contains("the token is empty"), "{}", out.stderr);
+    }
+    assert!(ctx.requests().is_empty(), "refused before any request");
+}
+
 /// Runs hfget in a pseudo-terminal (util-linux `script`), so stderr is a TTY: progress bars
 /// and colours behave as a user sees them.
 fn run_in_terminal(ctx: &TestContext, args: &str, extra_env: &[(&str, &str)]) -> String {
@@ -690,7 +722,7 @@ fn a_folder_named_without_the_slash_gets_a_hint_and_no_marker() {
             out.stderr
         );
     }
-    let commit = std::fs::read_to_string(ctx.cache().join("models--acme--tiny/refs/main")).unwrap();
+    let commit = ctx.emulator.commit_sha("acme/tiny", "main").unwrap();
     let no_exist = ctx
         .cache()
         .join(format!("models--acme--tiny/.no_exist/{commit}"));
@@ -874,4 +906,33 @@ fn pasted_hub_urls_download_what_they_show() {
         .map(|f| f["path"].as_str().unwrap())
         .collect();
     assert_eq!(files, ["data/train.csv"]);
+}
+
+/// Issue #13.12: a download that placed nothing (corrupted data every time) leaves no
+/// `refs/main` and no empty snapshot folder, as "nothing was written to the cache" promises;
+/// nor does a dry run.
+#[test]
+fn a_failed_or_dry_run_leaves_no_ref_and_no_empty_snapshot() {
+    let ctx = ctx();
+    let repo = ctx.cache().join("models--acme--tiny");
+    ctx.run(&["download", "acme/tiny", "--dry-run"]).success();
+    assert!(!repo.join("refs").exists(), "a dry run writes no ref");
+    ctx.emulator.add_fault(
+        hub_emulator::Fault::on_cdn().action(hub_emulator::FaultAction::Corrupt { offset: 77 }),
+    );
+    let out = ctx
+        .run(&["download", "acme/tiny", "model.safetensors"])
+        .failure(8);
+    assert!(out.stderr.contains("nothing was written"), "{}", out.stderr);
+    assert!(
+        !repo.join("refs/main").exists(),
+        "no ref after a failed run"
+    );
+    let snapshots: Vec<_> = std::fs::read_dir(repo.join("snapshots"))
+        .map(|entries| entries.flatten().map(|e| e.path()).collect())
+        .unwrap_or_default();
+    assert!(
+        snapshots.is_empty(),
+        "empty snapshot folders: {snapshots:?}"
+    );
 }
