@@ -46,6 +46,15 @@ pub enum FaultAction {
     ShortBody { missing: u64 },
     /// An HTML error page where JSON was expected (like the whoami 429 of §3.4).
     HtmlError { status: u16 },
+    /// An error answer with these `X-Error-Code`/`X-Error-Message` headers, as a mirror gives it
+    /// (issue #10: olah 0.5.4's catch-all `404 RepoNotFound`, its offline `401 RepoNotFound`,
+    /// its `504 ProxyTimeout`; real-hub-2026.md §5). Hub origin only.
+    ErrorAnswer {
+        status: u16,
+        #[serde(default)]
+        code: Option<String>,
+        message: String,
+    },
 }
 
 impl Fault {

@@ -234,7 +234,8 @@ pub(crate) async fn handle(ctx: Ctx<'_>, req: Request) -> Response {
         } else {
             Flavor::Text
         };
-        return error(StatusCode::UNAUTHORIZED, None, INVALID_CREDENTIALS, flavor);
+        let message = crate::hub2026::bad_token_message(&ctx.shared.cfg.hub2026);
+        return error(StatusCode::UNAUTHORIZED, None, message, flavor);
     }
     let path = ctx.raw_path.clone();
     let segs: Vec<&str> = path.trim_start_matches('/').split('/').collect();
@@ -321,7 +322,12 @@ fn resolve(ctx: &Ctx<'_>, ty: RepoType, id_segs: &[&str], kind: &str, tail: &[&s
     let flavor = Flavor::Text;
     let id = decode_path(id_segs);
     let tail_raw = tail.join("/");
-    let repo = match ctx.open_repo(ty, &id, true, flavor, |canon| {
+    // issue #10: a gated repo's root README.md may be readable by anyone.
+    let content = !crate::hub2026::readable_by_anyone(
+        &ctx.shared.cfg.hub2026,
+        &decode_path(split_rev(tail).2),
+    );
+    let repo = match ctx.open_repo(ty, &id, content, flavor, |canon| {
         format!("/{}{canon}/{kind}/{tail_raw}", ty.url_prefix())
     }) {
         Ok(r) => r,
@@ -344,7 +350,9 @@ fn resolve(ctx: &Ctx<'_>, ty: RepoType, id_segs: &[&str], kind: &str, tail: &[&s
     if let Some(lfs) = &file.lfs {
         return lfs_redirect(ctx, repo, &commit.sha, file, &lfs.sha256);
     }
-    if ctx.shared.cfg.resolve_cache_redirect {
+    if ctx.shared.cfg.resolve_cache_redirect
+        && crate::hub2026::resolve_cache_hop(&ctx.shared.cfg.hub2026, repo)
+    {
         // §1.2: relative 307 to /api/resolve-cache/… with the original path as a query key.
         // GUESS: for datasets/spaces the key keeps the `/datasets/` prefix of the original path,
         // and the revision is the decoded one, re-encoded with the rest of the key.
@@ -384,7 +392,12 @@ fn resolve_cache(ctx: &Ctx<'_>, ty: RepoType, rest: &[&str]) -> Response {
     };
     let id = decode_path(&rest[..split]);
     let tail_raw = rest[split..].join("/");
-    let repo = match ctx.open_repo(ty, &id, true, flavor, |canon| {
+    // issue #10: the hop's target is as readable as the file it came from.
+    let content = !crate::hub2026::readable_by_anyone(
+        &ctx.shared.cfg.hub2026,
+        &decode_path(&rest[split + 1..]),
+    );
+    let repo = match ctx.open_repo(ty, &id, content, flavor, |canon| {
         format!("/api/resolve-cache/{}/{canon}/{tail_raw}", ty.plural())
     }) {
         Ok(r) => r,
@@ -638,12 +651,7 @@ async fn api_repo(ctx: &Ctx<'_>, ty: RepoType, rest: &[&str], req: Request) -> R
             paths_info(ctx, repo, &rev, &ctype, &body)
         }
         ["refs"] => refs(ctx, repo),
-        ["auth-check", ..] => {
-            // GUESS (§3.5, §8): empty 200 body.
-            let mut r = Response::new(Body::empty());
-            set(&mut r, "content-type", "text/plain; charset=utf-8");
-            r
-        }
+        ["auth-check", ..] => crate::hub2026::auth_check_ok(&ctx.shared.cfg.hub2026),
         // GUESS: Xet CAS is not emulated; after the usual access checks, a 501 tells a Xet client
         // (hf_xet) to be disabled (HF_HUB_DISABLE_XET=1) instead of hanging.
         ["xet-read-token", ..] | ["xet-reconstruction-info", ..] => error(
@@ -882,12 +890,17 @@ fn tree(ctx: &Ctx<'_>, repo: &RepoState, tail: &[&str]) -> Response {
         .map_or(ctx.shared.cfg.page_size, |l| {
             l.min(ctx.shared.cfg.page_size)
         });
+    let mask = crate::hub2026::mask_for(ctx.shared, repo, &ctx.caller);
     let page: Vec<Value> = nodes
         .iter()
         .skip(offset)
         .take(limit)
         .map(|(_, n)| match n {
-            Node::File(f) => file_entry_json(repo, ci, f, expand),
+            Node::File(f) => {
+                let mut entry = file_entry_json(repo, ci, f, expand);
+                crate::hub2026::mask_entry(&mut entry, mask);
+                entry
+            }
             Node::Dir(d) => dir_entry_json(repo, ci, d, expand),
         })
         .collect();
@@ -1179,6 +1192,14 @@ pub(crate) fn fault_response(
             FaultAction::HtmlError { status } => {
                 let st = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
                 return Some(html_page(st));
+            }
+            FaultAction::ErrorAnswer {
+                status,
+                code,
+                message,
+            } => {
+                let st = StatusCode::from_u16(*status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+                return Some(error(st, code.as_deref(), message, flavor));
             }
             _ => {}
         }

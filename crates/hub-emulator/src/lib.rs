@@ -34,6 +34,7 @@ mod content;
 mod counters;
 mod fault;
 mod hub;
+mod hub2026;
 mod mirror;
 mod quota;
 mod scenario;
@@ -44,8 +45,8 @@ mod throttle;
 
 pub use fault::{Fault, FaultAction};
 pub use scenario::{
-    AccessState, Commit, Content, FileSpec, FineGrained, Gate, OrgMembership, Repo, RepoType,
-    Scenario, ScopedPermission, Token, TokenRole, User,
+    AccessState, BadTokenWording, Commit, Content, FileSpec, FineGrained, Gate, MaskedHashes,
+    OrgMembership, Repo, RepoType, Scenario, ScopedPermission, Token, TokenRole, User,
 };
 pub use server::Emulator;
 // Issue #9: the Hub of 2026, capped CDNs and pull-through mirrors (opt-in scenario switches).

@@ -11,6 +11,7 @@ use base64::Engine as _;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::fault::Fault;
+pub use crate::hub2026::{BadTokenWording, MaskedHashes};
 
 /// Everything the emulated Hub knows about.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -50,6 +51,27 @@ pub struct Scenario {
     /// Behave like an olah pull-through mirror: LFS bytes from the hub origin, in blocks.
     #[serde(default)]
     pub mirror_mode: Option<crate::mirror::MirrorMode>,
+    // --- issue #10: the Hub as 2025–26 captures show it (real-hub-2026.md §2–3; behaviour and
+    // sources in `hub2026.rs`). All off by default, so older tests keep their meaning. ---
+    /// `/tree` masks `xetHash` (and with `xet_and_lfs` also `lfs.oid`) as 64 asterisks for
+    /// callers without content access on gated repos (huggingface_hub PR #4595).
+    #[serde(default)]
+    pub masked_hashes: MaskedHashes,
+    /// The root `README.md` of a gated repo is readable by anyone (third-party report).
+    #[serde(default)]
+    pub public_readme_on_gated: bool,
+    /// `/api/resolve-cache/` 307s only for public, non-gated repos (third-party report).
+    #[serde(default)]
+    pub resolve_cache_only_public: bool,
+    /// The wording of the 401 that refuses a bad token (huggingface_hub#2002 vs 2025 captures).
+    #[serde(default)]
+    pub bad_token_wording: BadTokenWording,
+    /// 401s carry `WWW-Authenticate: Bearer realm="Authentication required", charset="UTF-8"`.
+    #[serde(default)]
+    pub www_authenticate: bool,
+    /// `auth-check` answers 200 with the body `OK` (third-party report) instead of nothing.
+    #[serde(default)]
+    pub auth_check_ok_body: bool,
 }
 
 impl Default for Scenario {
@@ -70,6 +92,12 @@ impl Default for Scenario {
             cdn_connection_bytes_per_sec: None,
             slow_cdn_connection: None,
             mirror_mode: None,
+            masked_hashes: MaskedHashes::Off,
+            public_readme_on_gated: false,
+            resolve_cache_only_public: false,
+            bad_token_wording: BadTokenWording::InvalidCredentials,
+            www_authenticate: false,
+            auth_check_ok_body: false,
         }
     }
 }
@@ -113,6 +141,41 @@ impl Scenario {
     pub fn fault(mut self, f: Fault) -> Self {
         self.faults.push(f);
         self
+    }
+    // issue #10 switches (see `hub2026.rs`).
+    pub fn masked_hashes(mut self, mode: MaskedHashes) -> Self {
+        self.masked_hashes = mode;
+        self
+    }
+    pub fn public_readme_on_gated(mut self, on: bool) -> Self {
+        self.public_readme_on_gated = on;
+        self
+    }
+    pub fn resolve_cache_only_public(mut self, on: bool) -> Self {
+        self.resolve_cache_only_public = on;
+        self
+    }
+    pub fn bad_token_wording(mut self, wording: BadTokenWording) -> Self {
+        self.bad_token_wording = wording;
+        self
+    }
+    pub fn www_authenticate(mut self, on: bool) -> Self {
+        self.www_authenticate = on;
+        self
+    }
+    pub fn auth_check_ok_body(mut self, on: bool) -> Self {
+        self.auth_check_ok_body = on;
+        self
+    }
+    /// Every issue #10 switch as the 2025–26 captures describe the Hub, with the given hash
+    /// masking and bad-token wording.
+    pub fn as_captured_2026(self, masking: MaskedHashes, wording: BadTokenWording) -> Self {
+        self.masked_hashes(masking)
+            .bad_token_wording(wording)
+            .public_readme_on_gated(true)
+            .resolve_cache_only_public(true)
+            .www_authenticate(true)
+            .auth_check_ok_body(true)
     }
     pub fn from_json(s: &str) -> Result<Self, serde_json::Error> {
         serde_json::from_str(s)

@@ -318,6 +318,7 @@ async fn entry(shared: Arc<Shared>, origin: Origin, peer: SocketAddr, req: Reque
                         .await;
             }
             hub_headers(&shared, &mut resp, &path, trace.as_deref(), identity, peer);
+            crate::hub2026::finish(&shared.cfg.hub2026, &mut resp);
             resp
         }
         Origin::Cdn => match cdn::fault_response(&actions) {

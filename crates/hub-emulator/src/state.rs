@@ -251,6 +251,8 @@ pub(crate) struct Config {
     pub hub_latency_ms: u64,
     pub signed_url_ttl_secs: u64,
     pub resolve_cache_redirect: bool,
+    /// issue #10 switches.
+    pub hub2026: crate::hub2026::Switches,
 }
 
 /// (bucket, identity) → (window start, requests in window).
@@ -294,6 +296,7 @@ const EPOCH: u64 = 1_704_067_200;
 impl Shared {
     pub fn build(scenario: Scenario, hub_url: String, cdn_url: String) -> Shared {
         let conditions = crate::conditions::Conditions::from_scenario(&scenario);
+        let hub2026 = crate::hub2026::Switches::from_scenario(&scenario);
         let cdn_public_url = scenario
             .cdn_base_url
             .clone()
@@ -432,6 +435,7 @@ impl Shared {
                 hub_latency_ms: scenario.hub_latency_ms,
                 signed_url_ttl_secs: scenario.signed_url_ttl_secs,
                 resolve_cache_redirect: scenario.resolve_cache_redirect,
+                hub2026,
             },
             hub_url,
             cdn_public_url,
