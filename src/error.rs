@@ -106,7 +106,9 @@ pub fn hub_exit_code(error: &HubError) -> u8 {
         HubErrorKind::AuthenticationRequired
         | HubErrorKind::InvalidToken
         | HubErrorKind::Forbidden => exit::TOKEN,
-        HubErrorKind::GatedRepo | HubErrorKind::RepoDisabled => exit::ACCESS,
+        HubErrorKind::GatedRepo
+        | HubErrorKind::RepoDisabled
+        | HubErrorKind::ContentHidden { .. } => exit::ACCESS,
         HubErrorKind::Network(_) => exit::NETWORK,
         HubErrorKind::RateLimited | HubErrorKind::ServerError | HubErrorKind::SignedUrlRejected => {
             exit::HUB_UNAVAILABLE

@@ -5,7 +5,7 @@ use crate::auth::{self, ResolvedToken, TokenSource};
 use crate::cli::DoctorArgs;
 use crate::commands::print_stdout;
 use crate::doctor::{self, Diagnosis, Subject, render, setup};
-use crate::env::{Environment, Settings};
+use crate::env::{self, Environment, Settings};
 use crate::error::Error;
 use crate::hub::HubClient;
 use crate::hub::repo::{merge_revision, parse_repo_argument};
@@ -34,13 +34,15 @@ pub async fn run(
         repo: parsed.repo,
         revision,
         file: args.file.clone().or(parsed.path),
+        user_command: None,
     };
-    if settings.offline {
-        return Err(Error::Usage(
-            "hfget doctor needs to ask the Hub, and HF_HUB_OFFLINE is set. Unset it for this command: `HF_HUB_OFFLINE= hfget doctor …`".into(),
-        ));
-    }
-    let diagnosis = diagnose_with_sources(settings, &sources.candidates, &subject).await?;
+    let diagnosis = if settings.offline {
+        // Not a usage error: the family is "offline" (exit 10, issue #13.10), named after the
+        // variable that is actually set.
+        doctor::offline(settings, &subject, offline_variables(environment))
+    } else {
+        diagnose_with_sources(settings, &sources.candidates, &subject).await?
+    };
     print_diagnosis(&diagnosis, args.json)?;
     Ok(diagnosis.exit_code())
 }
@@ -64,6 +66,15 @@ pub async fn diagnose_with_sources(
         implicit_token_withheld,
     )
     .await)
+}
+
+/// Which of `HF_HUB_OFFLINE` and `TRANSFORMERS_OFFLINE` turned offline mode on (§5.4).
+pub fn offline_variables(environment: &dyn Environment) -> Vec<String> {
+    [env::HF_HUB_OFFLINE, env::TRANSFORMERS_OFFLINE]
+        .into_iter()
+        .filter(|name| environment.flag(name) == Some(true))
+        .map(str::to_string)
+        .collect()
 }
 
 /// The token hfget would send: the first candidate, unless HF_HUB_DISABLE_IMPLICIT_TOKEN allows

@@ -285,6 +285,11 @@ async fn explain_refusal(
         repo: request.repo.clone(),
         revision: Some(request.revision.clone()),
         file: request.files.first().map(|f| f.to_string()),
+        // Fixes repeat the user's own command, every argument kept (issue #13.6).
+        user_command: Some(doctor::evidence::UserCommand {
+            args: std::env::args().skip(1).collect(),
+            repo_argument: args.repo.repo_id.clone(),
+        }),
     };
     let diagnosis = diagnose_with_sources(settings, &sources.candidates, &subject).await?;
     if diagnosis.cause == Cause::Ok {

@@ -2,8 +2,8 @@
 //! built from the endpoint and real commands (issue #3).
 
 use super::classify::Cause;
-use super::evidence::Evidence;
-use crate::hub::Gate;
+use super::evidence::{Evidence, UserCommand};
+use crate::hub::{Gate, RepoType};
 
 /// The words of a diagnosis.
 pub struct Advice {
@@ -210,10 +210,18 @@ pub fn advise(cause: Cause, evidence: &Evidence) -> Advice {
         }
         Cause::RepoNotFound => (
             format!("The {label} {id} was not found."),
-            format!(
-                "The Hub gives the same answer when a repository does not exist and when it is private and this {} cannot see it; it does not tell which.",
-                if token.is_some() { "account" } else { "anonymous request" }
-            ),
+            {
+                let mut text = format!(
+                    "The Hub gives the same answer when a repository does not exist and when it is private and this {} cannot see it; it does not tell which.",
+                    if token.is_some() { "account" } else { "anonymous request" }
+                );
+                if !evidence.endpoint_is_hub() && evidence.repo_info.says_repo_not_found() {
+                    text.push_str(&format!(
+                        " HF_ENDPOINT ({endpoint}) is not huggingface.co: if it is a mirror running offline, it gives this answer for every repository it has not cached."
+                    ));
+                }
+                text
+            },
             {
                 let mut fix = vec![format!("Check the spelling and the type: the page would be {repo_page}.")];
                 if token.is_none() {
@@ -226,9 +234,9 @@ pub fn advise(cause: Cause, evidence: &Evidence) -> Advice {
         ),
         Cause::WrongRepoType => {
             let other = evidence.other_types.first().copied();
-            let corrected = other
-                .map(|t| format!("hfget download {id} --repo-type {}", t.label()))
-                .unwrap_or_default();
+            // The user's own command with only the type corrected: files, --revision and
+            // --local-dir stay (issue #13.6).
+            let corrected = suggested_command(evidence, other, None);
             (
                 format!(
                     "{id} is not a {label}; it exists as a {}.",
@@ -310,12 +318,140 @@ pub fn advise(cause: Cause, evidence: &Evidence) -> Advice {
                 vec!["Retry in a few minutes; check https://status.huggingface.co.".to_string()],
             )
         }
+        Cause::OfflineMode => {
+            let variables = &evidence.offline_variables;
+            let names = variables.join(" and ");
+            let unset: String = variables.iter().map(|v| format!("{v}= ")).collect();
+            (
+                format!("hfget doctor needs to ask the Hub, and {names} {} set.", if variables.len() > 1 { "are" } else { "is" }),
+                format!(
+                    "Offline mode ({names}) forbids every request, so nothing about {id} can be checked; downloads are served from the cache only."
+                ),
+                vec![format!("Turn offline mode off for this command: `{unset}hfget doctor {}`", display_repo(evidence))],
+            )
+        }
+        Cause::EndpointInconsistent => {
+            let probe = super::classify::inconsistent_probe(evidence);
+            let route = probe.map(|p| p.route()).unwrap_or_else(|| "a route".to_string());
+            let answer = probe.map(|p| p.summary()).unwrap_or_default();
+            let slash_revision = evidence.revision.contains('/');
+            let mut explanation = format!(
+                "The endpoint served the {label}'s information, then answered `{route}` with {answer}. The Hub never does that for a repository it serves, so neither the repository nor your token is the problem."
+            );
+            if !evidence.endpoint_is_hub() {
+                explanation.push_str(&format!(
+                    " HF_ENDPOINT ({endpoint}) is not huggingface.co: a mirror or proxy may not implement this route{}.",
+                    if slash_revision { " for a revision containing '/' (some mirrors decode %2F before routing)" } else { "" }
+                ));
+            }
+            let mut fix = Vec::new();
+            match (&evidence.revision_commit, slash_revision) {
+                (Some(commit), _) => fix.push(format!(
+                    "Use the commit hash of {} instead: `{}`",
+                    evidence.revision,
+                    suggested_command(evidence, None, Some(commit))
+                )),
+                (None, true) => fix.push(format!(
+                    "Use the commit hash of {} instead of its name (see {repo_page}/commits/{}).",
+                    evidence.revision,
+                    crate::hub::api::encode_component(&evidence.revision)
+                )),
+                (None, false) => {}
+            }
+            if !evidence.endpoint_is_hub() {
+                fix.push(format!(
+                    "Or ask the Hub directly: `HF_ENDPOINT=https://huggingface.co {}`",
+                    suggested_command(evidence, None, None)
+                ));
+                fix.push("Tell the mirror's administrator which route failed.".to_string());
+            }
+            (
+                format!("The endpoint answered {id} inconsistently: `{route}` says it does not exist."),
+                explanation,
+                fix,
+            )
+        }
+        Cause::MirrorUpstreamUnreachable => {
+            let answer = super::classify::all_probes(evidence)
+                .find(|p| p.is_mirror_upstream_failure())
+                .map(|p| format!("{} {}", p.status.unwrap_or_default(), p.code().unwrap_or_default()))
+                .unwrap_or_else(|| "a gateway error".to_string());
+            (
+                format!("The mirror at {endpoint} cannot reach the Hub."),
+                format!(
+                    "It answered {answer}: the mirror lost the connection to its upstream. This is not a problem with your account, your token or the repository, and not a failure of the Hub itself."
+                ),
+                vec![
+                    "Retry in a few minutes.".to_string(),
+                    "Tell the mirror's administrator that it cannot reach its upstream.".to_string(),
+                    format!("Or bypass the mirror: `HF_ENDPOINT=https://huggingface.co {}`", suggested_command(evidence, None, None)),
+                ],
+            )
+        }
+        Cause::NotCachedByMirror => {
+            let route = super::classify::inconsistent_probe(evidence)
+                .map(|p| p.route())
+                .unwrap_or_else(|| "a route".to_string());
+            (
+                format!("The mirror at {endpoint} has not cached what was asked of {id}."),
+                format!(
+                    "It served the {label}'s information but answered `{route}` with 401 RepoNotFound: a mirror running offline (olah with `offline = true`) answers that for anything it has not cached. The repository exists; the mirror just does not have this part of it."
+                ),
+                vec![
+                    "Ask the mirror's administrator to cache it (run the same download once while the mirror is online).".to_string(),
+                    format!("Or download from the Hub directly: `HF_ENDPOINT=https://huggingface.co {}`", suggested_command(evidence, None, None)),
+                ],
+            )
+        }
     };
     Advice {
         summary,
         explanation,
         fix,
     }
+}
+
+/// Observations that do not change the cause but that a user (or a mirror's administrator)
+/// should see: routes answered unlike the Hub while the verdict came from elsewhere, and a
+/// listing whose hashes were masked (issue #10).
+pub fn notes(cause: Cause, evidence: &Evidence) -> Vec<String> {
+    let mut notes = Vec::new();
+    let decided_by_route = matches!(
+        cause,
+        Cause::EndpointInconsistent | Cause::NotCachedByMirror
+    );
+    for probe in evidence
+        .revision_probe
+        .iter()
+        .chain(evidence.auth_check.iter())
+        .chain(evidence.file_probe.iter())
+    {
+        if !super::classify::is_route_failure(evidence, probe) {
+            continue;
+        }
+        if decided_by_route
+            && super::classify::inconsistent_probe(evidence).is_some_and(|p| std::ptr::eq(p, probe))
+        {
+            continue;
+        }
+        notes.push(format!(
+            "the endpoint did not answer `{}` like the Hub ({}){}",
+            probe.route(),
+            probe.summary(),
+            if evidence.endpoint_is_hub() {
+                ""
+            } else {
+                "; a mirror or proxy may not implement this route"
+            }
+        ));
+    }
+    if evidence.listing_masked == Some(true) {
+        notes.push(
+            "the file listing masks its hashes (64 asterisks): the Hub's sign that this caller may not read the files"
+                .to_string(),
+        );
+    }
+    notes
 }
 
 fn account(user: &str) -> String {
@@ -347,13 +483,116 @@ pub fn display_repo(evidence: &Evidence) -> String {
     text
 }
 
-fn all_probes(evidence: &Evidence) -> impl Iterator<Item = &super::evidence::Probe> {
-    evidence
-        .token
+/// The command to suggest: the user's own when the doctor runs inside `download` (so every
+/// argument they gave stays, issue #13.6), else a download of the subject; with the repo type
+/// and/or the revision replaced.
+pub fn suggested_command(
+    evidence: &Evidence,
+    repo_type: Option<RepoType>,
+    revision: Option<&str>,
+) -> String {
+    let mut words = vec!["hfget".to_string()];
+    match &evidence.user_command {
+        Some(command) => words.extend(rewrite_args(command, repo_type, revision)),
+        None => {
+            words.push("download".to_string());
+            words.push(match repo_type {
+                Some(_) => evidence.repo_id.clone(),
+                None => {
+                    let prefix = evidence
+                        .repo_type
+                        .map(|t| t.url_prefix())
+                        .unwrap_or_default();
+                    format!("{prefix}{}", evidence.repo_id)
+                }
+            });
+            words.extend(evidence.file.iter().cloned());
+            if let Some(repo_type) = repo_type {
+                words.extend(["--repo-type".to_string(), repo_type.label().to_string()]);
+            }
+            let revision = revision.unwrap_or(&evidence.revision);
+            if revision != "main" {
+                words.extend(["--revision".to_string(), revision.to_string()]);
+            }
+        }
+    }
+    words
         .iter()
-        .map(|t| &t.whoami_probe)
-        .chain(std::iter::once(&evidence.repo_info))
-        .chain(evidence.revision_probe.iter())
-        .chain(evidence.auth_check.iter())
-        .chain(evidence.file_probe.iter())
+        .map(|w| shell_quote(w))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+/// The user's arguments with `--repo-type`/`--type` and/or `--revision` replaced.
+fn rewrite_args(
+    command: &UserCommand,
+    repo_type: Option<RepoType>,
+    revision: Option<&str>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut args = command.args.iter();
+    let mut repo_seen = false;
+    let mut revision_done = false;
+    while let Some(arg) = args.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag, Some(value)),
+            _ => (arg.as_str(), None),
+        };
+        let is_type = matches!(flag, "--repo-type" | "--type");
+        if is_type && repo_type.is_some() {
+            if inline.is_none() {
+                args.next();
+            }
+            continue;
+        }
+        if flag == "--revision"
+            && let Some(revision) = revision
+        {
+            if inline.is_none() {
+                args.next();
+            }
+            out.extend(["--revision".to_string(), revision.to_string()]);
+            revision_done = true;
+            continue;
+        }
+        if !repo_seen && *arg == command.repo_argument {
+            repo_seen = true;
+            match repo_type {
+                Some(repo_type) => {
+                    // `datasets/acme/x` names the type too: keep only the id.
+                    let bare = ["models/", "datasets/", "spaces/"]
+                        .iter()
+                        .find_map(|prefix| arg.strip_prefix(prefix))
+                        .filter(|rest| rest.contains('/'))
+                        .unwrap_or(arg.as_str());
+                    out.push(bare.to_string());
+                    out.extend(["--repo-type".to_string(), repo_type.label().to_string()]);
+                }
+                None => out.push(arg.clone()),
+            }
+            continue;
+        }
+        out.push(arg.clone());
+    }
+    if let (Some(revision), false) = (revision, revision_done) {
+        out.extend(["--revision".to_string(), revision.to_string()]);
+    }
+    out
+}
+
+/// Quotes a word for a POSIX shell when it needs it.
+fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:@=+,%".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+fn all_probes(evidence: &Evidence) -> impl Iterator<Item = &super::evidence::Probe> {
+    super::classify::all_probes(evidence)
 }

@@ -33,6 +33,15 @@ pub enum Cause {
     RateLimited,
     EndpointUnreachable,
     ServerError,
+    /// `HF_HUB_OFFLINE` (or `TRANSFORMERS_OFFLINE`) is set: the doctor may not ask anything.
+    OfflineMode,
+    /// The endpoint served the repository's information but answered a route of it with
+    /// "repository not found": a mirror or proxy that lacks the route (issue #10).
+    EndpointInconsistent,
+    /// A mirror answered that it lost its upstream (olah's `504 ProxyTimeout`).
+    MirrorUpstreamUnreachable,
+    /// An offline mirror has not cached what was asked (olah's `401 RepoNotFound`).
+    NotCachedByMirror,
 }
 
 /// Which layer is at fault: the heart of the diagnosis (account vs token).
@@ -42,8 +51,27 @@ pub enum Layer {
     Account,
     Token,
     Repo,
+    /// A mirror or proxy at `HF_ENDPOINT` that does not answer like the Hub.
+    Endpoint,
     Network,
+    /// This machine's settings (offline mode).
+    Local,
     None,
+}
+
+impl Layer {
+    /// The serde name, for the human report (so text and `--json` agree, issue #13.13).
+    pub fn id(self) -> &'static str {
+        match self {
+            Layer::Account => "account",
+            Layer::Token => "token",
+            Layer::Repo => "repo",
+            Layer::Endpoint => "endpoint",
+            Layer::Network => "network",
+            Layer::Local => "local",
+            Layer::None => "none",
+        }
+    }
 }
 
 impl Cause {
@@ -67,6 +95,10 @@ impl Cause {
             Cause::RateLimited => "rate_limited",
             Cause::EndpointUnreachable => "endpoint_unreachable",
             Cause::ServerError => "server_error",
+            Cause::OfflineMode => "offline_mode",
+            Cause::EndpointInconsistent => "endpoint_inconsistent",
+            Cause::MirrorUpstreamUnreachable => "mirror_upstream_unreachable",
+            Cause::NotCachedByMirror => "not_cached_by_mirror",
         }
     }
 
@@ -88,6 +120,10 @@ impl Cause {
             | Cause::FileNotFound
             | Cause::RepoDisabled => Layer::Repo,
             Cause::RateLimited | Cause::EndpointUnreachable | Cause::ServerError => Layer::Network,
+            Cause::EndpointInconsistent
+            | Cause::MirrorUpstreamUnreachable
+            | Cause::NotCachedByMirror => Layer::Endpoint,
+            Cause::OfflineMode => Layer::Local,
         }
     }
 
@@ -110,7 +146,13 @@ impl Cause {
             | Cause::OrgRestriction
             | Cause::RepoDisabled => exit::ACCESS,
             Cause::EndpointUnreachable => exit::NETWORK,
-            Cause::RateLimited | Cause::ServerError => exit::HUB_UNAVAILABLE,
+            Cause::RateLimited | Cause::ServerError | Cause::MirrorUpstreamUnreachable => {
+                exit::HUB_UNAVAILABLE
+            }
+            // The answers contradict each other: not a Hub answer (README "Exit codes": 8).
+            Cause::EndpointInconsistent => exit::INTEGRITY,
+            // "Offline and not in the cache", the mirror's cache this time.
+            Cause::OfflineMode | Cause::NotCachedByMirror => exit::OFFLINE,
         }
     }
 }
@@ -122,7 +164,7 @@ pub fn classify(evidence: &Evidence) -> Cause {
     // variable), and another stored login that would work: the variable is the problem.
     let failed_for_token = !matches!(
         cause.layer(),
-        super::classify::Layer::None | super::classify::Layer::Network
+        Layer::None | Layer::Network | Layer::Endpoint | Layer::Local
     ) && !matches!(
         cause,
         Cause::RevisionNotFound | Cause::FileNotFound | Cause::RepoDisabled
@@ -144,20 +186,33 @@ pub fn classify(evidence: &Evidence) -> Cause {
 
 /// The cause for the active token alone, ignoring other sources (what a shadowing `HF_TOKEN`
 /// itself runs into).
+///
+/// Evidence is made consistent before it is classified (issue #10): a content probe that
+/// succeeded wins over one that failed, and a route answering "repository not found" for a
+/// repository whose information the endpoint just served is the endpoint's inconsistency (a
+/// mirror lacking the route, olah 0.5.4), never a missing repository or a token scope.
 pub fn classify_without_shadowing(evidence: &Evidence) -> Cause {
-    // 1. Could we talk to the Hub at all?
+    if !evidence.offline_variables.is_empty() {
+        return Cause::OfflineMode;
+    }
+    // 1. Could we talk to the endpoint at all, and does the Hub accept the token?
     if let Some(token) = &evidence.token {
-        if let Some(cause) = transport_cause(&token.whoami_probe) {
+        if let Some(cause) = transport_cause(evidence, &token.whoami_probe) {
             return cause;
         }
+        // whoami-v2 refusing a token that was sent is the verdict on the token, whatever the
+        // wording (`Invalid credentials in Authorization header` or `Invalid username or
+        // password.`, real-hub-2026.md §3). A `RepoNotFound` code is a mirror's, not the Hub's.
         if token.whoami_probe.is_invalid_token()
-            || (token.whoami_probe.is(401) && token.whoami.is_none())
+            || (token.whoami_probe.is(401)
+                && token.whoami.is_none()
+                && !token.whoami_probe.says_repo_not_found())
         {
             return Cause::InvalidToken;
         }
     }
     let info = &evidence.repo_info;
-    if let Some(cause) = transport_cause(info) {
+    if let Some(cause) = transport_cause(evidence, info) {
         return cause;
     }
     // 2. The repository.
@@ -172,30 +227,100 @@ pub fn classify_without_shadowing(evidence: &Evidence) -> Cause {
     }
     // 3. The revision.
     if let Some(probe) = &evidence.revision_probe {
-        if let Some(cause) = transport_cause(probe) {
+        if let Some(cause) = transport_cause(evidence, probe) {
             return cause;
         }
         if probe.code() == Some("RevisionNotFound") || (probe.is(404) && probe.code().is_none()) {
             return Cause::RevisionNotFound;
         }
+        if is_route_failure(evidence, probe) {
+            return route_failure_cause(evidence, probe);
+        }
     }
-    // 4. The content: auth-check, then the file itself.
+    // 4. The content: a real content file (never one anyone may read), and auth-check.
+    if evidence.file_probe.as_ref().is_some_and(Probe::succeeded) {
+        return Cause::Ok;
+    }
+    let mut route_failure = None;
     for probe in evidence.content_probes() {
         if probe.succeeded() {
             continue;
         }
-        if let Some(cause) = transport_cause(probe) {
+        if let Some(cause) = transport_cause(evidence, probe) {
             return cause;
         }
+        if is_route_failure(evidence, probe) {
+            // Decides only when no other probe says something more specific (olah has no
+            // auth-check route, but relays the Hub's gate answer on the file).
+            route_failure.get_or_insert(probe);
+            continue;
+        }
         return content_refused(evidence, probe);
+    }
+    let content_granted = evidence.auth_check.as_ref().is_some_and(Probe::succeeded);
+    if evidence.listing_masked == Some(true) && !content_granted {
+        // The listing hid its hashes: the Hub's sign that this caller cannot read the content
+        // (real-hub-2026.md §2), even when no probe said why.
+        return hidden_content_cause(evidence);
+    }
+    if let Some(probe) = route_failure {
+        return route_failure_cause(evidence, probe);
     }
     Cause::Ok
 }
 
-/// Rate limits, server errors and missing answers: nothing to do with permissions.
-fn transport_cause(probe: &Probe) -> Option<Cause> {
+/// A route that answered as if the repository did not exist, although its information was
+/// just served: `RepoNotFound` (olah's catch-all 404 and its offline 401), or a bare 404 on an
+/// API route. A bare 404 on a file the user named is just a missing file.
+pub fn is_route_failure(evidence: &Evidence, probe: &Probe) -> bool {
+    if !evidence.repo_info.succeeded() || probe.succeeded() {
+        return false;
+    }
+    probe.says_repo_not_found()
+        || (probe.is(404)
+            && probe.code().is_none()
+            && !(evidence.file.is_some() && probe.what.starts_with("HEAD")))
+}
+
+/// The probe the endpoint answered inconsistently, in the order the classifier reads them.
+pub fn inconsistent_probe(evidence: &Evidence) -> Option<&Probe> {
+    evidence
+        .revision_probe
+        .iter()
+        .chain(evidence.file_probe.iter())
+        .chain(evidence.auth_check.iter())
+        .find(|probe| is_route_failure(evidence, probe))
+}
+
+/// An offline mirror answers `401 RepoNotFound` for what it has not cached (olah 0.5.4, §5);
+/// any other "not found" from a route of a repository that exists is an inconsistency.
+fn route_failure_cause(evidence: &Evidence, probe: &Probe) -> Cause {
+    if probe.is(401) && probe.says_repo_not_found() && !evidence.endpoint_is_hub() {
+        Cause::NotCachedByMirror
+    } else {
+        Cause::EndpointInconsistent
+    }
+}
+
+/// No content access, known only from a masked listing: name the likeliest layer.
+fn hidden_content_cause(evidence: &Evidence) -> Cause {
+    match &evidence.token {
+        None => Cause::NoToken,
+        Some(token) if token.can_read_gated() == Some(false) => Cause::TokenGatedScopeMissing,
+        Some(_) => Cause::GatedAccessNotRequested,
+    }
+}
+
+/// Rate limits, server errors and missing answers: nothing to do with permissions. A mirror
+/// that lost its upstream says so with its own code; that wins over a bare 5xx elsewhere.
+fn transport_cause(evidence: &Evidence, probe: &Probe) -> Option<Cause> {
     if probe.status.is_none() && probe.network_error.is_some() {
         return Some(Cause::EndpointUnreachable);
+    }
+    if probe.is_mirror_upstream_failure()
+        || (probe.is_server_error() && all_probes(evidence).any(Probe::is_mirror_upstream_failure))
+    {
+        return Some(Cause::MirrorUpstreamUnreachable);
     }
     if probe.is_rate_limited() {
         return Some(Cause::RateLimited);
@@ -204,6 +329,18 @@ fn transport_cause(probe: &Probe) -> Option<Cause> {
         return Some(Cause::ServerError);
     }
     None
+}
+
+/// Every probe of the active token's run.
+pub fn all_probes(evidence: &Evidence) -> impl Iterator<Item = &Probe> {
+    evidence
+        .token
+        .iter()
+        .map(|t| &t.whoami_probe)
+        .chain(std::iter::once(&evidence.repo_info))
+        .chain(evidence.revision_probe.iter())
+        .chain(evidence.auth_check.iter())
+        .chain(evidence.file_probe.iter())
 }
 
 /// The repo metadata itself was refused: 401 (anonymous), 404 (authenticated), 403.
@@ -229,15 +366,6 @@ fn content_refused(evidence: &Evidence, probe: &Probe) -> Cause {
         Some("GatedRepo") => return gated_cause(evidence, probe),
         Some("EntryNotFound") => return Cause::FileNotFound,
         Some("RevisionNotFound") => return Cause::RevisionNotFound,
-        Some("RepoNotFound") => {
-            return if token_lacks_scope_on_owner(evidence)
-                || evidence.token.as_ref().is_some_and(|t| t.is_fine_grained())
-            {
-                Cause::TokenRepoScopeMissing
-            } else {
-                Cause::RepoNotFound
-            };
-        }
         _ => {}
     }
     if probe.is_invalid_token() {

@@ -67,6 +67,34 @@ impl Probe {
         }
     }
 
+    /// A code a mirror sends when it could not reach its upstream (olah 0.5.4: `504`
+    /// `ProxyTimeout`, `ProxyInvalidData`; real-hub-2026.md §5). The Hub itself never sends them.
+    pub fn is_mirror_upstream_failure(&self) -> bool {
+        self.code().is_some_and(|code| {
+            let code = code.to_ascii_lowercase();
+            code.starts_with("proxy") || code.contains("upstream")
+        })
+    }
+
+    /// `RepoNotFound` on a route: what a mirror's catch-all answers for routes it lacks
+    /// (olah's 404), and what an offline mirror answers for what it has not cached (olah's 401).
+    pub fn says_repo_not_found(&self) -> bool {
+        self.code() == Some("RepoNotFound")
+    }
+
+    /// The route of the request, for a sentence: `GET /api/models/acme/tiny/auth-check`.
+    pub fn route(&self) -> String {
+        let path = reqwest::Url::parse(&self.url)
+            .map(|u| u.path().to_string())
+            .unwrap_or_else(|_| self.url.clone());
+        let method = if self.what.starts_with("HEAD") {
+            "HEAD"
+        } else {
+            "GET"
+        };
+        format!("{method} {path}")
+    }
+
     pub fn is_disabled(&self) -> bool {
         self.is(403) && self.message_lower().contains("disabled")
     }
@@ -179,6 +207,23 @@ pub struct Evidence {
     pub branches: Vec<String>,
     pub tags: Vec<String>,
     pub closest_files: Vec<String>,
+    /// Whether the root listing hid the file hashes (`xetHash`, maybe `lfs.oid`, as 64
+    /// asterisks): the Hub does that for callers without content access on gated repos
+    /// (real-hub-2026.md §2, huggingface_hub PR #4595). `None` when no listing was read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listing_masked: Option<bool>,
+    /// The commit a `refs/…` revision points to, read from `/refs` when the endpoint could not
+    /// answer the revision itself (olah decodes `%2F` before routing, §5).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision_commit: Option<String>,
+    /// The variables that turned offline mode on (`HF_HUB_OFFLINE`, `TRANSFORMERS_OFFLINE`),
+    /// when the doctor could not ask anything (issue #13.10).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub offline_variables: Vec<String>,
+    /// The user's own command, when the doctor runs inside it (`download`): fixes rewrite it
+    /// instead of inventing a shorter one (issue #13.6).
+    #[serde(skip)]
+    pub user_command: Option<UserCommand>,
 }
 
 impl Evidence {
@@ -215,8 +260,32 @@ impl Evidence {
         self.repo.as_ref().is_some_and(|r| r.gated != Gate::None)
     }
 
+    /// Whether `HF_ENDPOINT` is the Hub itself rather than a mirror or proxy.
+    pub fn endpoint_is_hub(&self) -> bool {
+        endpoint_is_hub(&self.endpoint)
+    }
+
     /// The content probes, most specific first.
     pub fn content_probes(&self) -> impl Iterator<Item = &Probe> {
         self.file_probe.iter().chain(self.auth_check.iter())
     }
+}
+
+/// The command line the user typed (without the program name), and which argument was the
+/// repository, so a fix can repeat it with one thing corrected.
+#[derive(Clone, Debug, Default)]
+pub struct UserCommand {
+    pub args: Vec<String>,
+    pub repo_argument: String,
+}
+
+/// `https://huggingface.co` (or a subdomain, or `hf.co`): the Hub itself. Anything else is a
+/// mirror, a proxy, or a test double, which may not implement every route (issue #10).
+pub fn endpoint_is_hub(endpoint: &str) -> bool {
+    reqwest::Url::parse(endpoint)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_ascii_lowercase))
+        .is_some_and(|host| {
+            host == "huggingface.co" || host.ends_with(".huggingface.co") || host == "hf.co"
+        })
 }

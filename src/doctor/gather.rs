@@ -11,7 +11,7 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, Url};
 
 use super::classify::{Cause, Layer, classify};
-use super::evidence::{Evidence, Probe, RepoFlags, TokenEvidence};
+use super::evidence::{Evidence, Probe, RepoFlags, TokenEvidence, UserCommand};
 use crate::auth::ResolvedToken;
 use crate::download::plan::closest_names;
 use crate::hub::api::{RepoInfo, encode_component};
@@ -26,6 +26,8 @@ pub struct Subject {
     /// `None`: the default branch.
     pub revision: Option<String>,
     pub file: Option<String>,
+    /// The user's command, when the doctor runs inside `download` (issue #13.6).
+    pub user_command: Option<UserCommand>,
 }
 
 /// Runs every probe and returns the evidence. Never fails: a failed request is evidence too.
@@ -38,7 +40,8 @@ pub async fn gather(
 ) -> Evidence {
     let client = base.with_token(active.map(|t| t.token.clone()));
     let mut evidence = Evidence {
-        endpoint: base.endpoint_str().to_string(),
+        // Every URL of the report is built from this: never show a password in it (#13.3).
+        endpoint: super::shown_endpoint(base.endpoint_str()),
         repo_id: subject.repo.id.clone(),
         repo_type: Some(subject.repo.repo_type),
         revision: subject
@@ -47,6 +50,7 @@ pub async fn gather(
             .unwrap_or_else(|| "main".to_string()),
         file: subject.file.clone(),
         implicit_token_disabled,
+        user_command: subject.user_command.clone(),
         ..Evidence::default()
     };
     if let Some(active) = active {
@@ -148,9 +152,24 @@ async fn gather_repo(client: &HubClient, subject: &Subject, evidence: &mut Evide
     {
         let (revision_probe, _) = probe(client, "revision", Method::GET, url).await;
         let missing = revision_probe.code() == Some("RevisionNotFound");
+        // The repo info answered, the revision route did not: a mirror that cannot route this
+        // revision (olah decodes `%2F`, real-hub-2026.md §5). The commit it names makes a
+        // command that works.
+        let unroutable =
+            !revision_probe.succeeded() && !missing && revision_probe.says_repo_not_found();
         evidence.revision_probe = Some(revision_probe);
-        if missing {
+        if missing || unroutable {
             if let Ok(refs) = client.refs(repo).await {
+                if unroutable {
+                    evidence.revision_commit = refs
+                        .branches
+                        .iter()
+                        .chain(&refs.tags)
+                        .chain(&refs.pull_requests)
+                        .find(|r| &r.name == revision || &r.reference == revision)
+                        .map(|r| r.target_commit.clone())
+                        .filter(|sha| !sha.is_empty());
+                }
                 evidence.branches = refs.branches.into_iter().map(|b| b.name).collect();
                 evidence.tags = refs.tags.into_iter().map(|t| t.name).collect();
             }
@@ -163,7 +182,11 @@ async fn gather_repo(client: &HubClient, subject: &Subject, evidence: &mut Evide
     let revision = subject.revision.as_deref().unwrap_or("main");
     let file = match &subject.file {
         Some(file) => Some(file.clone()),
-        None => smallest_file(client, repo, revision).await,
+        None => {
+            let (file, masked) = content_file(client, repo, revision).await;
+            evidence.listing_masked = masked;
+            file
+        }
     };
     if let Some(file) = file
         && let Ok(url) = client.resolve_url(repo, revision, &file)
@@ -179,26 +202,30 @@ async fn gather_repo(client: &HubClient, subject: &Subject, evidence: &mut Evide
     }
 }
 
-/// The smallest file at the root of the listing (listings stay public on gated repos, §3.1), so
-/// the content probe costs nothing even on a 100 GB repo.
-async fn smallest_file(client: &HubClient, repo: &RepoId, revision: &str) -> Option<String> {
-    let url = client
-        .url(&format!(
-            "api/{}/{}/tree/{}",
-            repo.repo_type.plural(),
-            repo.id,
-            encode_component(revision)
-        ))
-        .ok()?;
-    let (entries, _) = client
-        .get_json::<Vec<crate::hub::TreeEntry>>("listing files", url)
-        .await
-        .ok()?;
-    entries
-        .into_iter()
-        .filter(|e| e.is_file())
-        .min_by_key(|e| e.size)
-        .map(|e| e.path)
+/// A real content file to probe, from the root listing (listings stay readable on gated repos,
+/// §3.1), and whether that listing masked its hashes. Never `README.md`: on a gated repo anyone
+/// may read it, so a 200 on it proves nothing (real-hub-2026.md §2). `.gitattributes` is gated
+/// for certain (the official live test downloads it) and tiny; otherwise the smallest other
+/// file, so the probe costs nothing even on a 100 GB repo.
+async fn content_file(
+    client: &HubClient,
+    repo: &RepoId,
+    revision: &str,
+) -> (Option<String>, Option<bool>) {
+    let Ok(entries) = client.list_root_for_diagnosis(repo, revision).await else {
+        return (None, None);
+    };
+    let masked = entries.iter().any(crate::hub::TreeEntry::has_masked_hash);
+    let files = || {
+        entries
+            .iter()
+            .filter(|e| e.is_file() && !e.path.eq_ignore_ascii_case("README.md"))
+    };
+    let chosen = files()
+        .find(|e| e.path == ".gitattributes")
+        .or_else(|| files().min_by_key(|e| e.size))
+        .map(|e| e.path.clone());
+    (chosen, Some(masked))
 }
 
 /// Where else the id exists: a dataset fetched as a model is the classic 404 (§4.4).

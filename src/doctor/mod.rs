@@ -29,6 +29,10 @@ pub struct Diagnosis {
     pub summary: String,
     pub explanation: String,
     pub fix: Vec<String>,
+    /// What the evidence shows besides the cause: routes the endpoint did not answer like the
+    /// Hub, a listing with masked hashes (issue #10).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
     pub evidence: Evidence,
 }
 
@@ -57,6 +61,39 @@ pub async fn diagnose(
     from_evidence(evidence)
 }
 
+/// The endpoint as the doctor prints it: a password in `HF_ENDPOINT`
+/// (`http://user:secret@mirror`) is masked, and no trailing slash (issue #13.3).
+pub fn shown_endpoint(endpoint: &str) -> String {
+    crate::auth::token::redact_url_password(endpoint)
+        .trim_end_matches('/')
+        .to_string()
+}
+
+/// The diagnosis when offline mode forbids every request (issue #13.10).
+pub fn offline(
+    settings: &crate::env::Settings,
+    subject: &Subject,
+    variables: Vec<String>,
+) -> Diagnosis {
+    from_evidence(Evidence {
+        endpoint: shown_endpoint(&settings.endpoint),
+        repo_id: subject.repo.id.clone(),
+        repo_type: Some(subject.repo.repo_type),
+        revision: subject
+            .revision
+            .clone()
+            .unwrap_or_else(|| "main".to_string()),
+        file: subject.file.clone(),
+        // Never empty here: offline mode comes from one of the two variables.
+        offline_variables: if variables.is_empty() {
+            vec![crate::env::HF_HUB_OFFLINE.to_string()]
+        } else {
+            variables
+        },
+        ..Evidence::default()
+    })
+}
+
 pub fn from_evidence(evidence: Evidence) -> Diagnosis {
     let cause = classify::classify(&evidence);
     let words = advice::advise(cause, &evidence);
@@ -66,6 +103,7 @@ pub fn from_evidence(evidence: Evidence) -> Diagnosis {
         summary: words.summary,
         explanation: words.explanation,
         fix: words.fix,
+        notes: advice::notes(cause, &evidence),
         evidence,
     }
 }

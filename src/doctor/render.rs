@@ -2,7 +2,7 @@
 //! fault, then numbered fix steps.
 
 use super::evidence::{Evidence, TokenEvidence};
-use super::{Cause, Diagnosis, Layer};
+use super::{Cause, Diagnosis};
 use crate::hub::Gate;
 
 pub fn human(diagnosis: &Diagnosis) -> String {
@@ -16,14 +16,12 @@ pub fn human(diagnosis: &Diagnosis) -> String {
     for (label, value) in evidence_lines(&diagnosis.evidence) {
         out.push_str(&format!("  {label:<11} {value}\n"));
     }
+    for note in &diagnosis.notes {
+        out.push_str(&format!("  {:<11} {note}\n", "note"));
+    }
     out.push('\n');
-    let layer = match diagnosis.layer {
-        Layer::Account => "account",
-        Layer::Token => "token",
-        Layer::Repo => "repository",
-        Layer::Network => "network",
-        Layer::None => "none",
-    };
+    // The same word as the `layer` field of --json (issue #13.13).
+    let layer = diagnosis.layer.id();
     out.push_str(&format!(
         "  cause       {} (layer: {layer})\n",
         diagnosis.cause.id()

@@ -5,14 +5,27 @@
 use serde::Serialize;
 
 use crate::auth::ResolvedToken;
+use crate::auth::token::redact_url_password;
 use crate::env::{self, Environment, Settings};
 use crate::error::exit;
 use crate::hub::{HubClient, HubErrorKind};
 
+/// How a check came out. `warn` is not a failure (the exit code ignores it), but it is not a
+/// tick either: an unusable keyring gets `!`, not `✓` (issue #13.13).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Pass,
+    Warn,
+    Fail,
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Check {
     pub name: String,
+    /// False only for `fail`; kept for scripts written against the first `--json` shape.
     pub ok: bool,
+    pub status: Status,
     pub detail: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fix: Option<String>,
@@ -26,9 +39,18 @@ impl Check {
         Check {
             name: name.to_string(),
             ok: true,
+            status: Status::Pass,
             detail,
             fix: None,
             failure_code: exit::SUCCESS,
+        }
+    }
+
+    fn warn(name: &str, detail: String, fix: String) -> Check {
+        Check {
+            status: Status::Warn,
+            fix: Some(fix),
+            ..Check::pass(name, detail)
         }
     }
 
@@ -36,6 +58,7 @@ impl Check {
         Check {
             name: name.to_string(),
             ok: false,
+            status: Status::Fail,
             detail,
             fix: Some(fix),
             failure_code,
@@ -53,26 +76,32 @@ pub async fn check_setup(
     keyring: (bool, String),
 ) -> Vec<Check> {
     let mut checks = Vec::new();
-    let tokens_page = format!("{}/settings/tokens", settings.endpoint);
+    // A password in HF_ENDPOINT (`http://user:secret@mirror`) is never printed (issue #13.3).
+    let endpoint = super::shown_endpoint(&settings.endpoint);
+    let tokens_page = format!("{endpoint}/settings/tokens");
 
     // Endpoint first: nothing else can be checked online without it.
     let anonymous = client.anonymous();
     let proxy = [env::HTTPS_PROXY, "https_proxy", env::ALL_PROXY, "all_proxy"]
         .iter()
         .find_map(|name| {
-            environment.var(name).map(|value| {
-                format!(
-                    " through proxy {}",
-                    crate::auth::token::redact_url_password(&value)
-                )
-            })
+            environment
+                .var(name)
+                .map(|value| format!(" through proxy {}", redact_url_password(&value)))
         })
         .unwrap_or_default();
     let reachable = if settings.offline {
+        // Name the variable that is set: TRANSFORMERS_OFFLINE is not HF_HUB_OFFLINE (#13.10).
+        let names = crate::commands::doctor::offline_variables(environment);
+        let names = if names.is_empty() {
+            env::HF_HUB_OFFLINE.to_string()
+        } else {
+            names.join(" and ")
+        };
         checks.push(Check::fail(
             "offline",
-            "HF_HUB_OFFLINE is set: downloads are served from the cache only and nothing is checked online".to_string(),
-            "Unset HF_HUB_OFFLINE to reach the Hub.".to_string(),
+            format!("{names} is set: downloads are served from the cache only and nothing is checked online"),
+            format!("Unset {names} to reach the Hub."),
             exit::OFFLINE,
         ));
         false
@@ -88,8 +117,7 @@ pub async fn check_setup(
                 checks.push(Check::fail(
                     "endpoint",
                     format!(
-                        "{}{proxy} cannot be reached: {}",
-                        settings.endpoint,
+                        "{endpoint}{proxy} cannot be reached: {}",
                         first_line(&error.to_string())
                     ),
                     "Check your connection, HTTPS_PROXY/NO_PROXY and HF_ENDPOINT.".to_string(),
@@ -101,9 +129,10 @@ pub async fn check_setup(
         }
     };
     if reachable {
+        let kind = endpoint_kind(settings, &anonymous).await;
         checks.push(Check::pass(
             "endpoint",
-            format!("{}{proxy} answers", settings.endpoint),
+            format!("{endpoint}{proxy} answers; {kind}"),
         ));
     }
 
@@ -142,7 +171,14 @@ pub async fn check_setup(
                     who.token_name().map(|n| format!(", token `{n}`")).unwrap_or_default()
                 ),
             )),
-            Err(error) if error.kind == HubErrorKind::InvalidToken => checks.push(Check::fail(
+            // whoami-v2 answering 401 to a token that was sent rejects the token, whatever the
+            // wording ("Invalid username or password." too, real-hub-2026.md §3).
+            Err(error)
+                if error.kind == HubErrorKind::InvalidToken
+                    || (error.status() == Some(401)
+                        && error.kind == HubErrorKind::AuthenticationRequired) =>
+            {
+                checks.push(Check::fail(
                 "token",
                 format!("{label}: rejected by the Hub (revoked, expired or mistyped)"),
                 if candidate.source.is_environment() {
@@ -151,7 +187,8 @@ pub async fn check_setup(
                     format!("Log in again with a token from {tokens_page}: `hfget login`, or remove it with `hfget logout`.")
                 },
                 exit::TOKEN,
-            )),
+            ))
+            }
             Err(error) => checks.push(Check::pass("token", format!("{label}: not checked ({})", first_line(&error.to_string())))),
         }
     }
@@ -167,19 +204,47 @@ pub async fn check_setup(
     checks.push(if usable {
         Check::pass("keyring", description)
     } else {
-        Check {
-            // Not a failure: the token file works without it.
-            ok: true,
-            ..Check::pass(
-                "keyring",
-                format!("{description}; `hfget login --store file` works without it"),
-            )
-        }
+        // Not a failure (the token file works without it), but not a tick either (#13.13).
+        Check::warn(
+            "keyring",
+            description,
+            "`hfget login --store file` works without a keyring.".to_string(),
+        )
     });
 
     // Cache folder.
     checks.push(cache_check(settings));
     checks
+}
+
+/// Whether the endpoint looks like the Hub or like a mirror (issue #10). The host says it for
+/// huggingface.co; otherwise one anonymous request to the `auth-check` route of a repository
+/// that does not exist tells: the Hub answers 401 (anonymous, not found), a mirror without
+/// the route answers 404 (olah 0.5.4's catch-all carries `X-Error-Code: RepoNotFound`, §5).
+async fn endpoint_kind(settings: &Settings, anonymous: &HubClient) -> String {
+    if super::evidence::endpoint_is_hub(&settings.endpoint) {
+        return "this is the Hugging Face Hub".to_string();
+    }
+    let route = "api/models/hfget-doctor/endpoint-check/auth-check";
+    let answer = match anonymous.url(route) {
+        Ok(url) => {
+            anonymous
+                .get_json::<serde_json::Value>("checking the endpoint", url)
+                .await
+        }
+        Err(error) => Err(error),
+    };
+    match answer {
+        Err(error) if matches!(error.status(), Some(404 | 405 | 501)) => format!(
+            "looks like a mirror or proxy: it has no `/{route}` route ({}), so `hfget doctor REPO` relies on file probes there",
+            error.kind_summary()
+        ),
+        Err(error) if matches!(error.status(), Some(401 | 403)) => {
+            "answers like the Hub (not huggingface.co: a mirror, proxy or Hub-compatible server)"
+                .to_string()
+        }
+        _ => "not huggingface.co: a mirror, proxy or Hub-compatible server".to_string(),
+    }
 }
 
 fn cache_check(settings: &Settings) -> Check {
@@ -221,7 +286,11 @@ pub fn render(checks: &[Check]) -> String {
     for check in checks {
         out.push_str(&format!(
             "{} {:<9} {}\n",
-            if check.ok { "✓" } else { "✗" },
+            match check.status {
+                Status::Pass => "✓",
+                Status::Warn => "!",
+                Status::Fail => "✗",
+            },
             check.name,
             check.detail
         ));

@@ -5,7 +5,7 @@ use reqwest::{Method, Url};
 use serde::{Deserialize, Serialize};
 
 use super::client::{HubClient, Redirects, accept_json, read_json, same_origin};
-use super::error::HubError;
+use super::error::{HubError, HubErrorKind};
 use super::repo::RepoId;
 use super::whoami::WhoAmI;
 
@@ -70,6 +70,29 @@ pub struct LfsInfo {
 impl TreeEntry {
     pub fn is_file(&self) -> bool {
         self.kind == "file"
+    }
+
+    /// Whether the Hub masked this entry's hashes: for a caller without content access on a
+    /// gated repo, `/tree` gives `"xetHash"` as 64 asterisks (huggingface_hub PR #4595,
+    /// xet-core#895), and a third-party report says `lfs.oid` too (real-hub-2026.md §2). Such
+    /// a listing says "no access", not "corrupted answer", and must never be cached.
+    pub fn has_masked_hash(&self) -> bool {
+        let masked = |hash: &str| hash.contains('*');
+        self.xet_hash.as_deref().is_some_and(masked)
+            || self.lfs.as_ref().is_some_and(|lfs| masked(&lfs.oid))
+            || masked(&self.oid)
+    }
+}
+
+/// Refuses a listing with masked hashes (see [`TreeEntry::has_masked_hash`]): the caller
+/// learns it has no access to the content, and the doctor says why (issue #10).
+fn refuse_masked(entries: &[TreeEntry], what: &str) -> Result<(), HubError> {
+    match entries.iter().find(|e| e.has_masked_hash()) {
+        Some(entry) => Err(HubError::new(HubErrorKind::ContentHidden {
+            path: entry.path.clone(),
+        })
+        .with_context(what.to_string())),
+        None => Ok(()),
     }
 }
 
@@ -154,25 +177,58 @@ impl HubClient {
     }
 
     /// The full recursive file listing at a commit, following `Link: rel="next"` pages (§3.2).
+    /// A listing with masked hashes is refused ([`HubErrorKind::ContentHidden`]), so it is
+    /// never planned from nor cached.
     pub async fn list_tree(&self, repo: &RepoId, commit: &str) -> Result<Vec<TreeEntry>, HubError> {
-        let mut url = self.api_url(
+        let url = self.api_url(
             repo,
             &format!(
                 "/tree/{}?recursive=true&expand=false",
                 encode_component(commit)
             ),
         )?;
-        let what = format!("listing the files of {repo}");
+        let entries = self
+            .list_pages(url, &format!("listing the files of {repo}"), true)
+            .await?;
+        Ok(entries.into_iter().filter(TreeEntry::is_file).collect())
+    }
+
+    /// The root folder's entries (files and folders), masked hashes kept: the doctor reports
+    /// them instead of failing (issue #10).
+    pub async fn list_root_for_diagnosis(
+        &self,
+        repo: &RepoId,
+        revision: &str,
+    ) -> Result<Vec<TreeEntry>, HubError> {
+        let url = self.api_url(repo, &format!("/tree/{}", encode_component(revision)))?;
+        self.list_pages(url, "listing files", false).await
+    }
+
+    /// `refuse_masked_hashes`: the download's listing (strict); otherwise a diagnosis, which
+    /// keeps masked entries and makes do with the first page of a mirror that repeats it.
+    async fn list_pages(
+        &self,
+        mut url: Url,
+        what: &str,
+        refuse_masked_hashes: bool,
+    ) -> Result<Vec<TreeEntry>, HubError> {
         let mut entries = Vec::new();
         for _page in 0..100_000 {
-            let (page, headers) = self.get_json::<Vec<TreeEntry>>(&what, url.clone()).await?;
-            entries.extend(page.into_iter().filter(TreeEntry::is_file));
+            let (page, headers) = self.get_json::<Vec<TreeEntry>>(what, url.clone()).await?;
+            if refuse_masked_hashes {
+                refuse_masked(&page, what)?;
+            }
+            entries.extend(page);
             match next_link(&headers) {
                 Some(next) => {
                     let next = self.rebase_on_endpoint(&next)?;
                     // olah 0.5.4 drops `cursor` and passes the upstream's `Link` on, so the
                     // "next" page is this one again: stop rather than loop (issue #9).
                     if next == url {
+                        if !refuse_masked_hashes {
+                            // A diagnosis makes do with the first page.
+                            return Ok(entries);
+                        }
                         return Err(HubError::protocol(
                             "the server sent the same page of the file listing again (a mirror that ignores the listing's `cursor`, like olah 0.5.4, cannot list repos of more than one page)",
                         ));
@@ -212,9 +268,11 @@ impl HubClient {
                 Redirects::EndpointOnly,
             )
             .await?;
-        Ok(read_json::<Vec<TreeEntry>>(response, self.timeouts.idle)
+        let entries = read_json::<Vec<TreeEntry>>(response, self.timeouts.idle)
             .await?
-            .0)
+            .0;
+        refuse_masked(&entries, &what)?;
+        Ok(entries)
     }
 
     pub async fn refs(&self, repo: &RepoId) -> Result<Refs, HubError> {

@@ -48,6 +48,11 @@ pub enum HubErrorKind {
     Network(NetworkErrorKind),
     /// The answer did not look like the Hub's: missing headers, malformed JSON, HTML, etc.
     Protocol(String),
+    /// The listing masked the file hashes (64 asterisks): the Hub's way of saying this caller
+    /// may not read the content of a gated repo (real-hub-2026.md §2, issue #10).
+    ContentHidden {
+        path: String,
+    },
     /// `HF_HUB_OFFLINE` forbids the request.
     Offline,
     /// `HF_ENDPOINT` is not an http(s) URL: nothing was sent.
@@ -166,6 +171,7 @@ impl HubError {
                 | HubErrorKind::RepoDisabled
                 | HubErrorKind::InvalidToken
                 | HubErrorKind::Forbidden
+                | HubErrorKind::ContentHidden { .. }
         )
     }
 
@@ -177,6 +183,18 @@ impl HubError {
             (_, Some(status)) => format!("HTTP {status}"),
             _ => "request failed".to_string(),
         }
+    }
+
+    /// A mirror's own code for "my upstream is down" (olah 0.5.4: `504 ProxyTimeout`,
+    /// real-hub-2026.md §5): not a Hub server error.
+    pub fn is_mirror_upstream_failure(&self) -> bool {
+        self.response
+            .as_ref()
+            .and_then(|r| r.error_code.as_deref())
+            .is_some_and(|code| {
+                let code = code.to_ascii_lowercase();
+                code.starts_with("proxy") || code.contains("upstream")
+            })
     }
 
     pub fn request_id(&self) -> Option<&str> {
@@ -247,9 +265,21 @@ impl fmt::Display for HubError {
                 }
                 write!(f, ". Wait and retry; logged-in users get higher limits.")?
             }
+            HubErrorKind::ServerError if self.is_mirror_upstream_failure() => write!(
+                f,
+                "the mirror at {url} cannot reach the Hub ({status} {}): it lost its upstream. This is not a failure of the Hub; retry later, or bypass the mirror with HF_ENDPOINT=https://huggingface.co.",
+                self.response
+                    .as_ref()
+                    .and_then(|r| r.error_code.as_deref())
+                    .unwrap_or_default()
+            )?,
             HubErrorKind::ServerError => write!(
                 f,
                 "the Hub had a server error ({status}) and kept failing after retries. Try again later."
+            )?,
+            HubErrorKind::ContentHidden { path } => write!(
+                f,
+                "the Hub hides the file hashes of this repository from this caller (\"{path}\" has a masked hash), which means it may not read the files. Run `hfget doctor` on it for the exact reason and fix."
             )?,
             HubErrorKind::UnexpectedStatus => write!(f, "unexpected answer {status} from {url}.")?,
             HubErrorKind::Network(kind) => write!(

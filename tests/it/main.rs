@@ -8,6 +8,7 @@ mod common;
 
 mod auth;
 mod doctor;
+mod doctor_findings;
 mod download;
 mod faults;
 mod https;

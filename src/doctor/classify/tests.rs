@@ -261,3 +261,156 @@ fn every_cause_has_an_exit_code_in_its_family() {
         Cause::RepoNotFound.exit_code()
     );
 }
+
+#[test]
+fn layer_words_are_the_json_names() {
+    for layer in [
+        Layer::Account,
+        Layer::Token,
+        Layer::Repo,
+        Layer::Network,
+        Layer::None,
+    ] {
+        assert_eq!(
+            serde_json::to_value(layer).unwrap(),
+            serde_json::Value::from(layer.id())
+        );
+    }
+}
+
+// --- issue #10: evidence made consistent before it is classified ---
+
+fn file_probe(status: u16, code: Option<&str>, message: &str) -> Probe {
+    Probe {
+        what: "HEAD config.json".into(),
+        url: "http://mirror.local/meta/gated/resolve/main/config.json".into(),
+        ..probe(status, code, message)
+    }
+}
+
+fn olah_missing_route() -> Probe {
+    Probe {
+        url: "http://mirror.local/api/models/meta/gated/auth-check".into(),
+        ..probe(
+            404,
+            Some("RepoNotFound"),
+            "Sorry, we can't find the page you are looking for.",
+        )
+    }
+}
+
+fn mirror(mut evidence: Evidence) -> Evidence {
+    evidence.endpoint = "http://mirror.local".into();
+    evidence
+}
+
+#[test]
+fn a_successful_content_file_wins_over_a_missing_route() {
+    for token in [None, Some(classic("file")), Some(fine(true, "acme"))] {
+        let mut evidence = mirror(gated_evidence(token.clone(), olah_missing_route()));
+        evidence.file_probe = Some(file_probe(200, None, ""));
+        assert_eq!(classify(&evidence), Cause::Ok, "{token:?}");
+        let notes = crate::doctor::advice::notes(Cause::Ok, &evidence);
+        assert!(
+            notes[0].contains("GET /api/models/meta/gated/auth-check"),
+            "{notes:?}"
+        );
+    }
+}
+
+#[test]
+fn a_refusal_on_the_file_wins_over_a_missing_route() {
+    let mut evidence = mirror(gated_evidence(Some(classic("file")), olah_missing_route()));
+    evidence.file_probe = Some(file_probe(
+        403,
+        Some("GatedRepo"),
+        "Your request to access model meta/gated is awaiting a review from the repo authors.",
+    ));
+    assert_eq!(classify(&evidence), Cause::GatedAccessPending);
+}
+
+#[test]
+fn repo_not_found_on_a_route_of_a_repo_that_exists_is_the_endpoints_inconsistency() {
+    // Fine-grained or not, never a token scope (the olah misreading of issue #10).
+    for token in [None, Some(fine(true, "acme"))] {
+        let mut evidence = gated_evidence(token, olah_missing_route());
+        evidence.file_probe = Some(file_probe(
+            404,
+            Some("RepoNotFound"),
+            "Repository not found",
+        ));
+        assert_eq!(classify(&evidence), Cause::EndpointInconsistent);
+    }
+    let mut evidence = gated_evidence(None, ok());
+    evidence.revision = "refs/pr/1".into();
+    evidence.revision_probe = Some(olah_missing_route());
+    assert_eq!(classify(&evidence), Cause::EndpointInconsistent);
+}
+
+#[test]
+fn an_offline_mirrors_401_repo_not_found_on_a_known_repo_is_not_cached() {
+    let mut evidence = mirror(gated_evidence(None, olah_missing_route()));
+    evidence.file_probe = Some(file_probe(
+        401,
+        Some("RepoNotFound"),
+        "Repository not found",
+    ));
+    assert_eq!(classify(&evidence), Cause::NotCachedByMirror);
+    // The Hub itself never answers that; there it is an inconsistency.
+    evidence.endpoint = "https://huggingface.co".into();
+    assert_eq!(classify(&evidence), Cause::EndpointInconsistent);
+}
+
+#[test]
+fn a_mirrors_proxy_timeout_wins_over_a_bare_gateway_error() {
+    let mut token = classic("file");
+    token.whoami = None;
+    token.whoami_probe = probe(504, None, "");
+    let evidence = Evidence {
+        token: Some(token),
+        repo_info: probe(504, Some("ProxyTimeout"), "Proxy Timeout"),
+        ..Evidence::default()
+    };
+    assert_eq!(classify(&evidence), Cause::MirrorUpstreamUnreachable);
+    assert_eq!(Cause::MirrorUpstreamUnreachable.exit_code(), 7);
+}
+
+#[test]
+fn whoami_refusing_a_sent_token_is_an_invalid_token_in_either_wording() {
+    for message in [
+        "Invalid credentials in Authorization header",
+        "Invalid username or password.",
+        "",
+    ] {
+        let mut token = classic("file");
+        token.whoami = None;
+        token.whoami_probe = probe(401, None, message);
+        let evidence = Evidence {
+            token: Some(token),
+            repo_info: probe(401, None, message),
+            ..Evidence::default()
+        };
+        assert_eq!(classify(&evidence), Cause::InvalidToken, "{message:?}");
+    }
+    // A mirror's 401 RepoNotFound on whoami says nothing about the token.
+    let mut token = classic("file");
+    token.whoami = None;
+    token.whoami_probe = probe(401, Some("RepoNotFound"), "Repository not found");
+    let evidence = Evidence {
+        token: Some(token),
+        repo_info: ok(),
+        ..Evidence::default()
+    };
+    assert_eq!(classify(&evidence), Cause::Ok);
+}
+
+#[test]
+fn a_masked_listing_alone_means_no_content_access() {
+    let mut evidence = gated_evidence(None, olah_missing_route());
+    evidence.listing_masked = Some(true);
+    assert_eq!(classify(&evidence), Cause::NoToken);
+    evidence.token = Some(fine(false, "acme"));
+    assert_eq!(classify(&evidence), Cause::TokenGatedScopeMissing);
+    evidence.token = Some(classic("file"));
+    assert_eq!(classify(&evidence), Cause::GatedAccessNotRequested);
+}

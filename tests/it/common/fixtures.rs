@@ -79,6 +79,9 @@ pub fn standard_scenario() -> Scenario {
                 .access("alice", AccessState::Granted)
                 .access("bob", AccessState::Pending)
                 .access("carol", AccessState::Rejected)
+                // The smallest file: the doctor must not take it for proof of access, since the
+                // Hub lets anyone read a gated repo's README.md (issue #10).
+                .file("README.md", b"# gated\n")
                 .file("config.json", b"{\"gated\": true}\n")
                 .lfs(
                     "model.safetensors",
