@@ -194,6 +194,7 @@ fn hub_cause(error: &HubError) -> &'static str {
         HubErrorKind::InvalidToken => "invalid_token",
         HubErrorKind::Forbidden => "forbidden",
         HubErrorKind::GatedRepo => "gated",
+        HubErrorKind::ContentHidden { .. } => "content_hidden",
         HubErrorKind::RepoDisabled => "repo_disabled",
         HubErrorKind::Network(_) => "endpoint_unreachable",
         HubErrorKind::RateLimited => "rate_limited",
