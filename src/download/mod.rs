@@ -5,6 +5,7 @@
 //! parallel, and returns a [`DownloadReport`]. Nothing here prints results; the command does.
 
 pub mod error;
+mod local_copy;
 pub mod offline;
 pub mod parallel;
 pub mod plan;
@@ -22,7 +23,7 @@ pub use error::DownloadError;
 use parallel::{ParallelEnd, ParallelTransfer};
 use plan::{FileFilter, RemoteFile, closest_names, remote_files};
 use transfer::{Tally, Transfer};
-use verify::{ContentHasher, HashKind, hash_file_prefix, place};
+use verify::{ContentHasher, HashKind, hash_file_prefix};
 
 use crate::cache::local_dir::LocalDir;
 use crate::cache::lock::BlobLock;
@@ -575,15 +576,14 @@ async fn execute(
         // run that fails before placing anything leaves no empty snapshot behind.
         cache.prepare()?;
     }
+    // Copies from the cache move the bars too: a large one takes seconds (issue #13.2).
+    let moves_bytes = |p: &&PlannedFile| matches!(p.need, Need::Fetch | Need::CopyFrom(_));
     let total: u64 = planned
         .iter()
-        .filter(|p| matches!(p.need, Need::Fetch))
+        .filter(moves_bytes)
         .map(|p| p.remote.size)
         .sum();
-    let fetching = planned
-        .iter()
-        .filter(|p| matches!(p.need, Need::Fetch))
-        .count();
+    let fetching = planned.iter().filter(moves_bytes).count();
     let progress = Progress::new(total, fetching, request.progress_bars);
     let semaphore = Arc::new(Semaphore::new(request.max_workers.max(1)));
     let budget = Arc::new(Semaphore::new(connection_budget(&request.tuning)));
@@ -606,7 +606,7 @@ async fn execute(
             file: file.remote.clone(),
             need: file.need.clone(),
             tally: tally.clone(),
-            progress: if matches!(file.need, Need::Fetch) {
+            progress: if matches!(file.need, Need::Fetch | Need::CopyFrom(_)) {
                 progress.file(file.remote.path.as_str(), file.remote.size)
             } else {
                 FileProgress::hidden()
@@ -751,11 +751,32 @@ impl Job {
                 return Ok(());
             }
             Need::CopyFrom(blob) => {
-                let (blob, target) = (blob.clone(), destination.clone());
+                // Resumable and verified, under the same lock as a download (issue #13.2).
+                let lock = self.lock(&local.lock_path(&self.file.path)).await?;
+                let shared = local.incomplete_path(&self.file.path, &self.file.etag);
+                let copy = local_copy::LocalCopy {
+                    blob: blob.clone(),
+                    incomplete: if lock.is_held() {
+                        shared
+                    } else {
+                        crate::cache::private_variant(&shared)
+                    },
+                    destination: destination.clone(),
+                    file: self.file.clone(),
+                    progress: self.progress.clone(),
+                };
                 // A blob can be gigabytes: copy it off the async workers.
-                tokio::task::spawn_blocking(move || copy_verified(&blob, &target))
-                    .await
-                    .map_err(|e| DownloadError::Task(e.to_string()))??;
+                let copied = tokio::task::spawn_blocking(move || {
+                    let result = copy.run();
+                    if result.is_err() && !lock.is_held() {
+                        // Nobody can resume a private partial file.
+                        let _ = std::fs::remove_file(&copy.incomplete);
+                    }
+                    result
+                })
+                .await
+                .map_err(|e| DownloadError::Task(e.to_string()))?;
+                copied?;
                 local.write_metadata(&self.file.path, &self.commit, &self.file.etag)?;
                 return Ok(());
             }
@@ -791,14 +812,4 @@ async fn discard_partial(incomplete: &Path) {
         let _ = std::fs::remove_file(&incomplete);
     })
     .await;
-}
-
-/// Copies a cached blob into a local folder through a temporary sibling and an atomic rename.
-fn copy_verified(blob: &Path, destination: &Path) -> Result<(), DownloadError> {
-    if let Some(parent) = destination.parent() {
-        crate::cache::create_dir_all(parent)?;
-    }
-    let temporary = crate::cache::temporary_sibling(destination);
-    std::fs::copy(blob, &temporary).map_err(|e| CacheError::io("copy to", &temporary, e))?;
-    place(&temporary, destination)
 }

@@ -936,3 +936,80 @@ fn a_failed_or_dry_run_leaves_no_ref_and_no_empty_snapshot() {
         "empty snapshot folders: {snapshots:?}"
     );
 }
+
+/// Issue #13.2: a `--local-dir` copy of a cached blob continues an interrupted copy (the
+/// partial file has its one, known name) and leaves no temporary file behind, not even one an
+/// older version left; a partial file that is not the blob's prefix is redone, not trusted.
+#[test]
+fn an_interrupted_local_dir_copy_is_resumed_and_leaves_nothing_behind() {
+    let ctx = ctx();
+    ctx.run(&["download", "acme/tiny"]).success();
+    let commit = ctx.emulator.commit_sha("acme/tiny", "main").unwrap();
+    let link = ctx.cache().join(format!(
+        "models--acme--tiny/snapshots/{commit}/model.safetensors"
+    ));
+    let etag = std::fs::read_link(&link)
+        .unwrap()
+        .file_name()
+        .unwrap()
+        .to_string_lossy()
+        .into_owned();
+    let blob = std::fs::read(&link).unwrap();
+    let dir = ctx.path("ld");
+    let download = dir.join(".cache/huggingface/download");
+    std::fs::create_dir_all(&download).unwrap();
+    let partial = download.join(format!("model.safetensors.{etag}.incomplete"));
+    for prefix in [
+        blob[..1_000_000].to_vec(),
+        // Not the blob's prefix: must be redone.
+        vec![0xAA; 500_000],
+    ] {
+        let _ = std::fs::remove_file(dir.join("model.safetensors"));
+        std::fs::write(&partial, &prefix).unwrap();
+        std::fs::write(
+            dir.join(".model.safetensors.0badf00d.tmp"),
+            b"left by an old run",
+        )
+        .unwrap();
+        ctx.clear_requests();
+        ctx.run(&[
+            "download",
+            "acme/tiny",
+            "--local-dir",
+            dir.to_str().unwrap(),
+        ])
+        .success();
+        assert!(ctx.file_requests().is_empty(), "copied, not downloaded");
+        assert_eq!(std::fs::read(dir.join("model.safetensors")).unwrap(), blob);
+        assert!(!partial.exists(), "the partial copy was placed");
+        let leftovers: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .filter(|n| n.ends_with(".tmp"))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+}
+
+/// Issue #13.2: the bars count a copy from the cache (not "0 files … 0 B/0 B").
+#[test]
+fn a_local_dir_copy_moves_the_progress_bars() {
+    let ctx = ctx();
+    ctx.run(&["download", "acme/tiny", "model.safetensors"])
+        .success();
+    let dir = ctx.path("ld");
+    let shown = run_in_terminal(
+        &ctx,
+        &format!(
+            "download acme/tiny model.safetensors --local-dir {}",
+            dir.display()
+        ),
+        &[],
+    );
+    assert!(!shown.contains("0 files ["), "{shown:?}");
+    assert!(
+        shown.contains("1 file [") && shown.contains("/3.00 MiB"),
+        "{shown:?}"
+    );
+}
