@@ -17,3 +17,4 @@ mod mirror;
 mod parallel;
 mod security;
 mod soak;
+mod tour;
