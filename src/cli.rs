@@ -54,7 +54,7 @@ pub enum Command {
     /// Log in: check a token with the Hub and keep it in the OS keyring (or, with --store file,
     /// in the HF token file the Python tools share).
     #[command(
-        after_help = "Examples:\n  hfget login                          # hidden prompt\n  pbpaste | hfget login --name laptop\n  hfget login --store file             # no keyring on this machine\n\nToken sources, in order: --token > HF_TOKEN > HUGGING_FACE_HUB_TOKEN > the active hfget login (keyring) > the HF token file."
+        after_help = "Examples:\n  hfget login                          # hidden prompt\n  wl-paste | hfget login --name laptop  # or xclip -o -selection clipboard\n  hfget login --store file             # no keyring on this machine\n\nToken sources, in order: --token > HF_TOKEN > HUGGING_FACE_HUB_TOKEN > the active hfget login (keyring) > the HF token file."
     )]
     Login(crate::commands::login::LoginArgs),
     /// Log out: remove the active login, a named one, or all of them.

@@ -146,7 +146,7 @@ impl TestContext {
         Outcome::from(self.command(args).output().expect("hfget runs"))
     }
 
-    /// Runs hfget with `input` on stdin (a pipe, not a terminal), as `pbpaste | hfget login` does.
+    /// Runs hfget with `input` on stdin (a pipe, not a terminal), as `wl-paste | hfget login` does.
     pub fn run_with_stdin(&self, args: &[&str], input: &str) -> Outcome {
         use std::io::Write;
         use std::process::Stdio;
