@@ -68,6 +68,11 @@ pub enum Command {
     },
     /// Show versions, paths, the token source, the keyring and the variables in effect.
     Env(crate::commands::env::EnvArgs),
+    /// See, free and re-verify what is in the cache: ls, rm, prune, verify.
+    Cache {
+        #[command(subcommand)]
+        command: crate::commands::cache::CacheCommand,
+    },
 }
 
 impl Command {

@@ -54,6 +54,8 @@ pub enum Error {
     Auth(#[from] AuthError),
     #[error(transparent)]
     Cache(#[from] CacheError),
+    #[error(transparent)]
+    Inventory(#[from] crate::cache::scan::InventoryError),
     #[error("Could not write the output: {0}.")]
     Output(std::io::Error),
     #[error("Interrupted. Partial downloads are kept; run the same command again to resume.")]
@@ -92,6 +94,8 @@ impl Error {
             ) => exit::USAGE,
             Error::Auth(_) => exit::LOCAL,
             Error::Cache(_) => exit::LOCAL,
+            Error::Inventory(crate::cache::scan::InventoryError::Unreadable { .. }) => exit::LOCAL,
+            Error::Inventory(_) => exit::NOT_FOUND,
             Error::Output(_) => exit::FAILURE,
             Error::Interrupted => exit::INTERRUPTED,
         }

@@ -29,6 +29,24 @@ impl BlobLock {
         self.file.is_some()
     }
 
+    /// Takes the lock only if nobody holds it, without waiting: `Held` means a live process
+    /// (hfget or Python's `filelock`, both flock) owns it right now, which is how `cache rm` and
+    /// `cache prune` tell a live partial download from a stale one (issue #11). A lock file that
+    /// does not exist is free (every downloader creates it before locking) and is not created.
+    /// Blocking (a single open and flock): call from a blocking thread.
+    pub fn try_acquire(path: &Path) -> Probe {
+        let file = match OpenOptions::new().write(true).open(path) {
+            Ok(file) => file,
+            Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Probe::Free(None),
+            Err(error) => return Probe::Unknown(error),
+        };
+        match file.try_lock() {
+            Ok(()) => Probe::Free(Some(BlobLock { file: Some(file) })),
+            Err(TryLockError::WouldBlock) => Probe::Held,
+            Err(TryLockError::Error(error)) => Probe::Unknown(error),
+        }
+    }
+
     /// Waits (asynchronously) for the lock, saying every 10 s who it is waiting for.
     pub async fn acquire(path: &Path, what: &str) -> Result<BlobLock, CacheError> {
         if let Some(parent) = path.parent() {
@@ -70,6 +88,16 @@ impl BlobLock {
             delay = (delay * 2).min(Duration::from_millis(500));
         }
     }
+}
+
+/// What [`BlobLock::try_acquire`] found.
+pub enum Probe {
+    /// Nobody held it; now this process does (`None`: there was no lock file to hold).
+    Free(Option<BlobLock>),
+    /// A live process holds it.
+    Held,
+    /// Locks cannot be tested here (unsupported filesystem, permissions): liveness is unknown.
+    Unknown(std::io::Error),
 }
 
 #[cfg(test)]

@@ -15,10 +15,15 @@
 //! Writes never expose a half-written file: blobs grow in `<etag>.incomplete` and are renamed
 //! into place once verified; refs, links and tree files are written to a temporary name first.
 
+pub mod clean;
 pub mod local_dir;
 pub mod lock;
+pub mod pool;
 pub mod relpath;
+pub mod scan;
+pub mod shared_store;
 pub mod tree;
+pub mod verify;
 
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};

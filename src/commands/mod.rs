@@ -2,6 +2,7 @@
 //! the exit code of a successful run or an [`Error`].
 
 pub mod auth;
+pub mod cache;
 pub mod completions;
 pub mod doctor;
 pub mod download;
@@ -28,6 +29,7 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
         Command::Whoami(args) => whoami::run(args, &settings, &environment).await,
         Command::Auth { command } => auth::run(command, &settings, &environment).await,
         Command::Env(args) => env::run(args, &settings, &environment).await,
+        Command::Cache { command } => cache::run(command, &settings, &environment).await,
     }
 }
 
