@@ -197,8 +197,12 @@ pub fn plan_rm(inventory: &Inventory, targets: &[Target]) -> Plan {
         cache_dir: inventory.cache_dir.clone(),
         ..Plan::default()
     };
-    let find_repo =
-        |id: &str| inventory.repos.iter().find(|r| r.id.eq_ignore_ascii_case(id));
+    let find_repo = |id: &str| {
+        inventory
+            .repos
+            .iter()
+            .find(|r| r.id.eq_ignore_ascii_case(id))
+    };
     let mut selected: BTreeMap<usize, HashSet<usize>> = BTreeMap::new();
     let mut files: BTreeMap<usize, Vec<(usize, usize)>> = BTreeMap::new();
     for target in targets {
@@ -334,8 +338,11 @@ fn add_revisions(
         for name in &revision.refs {
             work.refs.push(ref_path(&repo.path, name));
         }
-        work.metadata
-            .push(repo.path.join("trees").join(format!("{}.json", revision.commit)));
+        work.metadata.push(
+            repo.path
+                .join("trees")
+                .join(format!("{}.json", revision.commit)),
+        );
         work.metadata
             .push(repo.path.join(".no_exist").join(&revision.commit));
         for file in &revision.files {
@@ -565,11 +572,7 @@ pub fn execute(plan: &Plan) -> Outcome {
     };
     let mut held = Vec::new();
     let store_marked = shared_store::is_marked(&cache);
-    let mut sweep: HashSet<PathBuf> = plan
-        .shared_entries
-        .iter()
-        .map(|e| e.path.clone())
-        .collect();
+    let mut sweep: HashSet<PathBuf> = plan.shared_entries.iter().map(|e| e.path.clone()).collect();
     let removed = |outcome: &mut Outcome, path: &Path, result: std::io::Result<()>| match result {
         Ok(()) => true,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => false,
@@ -591,7 +594,11 @@ pub fn execute(plan: &Plan) -> Outcome {
             });
             continue;
         }
-        if removed(&mut outcome, &partial.path, std::fs::remove_file(&partial.path)) {
+        if removed(
+            &mut outcome,
+            &partial.path,
+            std::fs::remove_file(&partial.path),
+        ) {
             outcome.deleted_partials += 1;
             outcome.freed += partial.allocated;
         }
@@ -612,7 +619,8 @@ pub fn execute(plan: &Plan) -> Outcome {
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_default();
             let inside_snapshot = !blob.starts_with(work.path.join("blobs"));
-            if !inside_snapshot && take(&lock_for(&cache, &work.folder, &name), &mut held).is_err() {
+            if !inside_snapshot && take(&lock_for(&cache, &work.folder, &name), &mut held).is_err()
+            {
                 outcome.kept.push(Kept {
                     path: blob.clone(),
                     reason: "a running download holds its lock".to_string(),
@@ -628,7 +636,11 @@ pub fn execute(plan: &Plan) -> Outcome {
                 .any(|p| p.folder == work.folder && kept_partials.contains(&p.path));
         let sizes_before = blob_sizes(&blobs);
         if work.whole && !blocked {
-            if removed(&mut outcome, &work.path, std::fs::remove_dir_all(&work.path)) {
+            if removed(
+                &mut outcome,
+                &work.path,
+                std::fs::remove_dir_all(&work.path),
+            ) {
                 outcome.deleted_repos += 1;
                 outcome.freed += sizes_before;
             }
@@ -697,7 +709,11 @@ pub fn execute(plan: &Plan) -> Outcome {
             sweep.insert(target);
         }
         let size = blob_sizes(std::slice::from_ref(&orphan.path));
-        if removed(&mut outcome, &orphan.path, std::fs::remove_file(&orphan.path)) {
+        if removed(
+            &mut outcome,
+            &orphan.path,
+            std::fs::remove_file(&orphan.path),
+        ) {
             outcome.deleted_orphan_blobs += 1;
             outcome.freed += size;
         }

@@ -145,7 +145,9 @@ pub enum InventoryError {
         "The cache folder {0} does not exist. Download something first, or point --cache-dir (or HF_HUB_CACHE) at your cache."
     )]
     NotFound(PathBuf),
-    #[error("{0} is a file, not a cache folder. Point --cache-dir (or HF_HUB_CACHE) at your cache.")]
+    #[error(
+        "{0} is a file, not a cache folder. Point --cache-dir (or HF_HUB_CACHE) at your cache."
+    )]
     NotADirectory(PathBuf),
     /// `cache verify`: the repo, ref or snapshot asked for is not in the cache.
     #[error("{0}")]
@@ -293,7 +295,11 @@ struct BlobStat {
     modified: f64,
 }
 
-fn scan_repo(repo_path: &Path, repo_type: &'static str, repo_id: &str) -> Result<CachedRepo, String> {
+fn scan_repo(
+    repo_path: &Path,
+    repo_type: &'static str,
+    repo_id: &str,
+) -> Result<CachedRepo, String> {
     let snapshots = repo_path.join("snapshots");
     if !snapshots.is_dir() {
         return Err(format!(
@@ -424,13 +430,24 @@ fn scan_repo(repo_path: &Path, repo_type: &'static str, repo_id: &str) -> Result
     let (last_accessed, last_modified) = if blob_stats.is_empty() {
         let metadata = std::fs::metadata(repo_path);
         (
-            seconds(metadata.as_ref().map_err(clone_error).and_then(|m| m.accessed())),
+            seconds(
+                metadata
+                    .as_ref()
+                    .map_err(clone_error)
+                    .and_then(|m| m.accessed()),
+            ),
             seconds(metadata.and_then(|m| m.modified())),
         )
     } else {
         (
-            blob_stats.values().map(|s| s.accessed).fold(f64::MIN, f64::max),
-            blob_stats.values().map(|s| s.modified).fold(f64::MIN, f64::max),
+            blob_stats
+                .values()
+                .map(|s| s.accessed)
+                .fold(f64::MIN, f64::max),
+            blob_stats
+                .values()
+                .map(|s| s.modified)
+                .fold(f64::MIN, f64::max),
         )
     };
     let orphan_blobs = orphan_blobs(repo_path, &blob_stats);

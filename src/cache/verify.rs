@@ -41,10 +41,10 @@ pub fn expectations(listing: &[TreeEntry]) -> Vec<Expected> {
         .map(|e| Expected {
             path: e.path.clone(),
             size: Some(e.lfs.as_ref().map_or(e.size, |l| l.size)),
-            hash: e
-                .lfs
-                .as_ref()
-                .map_or_else(|| e.oid.to_ascii_lowercase(), |l| l.oid.to_ascii_lowercase()),
+            hash: e.lfs.as_ref().map_or_else(
+                || e.oid.to_ascii_lowercase(),
+                |l| l.oid.to_ascii_lowercase(),
+            ),
         })
         .collect()
 }
@@ -149,8 +149,14 @@ pub enum Verdict {
     Ok,
     /// The link points at nothing (its blob was deleted).
     Missing,
-    Size { expected: u64, actual: u64 },
-    Hash { expected: String, actual: String },
+    Size {
+        expected: u64,
+        actual: u64,
+    },
+    Hash {
+        expected: String,
+        actual: String,
+    },
     Unreadable(String),
 }
 

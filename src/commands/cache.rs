@@ -14,7 +14,7 @@ use serde::Serialize;
 use crate::auth;
 use crate::cache::clean::{self, Kept, Plan, Target};
 use crate::cache::local_dir::LocalDir;
-use crate::cache::scan::{self, CachedRepo, CachedRevision, Inventory, Liveness, InventoryError};
+use crate::cache::scan::{self, CachedRepo, CachedRevision, Inventory, InventoryError, Liveness};
 use crate::cache::verify::{self, Expected, Verdict};
 use crate::cache::{CacheRepo, RepoPath};
 use crate::commands::print_stdout;
@@ -163,19 +163,25 @@ pub async fn run(
     }
 }
 
-async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, Error> {
+async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, Error> {
     tokio::task::spawn_blocking(work)
         .await
         .map_err(|e| Error::Output(std::io::Error::other(e)))
 }
 
 async fn scan_cache(dir: &CacheDirArg, settings: &Settings) -> Result<Inventory, Error> {
-    let dir = dir.cache_dir.clone().unwrap_or_else(|| settings.hub_cache.clone());
+    let dir = dir
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| settings.hub_cache.clone());
     Ok(blocking(move || scan::scan(&dir)).await??)
 }
 
 fn print_json(value: &impl Serialize) -> Result<(), Error> {
-    let text = serde_json::to_string_pretty(value).map_err(|e| Error::Output(std::io::Error::other(e)))?;
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| Error::Output(std::io::Error::other(e)))?;
     print_stdout(&text)
 }
 
@@ -196,10 +202,12 @@ struct Row<'a> {
 
 impl Row<'_> {
     fn size(&self) -> u64 {
-        self.revision.map_or(self.repo.size_on_disk, |r| r.size_on_disk)
+        self.revision
+            .map_or(self.repo.size_on_disk, |r| r.size_on_disk)
     }
     fn modified(&self) -> f64 {
-        self.revision.map_or(self.repo.last_modified, |r| r.last_modified)
+        self.revision
+            .map_or(self.repo.last_modified, |r| r.last_modified)
     }
     fn refs(&self) -> Vec<String> {
         match self.revision {
@@ -245,13 +253,19 @@ fn compile_filter(expression: &str) -> Result<Filter, Error> {
     match key.to_ascii_lowercase().as_str() {
         "size" => {
             let threshold = parse_size(&value).map_err(bad)? as f64;
-            Ok(Box::new(move |row, _| compare(row.size() as f64, threshold)))
+            Ok(Box::new(move |row, _| {
+                compare(row.size() as f64, threshold)
+            }))
         }
         key @ ("accessed" | "modified") => {
             let seconds = parse_duration(&value).map_err(bad)? as f64;
             let accessed = key == "accessed";
             Ok(Box::new(move |row, now| {
-                let time = if accessed { row.repo.last_accessed } else { row.modified() };
+                let time = if accessed {
+                    row.repo.last_accessed
+                } else {
+                    row.modified()
+                };
                 compare(now - time, seconds)
             }))
         }
@@ -286,7 +300,11 @@ fn parse_size(text: &str) -> Result<u64, String> {
         "mib" => 1 << 20,
         "gib" => 1 << 30,
         "tib" => 1 << 40,
-        other => return Err(format!("unknown size unit `{other}` (use k, M, G, T or KiB, MiB, GiB, TiB)")),
+        other => {
+            return Err(format!(
+                "unknown size unit `{other}` (use k, M, G, T or KiB, MiB, GiB, TiB)"
+            ));
+        }
     };
     number
         .checked_mul(factor)
@@ -304,7 +322,11 @@ fn parse_duration(text: &str) -> Result<u64, String> {
         "w" => 7 * 86_400,
         "mo" => 30 * 86_400,
         "y" => 365 * 86_400,
-        other => return Err(format!("unknown time unit `{other}` (use s, m, h, d, w, mo or y)")),
+        other => {
+            return Err(format!(
+                "unknown time unit `{other}` (use s, m, h, d, w, mo or y)"
+            ));
+        }
     };
     number
         .checked_mul(factor)
@@ -313,7 +335,9 @@ fn parse_duration(text: &str) -> Result<u64, String> {
 
 fn split_number(text: &str) -> Result<(u64, &str), String> {
     let text = text.trim();
-    let digits = text.find(|c: char| !c.is_ascii_digit()).unwrap_or(text.len());
+    let digits = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
     let number = text[..digits]
         .parse::<u64>()
         .map_err(|_| format!("`{text}` does not start with a number"))?;
@@ -433,7 +457,11 @@ fn partial_repo_id(inventory: &Inventory, folder: &str) -> Option<String> {
     inventory
         .repos
         .iter()
-        .find(|r| r.path.file_name().is_some_and(|n| n.to_string_lossy() == folder))
+        .find(|r| {
+            r.path
+                .file_name()
+                .is_some_and(|n| n.to_string_lossy() == folder)
+        })
         .map(|r| r.id.clone())
 }
 
@@ -575,15 +603,32 @@ fn ls_json(inventory: &Inventory, rows: &[Row], revisions: bool) -> LsJson {
     }
 }
 
-fn ls_human(inventory: &Inventory, rows: &[Row], revisions: bool, narrowed: bool, now: f64) -> String {
+fn ls_human(
+    inventory: &Inventory,
+    rows: &[Row],
+    revisions: bool,
+    narrowed: bool,
+    now: f64,
+) -> String {
     let mut table: Vec<Vec<String>> = Vec::new();
     if revisions {
-        table.push(["ID", "REVISION", "SIZE", "FILES", "LAST MODIFIED", "REFS"].map(String::from).to_vec());
-    } else {
         table.push(
-            ["ID", "SIZE", "FILES", "LAST ACCESSED", "LAST MODIFIED", "REFS"]
+            ["ID", "REVISION", "SIZE", "FILES", "LAST MODIFIED", "REFS"]
                 .map(String::from)
                 .to_vec(),
+        );
+    } else {
+        table.push(
+            [
+                "ID",
+                "SIZE",
+                "FILES",
+                "LAST ACCESSED",
+                "LAST MODIFIED",
+                "REFS",
+            ]
+            .map(String::from)
+            .to_vec(),
         );
     }
     for row in rows {
@@ -595,7 +640,11 @@ fn ls_human(inventory: &Inventory, rows: &[Row], revisions: bool, narrowed: bool
                 human_bytes(r.size_on_disk),
                 r.nb_files.to_string(),
                 time_since(r.last_modified, now),
-                if refs.is_empty() { "(detached)".to_string() } else { refs },
+                if refs.is_empty() {
+                    "(detached)".to_string()
+                } else {
+                    refs
+                },
             ],
             None => vec![
                 row.repo.id.clone(),
@@ -650,8 +699,17 @@ fn ls_human(inventory: &Inventory, rows: &[Row], revisions: bool, narrowed: bool
         out.push_str("\nOther files in the cache (not repos, left alone by rm and prune):\n");
         let root = &inventory.cache_dir;
         for other in &inventory.others {
-            let name = other.path.strip_prefix(root).unwrap_or(&other.path).display().to_string();
-            let name = if other.is_dir { format!("{name}/") } else { name };
+            let name = other
+                .path
+                .strip_prefix(root)
+                .unwrap_or(&other.path)
+                .display()
+                .to_string();
+            let name = if other.is_dir {
+                format!("{name}/")
+            } else {
+                name
+            };
             out.push_str(&format!("  {name}  {}\n", human_bytes(other.size)));
         }
     }
@@ -670,7 +728,8 @@ fn partials_section(inventory: &Inventory, now: f64) -> String {
     );
     let mut table = Vec::new();
     for partial in &inventory.partials {
-        let id = partial_repo_id(inventory, &partial.folder).unwrap_or_else(|| partial.folder.clone());
+        let id =
+            partial_repo_id(inventory, &partial.folder).unwrap_or_else(|| partial.folder.clone());
         let name = partial
             .path
             .file_name()
@@ -689,8 +748,14 @@ fn partials_section(inventory: &Inventory, now: f64) -> String {
         ]);
     }
     out.push_str(&render_table(&table, &[2]));
-    if inventory.partials.iter().any(|p| p.liveness == Liveness::Stale) {
-        out.push_str("Stale ones: `hfget download` resumes them, `hfget cache prune` removes them.\n");
+    if inventory
+        .partials
+        .iter()
+        .any(|p| p.liveness == Liveness::Stale)
+    {
+        out.push_str(
+            "Stale ones: `hfget download` resumes them, `hfget cache prune` removes them.\n",
+        );
     }
     out
 }
@@ -723,7 +788,13 @@ fn shared_section(inventory: &Inventory) -> String {
 fn render_table(rows: &[Vec<String>], right: &[usize]) -> String {
     let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
     let widths: Vec<usize> = (0..columns)
-        .map(|c| rows.iter().filter_map(|r| r.get(c)).map(|s| s.chars().count()).max().unwrap_or(0))
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
     for row in rows {
@@ -821,10 +892,22 @@ async fn rm(args: RmArgs, settings: &Settings) -> Result<u8, Error> {
         .iter()
         .map(|t| clean::parse_target(t).map_err(Error::Usage))
         .collect::<Result<Vec<Target>, _>>()?;
+    let files = targets
+        .iter()
+        .filter(|t| matches!(t, Target::File { .. }))
+        .count();
+    if files > 0 && files < targets.len() {
+        return Err(Error::Usage(
+            "hf:// file targets cannot be mixed with repo or revision targets: run `hfget cache rm` once for each kind.".into(),
+        ));
+    }
     let inventory = scan_cache(&args.cache, settings).await?;
     let plan = clean::plan_rm(&inventory, &targets);
     for missing in &plan.targets_not_found {
-        output::warn(format!("{missing} is not in the cache ({}).", inventory.cache_dir.display()));
+        output::warn(format!(
+            "{missing} is not in the cache ({}).",
+            inventory.cache_dir.display()
+        ));
     }
     if plan.is_empty() {
         if args.confirm.json {
@@ -884,13 +967,19 @@ async fn prune(args: PruneArgs, settings: &Settings) -> Result<u8, Error> {
         parts.push(format!("{revisions} detached revision(s)"));
     }
     if !plan.partials.is_empty() {
-        parts.push(format!("{} stale partial download file(s)", plan.partials.len()));
+        parts.push(format!(
+            "{} stale partial download file(s)",
+            plan.partials.len()
+        ));
     }
     if !plan.orphan_blobs.is_empty() {
         parts.push(format!("{} orphan blob(s)", plan.orphan_blobs.len()));
     }
     if !plan.shared_entries.is_empty() {
-        parts.push(format!("{} unreferenced shared blob(s)", plan.shared_entries.len()));
+        parts.push(format!(
+            "{} unreferenced shared blob(s)",
+            plan.shared_entries.len()
+        ));
     }
     if !plan.empty_dirs.is_empty() {
         parts.push(format!("{} empty folder(s)", plan.empty_dirs.len()));
@@ -900,7 +989,10 @@ async fn prune(args: PruneArgs, settings: &Settings) -> Result<u8, Error> {
 }
 
 fn describe_plan(plan: &Plan, summary: &str) -> String {
-    let mut out = format!("About to delete {summary}, freeing {}:\n", human_bytes(plan.freed));
+    let mut out = format!(
+        "About to delete {summary}, freeing {}:\n",
+        human_bytes(plan.freed)
+    );
     for repo in &plan.selected {
         if repo.entire_repo {
             out.push_str(&format!("  - {} (entire repo)\n", repo.id));
@@ -911,10 +1003,10 @@ fn describe_plan(plan: &Plan, summary: &str) -> String {
             let refs = if revision.refs.is_empty() {
                 "(detached)".to_string()
             } else {
-                revision.refs.join(" ")
+                format!("[{}]", revision.refs.join(" "))
             };
             out.push_str(&format!(
-                "      {} [{refs}] {}\n",
+                "      {} {refs} {}\n",
                 revision.commit,
                 human_bytes(revision.size_on_disk)
             ));
@@ -927,14 +1019,26 @@ fn describe_plan(plan: &Plan, summary: &str) -> String {
         .partials
         .iter()
         .map(|p| (&p.path, "partial download"))
-        .chain(plan.orphan_blobs.iter().map(|(_, b)| (&b.path, "orphan blob")))
-        .chain(plan.shared_entries.iter().map(|e| (&e.path, "unreferenced shared blob")))
+        .chain(
+            plan.orphan_blobs
+                .iter()
+                .map(|(_, b)| (&b.path, "orphan blob")),
+        )
+        .chain(
+            plan.shared_entries
+                .iter()
+                .map(|e| (&e.path, "unreferenced shared blob")),
+        )
         .chain(plan.empty_dirs.iter().map(|d| (d, "empty folder")));
     for (path, what) in listed {
         out.push_str(&format!("  - {what}: {}\n", path.display()));
     }
     for kept in &plan.kept {
-        out.push_str(&format!("  (kept {}: {})\n", kept.path.display(), kept.reason));
+        out.push_str(&format!(
+            "  (kept {}: {})\n",
+            kept.path.display(),
+            kept.reason
+        ));
     }
     out.trim_end().to_string()
 }
@@ -950,8 +1054,16 @@ fn clean_json<'a>(plan: &'a Plan, outcome: Option<clean::Outcome>, dry_run: bool
         repos: &plan.selected,
         files: &plan.file_labels,
         partial_downloads: plan.partials.iter().map(|p| p.path.as_path()).collect(),
-        orphan_blobs: plan.orphan_blobs.iter().map(|(_, b)| b.path.as_path()).collect(),
-        shared_blobs: plan.shared_entries.iter().map(|e| e.path.as_path()).collect(),
+        orphan_blobs: plan
+            .orphan_blobs
+            .iter()
+            .map(|(_, b)| b.path.as_path())
+            .collect(),
+        shared_blobs: plan
+            .shared_entries
+            .iter()
+            .map(|e| e.path.as_path())
+            .collect(),
         empty_folders: &plan.empty_dirs,
         not_found: &plan.targets_not_found,
         kept,
@@ -959,7 +1071,11 @@ fn clean_json<'a>(plan: &'a Plan, outcome: Option<clean::Outcome>, dry_run: bool
     }
 }
 
-async fn confirm_and_execute(plan: Plan, summary: &str, confirm: &ConfirmArgs) -> Result<u8, Error> {
+async fn confirm_and_execute(
+    plan: Plan,
+    summary: &str,
+    confirm: &ConfirmArgs,
+) -> Result<u8, Error> {
     let description = describe_plan(&plan, summary);
     if confirm.dry_run {
         if confirm.json {
@@ -1001,7 +1117,11 @@ async fn confirm_and_execute(plan: Plan, summary: &str, confirm: &ConfirmArgs) -
             output::warn(error);
         }
     }
-    Ok(if errors == 0 { exit::SUCCESS } else { exit::LOCAL })
+    Ok(if errors == 0 {
+        exit::SUCCESS
+    } else {
+        exit::LOCAL
+    })
 }
 
 /// Asks on the terminal; only "y"/"yes" agrees.
@@ -1082,7 +1202,10 @@ async fn verify_command(
         let token = auth::resolve_token(settings, environment, args.token.as_deref()).await?;
         Some(HubClient::new(settings, token.map(|t| t.token))?)
     };
-    let cache_dir = args.cache_dir.clone().unwrap_or_else(|| settings.hub_cache.clone());
+    let cache_dir = args
+        .cache_dir
+        .clone()
+        .unwrap_or_else(|| settings.hub_cache.clone());
     let subject = match &args.local_dir {
         Some(dir) => local_subject(parsed.repo, revision, dir, client.as_ref(), settings).await?,
         None => cache_subject(parsed.repo, revision, explicit_revision, &cache_dir)?,
@@ -1118,7 +1241,11 @@ async fn verify_command(
     } else {
         print_verify_human(&report, &args)?;
     }
-    Ok(if failed { exit::INTEGRITY } else { exit::SUCCESS })
+    Ok(if failed {
+        exit::INTEGRITY
+    } else {
+        exit::SUCCESS
+    })
 }
 
 impl VerifyJson {
@@ -1223,13 +1350,17 @@ async fn listing_for(
     subject: &Subject,
     client: Option<&HubClient>,
 ) -> Result<(Option<Vec<Expected>>, ListingSource), Error> {
-    let mut trees = vec![CacheRepo::new(&subject.cache_dir, &subject.repo).tree_path(&subject.commit)];
+    let mut trees =
+        vec![CacheRepo::new(&subject.cache_dir, &subject.repo).tree_path(&subject.commit)];
     if let Some(local) = &subject.local_dir {
         trees.insert(0, local.tree_path(&subject.commit));
     }
     for tree in trees {
         if let Some(listing) = blocking(move || verify::cached_listing(&tree)).await? {
-            return Ok((Some(verify::expectations(&listing)), ListingSource::CachedTree));
+            return Ok((
+                Some(verify::expectations(&listing)),
+                ListingSource::CachedTree,
+            ));
         }
     }
     match client {
@@ -1252,7 +1383,10 @@ async fn run_checks(
         let files = verify::local_files(&root, local_dir.is_some());
         let (expected, names_only) = match expected {
             Some(expected) => (expected, false),
-            None => (verify::expectations_from_names(&files, local_dir.as_ref()), true),
+            None => (
+                verify::expectations_from_names(&files, local_dir.as_ref()),
+                true,
+            ),
         };
         let comparison = verify::compare(expected, &files);
         let checked = comparison.to_check.len();
@@ -1434,7 +1568,7 @@ fn print_verify_human(report: &VerifyJson, args: &VerifyArgs) -> Result<(), Erro
     for path in &report.repaired {
         out.push_str(&format!("  ✓ repaired {path}\n"));
     }
-    let short = report.commit.get(..12).unwrap_or(&report.commit);
+    let short = &report.commit;
     if report.ok {
         out.push_str(&format!(
             "Verified {} file(s) of {what} at {short} in {}: all match.",

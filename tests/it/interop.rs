@@ -8,7 +8,7 @@ use crate::common::fixtures::*;
 use crate::common::*;
 
 /// Runs a Python snippet with `huggingface_hub` against this context's cache and emulator.
-fn python(ctx: &TestContext, python: &Path, script: &str, offline: bool) -> String {
+pub fn python(ctx: &TestContext, python: &Path, script: &str, offline: bool) -> String {
     let mut command = Command::new(python);
     command
         .arg("-c")

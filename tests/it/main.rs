@@ -7,6 +7,7 @@
 mod common;
 
 mod auth;
+mod cache_cmd;
 mod doctor;
 mod doctor_findings;
 mod download;
