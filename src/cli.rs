@@ -86,6 +86,7 @@ impl Command {
             Command::Auth {
                 command: crate::commands::auth::AuthCommand::List { json },
             } => *json,
+            Command::Cache { command } => command.wants_json(),
             _ => false,
         }
     }

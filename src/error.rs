@@ -174,6 +174,10 @@ impl Error {
             ) => "usage",
             Error::Auth(_) => "local_filesystem",
             Error::Cache(_) => "local_filesystem",
+            Error::Inventory(crate::cache::scan::InventoryError::Unreadable { .. }) => {
+                "local_filesystem"
+            }
+            Error::Inventory(_) => "not_in_cache",
             Error::Output(_) => "output",
             Error::Interrupted => "interrupted",
         }

@@ -150,6 +150,18 @@ pub struct VerifyArgs {
     pub json: bool,
 }
 
+impl CacheCommand {
+    /// Whether a failure must be printed as one JSON object (issue #13.9).
+    pub fn wants_json(&self) -> bool {
+        match self {
+            CacheCommand::Ls(args) => args.json,
+            CacheCommand::Rm(args) => args.confirm.json,
+            CacheCommand::Prune(args) => args.confirm.json,
+            CacheCommand::Verify(args) => args.json,
+        }
+    }
+}
+
 pub async fn run(
     command: CacheCommand,
     settings: &Settings,
@@ -1509,6 +1521,7 @@ async fn repair(
         },
         no_file_locks: settings.no_file_locks,
         offline: false,
+        offline_variable: settings.offline_variable,
         progress_bars: settings.progress_bars,
     };
     download::download(client, &request).await?;
