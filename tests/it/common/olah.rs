@@ -9,6 +9,9 @@
 //! olah.restart(OlahMode::Offline); // same cache, same port, no upstream
 //! ```
 //!
+//! A slow upstream: give the emulator `Scenario::cdn_connection_bytes_per_sec` (olah fetches each
+//! 64 MiB block over one upstream connection).
+//!
 //! `.ci/run` installs olah in its own venv and exports `HFGET_TEST_OLAH` (its `olah-cli`).
 //! Without it the tests skip with a note, except under CI (`CI` set), where they fail.
 //!
