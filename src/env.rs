@@ -37,10 +37,14 @@ pub const NO_PROXY: &str = "NO_PROXY";
 /// Which keyring backend hfget uses: `secret-service` (default on Linux) or `none` (tests, and
 /// machines where the user wants the keyring ignored).
 pub const HFGET_KEYRING: &str = "HFGET_KEYRING";
-/// `1` skips flock on `.locks/` (filesystems where it hangs or silently lies: some NFS, Lustre,
-/// GPFS setups). Downloads then use per-process temporary names, so concurrent runs stay correct
-/// at the cost of cross-run resume.
+/// `1` skips flock on `.locks/` (for filesystems where it hangs). hfget already detects the
+/// filesystems where flock cannot be trusted across machines (issue #12); either way the lease
+/// protocol (`cache::lease`) keeps concurrent runs to one download per blob, and resumable.
 pub const HFGET_NO_FILE_LOCKS: &str = "HFGET_NO_FILE_LOCKS";
+/// Seconds a download's lease may go without a heartbeat before another run takes it over
+/// (default 30; issue #12). Lower it for jobs that are often killed; raise it on file servers
+/// that stall for longer.
+pub const HFGET_LEASE_TIMEOUT: &str = "HFGET_LEASE_TIMEOUT";
 /// Where hfget keeps its own small state (the name of the active keyring login).
 pub const HFGET_CONFIG_DIR: &str = "HFGET_CONFIG_DIR";
 
@@ -66,6 +70,7 @@ pub const REPORTED_VARIABLES: &[&str] = &[
     HFGET_KEYRING,
     HFGET_CONFIG_DIR,
     HFGET_NO_FILE_LOCKS,
+    HFGET_LEASE_TIMEOUT,
 ];
 
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -129,6 +134,8 @@ pub struct Settings {
     pub keyring_backend: Option<String>,
     /// Skip flock on `.locks/` (`HFGET_NO_FILE_LOCKS`).
     pub no_file_locks: bool,
+    /// How long a silent lease lasts before it is taken over (`HFGET_LEASE_TIMEOUT`).
+    pub lease_timeout: std::time::Duration,
 }
 
 impl Settings {
@@ -194,6 +201,12 @@ impl Settings {
             config_dir,
             keyring_backend: env.var(HFGET_KEYRING),
             no_file_locks: env.flag(HFGET_NO_FILE_LOCKS).unwrap_or(false),
+            lease_timeout: env
+                .var(HFGET_LEASE_TIMEOUT)
+                .and_then(|value| value.trim().parse::<f64>().ok())
+                .filter(|secs| secs.is_finite() && *secs > 0.0)
+                .map(std::time::Duration::from_secs_f64)
+                .unwrap_or(crate::cache::lease::DEFAULT_TIMEOUT),
         }
     }
 

@@ -73,8 +73,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
         }
     });
-    // Do not wait for transfer tasks still running after an error or Ctrl-C.
+    // Do not wait for transfer tasks still running after an error or Ctrl-C; but let other
+    // runs know at once that their downloads are no longer in progress (issue #12).
     runtime.shutdown_background();
+    cache::lease::release_all_held();
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {

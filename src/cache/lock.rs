@@ -3,6 +3,8 @@
 //!
 //! Locks are best-effort, as in Python: on filesystems where flock is unsupported the download
 //! goes ahead, and correctness rests on verifying every blob before its atomic rename (issue #6).
+//! In the cache, a flock is only the first step: [`super::lease`] decides who downloads a blob
+//! across machines, where flock may be local to one of them (issue #12).
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::os::unix::fs::OpenOptionsExt;
@@ -11,6 +13,15 @@ use std::time::{Duration, Instant};
 
 use super::{CacheError, create_dir_all};
 use crate::output;
+
+/// What one [`BlobLock::try_claim`] found.
+pub enum TryLock {
+    Held(BlobLock),
+    /// Another process holds it.
+    Busy,
+    /// flock does not work on this filesystem.
+    Unsupported,
+}
 
 /// Held while a blob is being downloaded; released when dropped.
 pub struct BlobLock {
@@ -33,8 +44,13 @@ impl BlobLock {
     /// (hfget or Python's `filelock`, both flock) owns it right now, which is how `cache rm` and
     /// `cache prune` tell a live partial download from a stale one (issue #11). A lock file that
     /// does not exist is free (every downloader creates it before locking) and is not created.
+    /// A live lease on the blob (`cache::lease`: a download on another machine sharing the
+    /// cache, where flock is not seen, issue #12) is `Held` too.
     /// Blocking (a single open and flock): call from a blocking thread.
     pub fn try_acquire(path: &Path) -> Probe {
+        if lease_is_live(path) {
+            return Probe::Held;
+        }
         let file = match OpenOptions::new().write(true).open(path) {
             Ok(file) => file,
             Err(error) if error.kind() == std::io::ErrorKind::NotFound => return Probe::Free(None),
@@ -45,6 +61,26 @@ impl BlobLock {
             Err(TryLockError::WouldBlock) => Probe::Held,
             Err(TryLockError::Error(error)) => Probe::Unknown(error),
         }
+    }
+
+    /// One attempt at the lock a download holds, without waiting; creates the lock file
+    /// (`0664`, as Python's `WeakFileLock`). Blocking (a quick system call; on NFS a round trip).
+    pub fn try_claim(path: &Path) -> Result<TryLock, CacheError> {
+        if let Some(parent) = path.parent() {
+            create_dir_all(parent)?;
+        }
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .mode(0o664)
+            .open(path)
+            .map_err(|e| CacheError::io("open the lock file", path, e))?;
+        Ok(match file.try_lock() {
+            Ok(()) => TryLock::Held(BlobLock { file: Some(file) }),
+            Err(TryLockError::WouldBlock) => TryLock::Busy,
+            Err(TryLockError::Error(_)) => TryLock::Unsupported,
+        })
     }
 
     /// Waits (asynchronously) for the lock, saying every 10 s who it is waiting for.
@@ -88,6 +124,25 @@ impl BlobLock {
             delay = (delay * 2).min(Duration::from_millis(500));
         }
     }
+}
+
+/// Whether the blob of `.locks/<folder>/<etag>.lock` has a live lease beside its partial
+/// (`<cache>/<folder>/blobs/<etag>.lease`).
+fn lease_is_live(lock_path: &Path) -> bool {
+    let (Some(folder_dir), Some(name)) = (lock_path.parent(), lock_path.file_name()) else {
+        return false;
+    };
+    let (Some(folder), Some(cache)) = (
+        folder_dir.file_name(),
+        folder_dir.parent().and_then(Path::parent),
+    ) else {
+        return false;
+    };
+    let name = name.to_string_lossy();
+    let Some(etag) = name.strip_suffix(".lock") else {
+        return false;
+    };
+    super::lease::has_live_owner(&cache.join(folder).join("blobs"), etag)
 }
 
 /// What [`BlobLock::try_acquire`] found.

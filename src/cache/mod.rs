@@ -16,6 +16,7 @@
 //! into place once verified; refs, links and tree files are written to a temporary name first.
 
 pub mod clean;
+pub mod lease;
 pub mod local_dir;
 pub mod lock;
 pub mod pool;

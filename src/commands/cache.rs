@@ -1520,6 +1520,7 @@ async fn repair(
             chunk_size: 16 << 20,
         },
         no_file_locks: settings.no_file_locks,
+        lease_timeout: settings.lease_timeout,
         offline: false,
         offline_variable: settings.offline_variable,
         progress_bars: settings.progress_bars,

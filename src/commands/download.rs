@@ -169,6 +169,7 @@ fn build_request(args: &DownloadArgs, settings: &Settings) -> Result<DownloadReq
             chunk_size: args.chunk_size,
         },
         no_file_locks: settings.no_file_locks,
+        lease_timeout: settings.lease_timeout,
         offline: settings.offline,
         offline_variable: settings.offline_variable,
         progress_bars: settings.progress_bars,
@@ -231,7 +232,13 @@ fn print_summary(report: &DownloadReport, started: Instant) {
         .iter()
         .filter(|f| f.status == FileStatus::Downloaded)
         .collect();
-    let cached = report.files.len() - downloaded.len();
+    // Files another process downloaded while this run waited are not this run's (#13.11).
+    let elsewhere: Vec<_> = report
+        .files
+        .iter()
+        .filter(|f| f.status == FileStatus::ByAnotherProcess)
+        .collect();
+    let cached = report.files.len() - downloaded.len() - elsewhere.len();
     let bytes: u64 = downloaded.iter().map(|f| f.size).sum();
     // Bytes an interrupted run left are not this run's work (issue #13.11): say so.
     let amount = if report.bytes_resumed > 0 {
@@ -244,9 +251,18 @@ fn print_summary(report: &DownloadReport, started: Instant) {
     } else {
         human_bytes(bytes)
     };
+    let by_others = if elsewhere.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", {} by another process ({})",
+            elsewhere.len(),
+            human_bytes(elsewhere.iter().map(|f| f.size).sum())
+        )
+    };
     output::info(format!(
-        "{} {}@{}: {} file{} downloaded ({}), {} already present, in {:.1} s.",
-        if downloaded.is_empty() {
+        "{} {}@{}: {} file{} downloaded ({}){by_others}, {} already present, in {:.1} s.",
+        if downloaded.is_empty() && elsewhere.is_empty() {
             "Up to date:"
         } else {
             "Done:"

@@ -11,6 +11,7 @@ pub mod parallel;
 pub mod plan;
 pub mod transfer;
 pub mod verify;
+mod wait;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -24,7 +25,9 @@ use parallel::{ParallelEnd, ParallelTransfer};
 use plan::{FileFilter, RemoteFile, closest_names, remote_files};
 use transfer::{Tally, Transfer};
 use verify::{ContentHasher, HashKind, hash_file_prefix};
+use wait::WaitDisplay;
 
+use crate::cache::lease::{self, BlobClaim, Claim};
 use crate::cache::local_dir::LocalDir;
 use crate::cache::lock::BlobLock;
 use crate::cache::{CacheError, CacheRepo, RepoPath, tree};
@@ -57,8 +60,10 @@ pub struct DownloadRequest {
     pub max_workers: usize,
     /// How large files are split into parallel ranges.
     pub tuning: parallel::Tuning,
-    /// Skip flock (`HFGET_NO_FILE_LOCKS`): partial files then get per-process names.
+    /// Skip flock (`HFGET_NO_FILE_LOCKS`); leases still keep runs apart (issue #12).
     pub no_file_locks: bool,
+    /// How long a silent lease on a blob lasts before another run takes it over.
+    pub lease_timeout: std::time::Duration,
     pub offline: bool,
     /// The variable that turned offline mode on, named in messages (issue #13.10).
     pub offline_variable: &'static str,
@@ -73,6 +78,9 @@ pub enum FileStatus {
     Cached,
     /// Transferred in this run.
     Downloaded,
+    /// Another process (here or on another machine sharing the cache) downloaded it while
+    /// this run waited for it (issue #12).
+    ByAnotherProcess,
     /// Dry run: would be transferred.
     WillDownload,
 }
@@ -154,9 +162,14 @@ pub async fn download(
     let tally = Arc::new(Tally::default());
     let executed = execute(client, request, &commit, &planned, &tally).await;
     record_revision(request, &commit, executed.is_ok())?;
-    executed?;
+    let elsewhere = executed?;
     let mut done = report(request, &commit, &planned, FileStatus::Downloaded);
     (done.bytes_fetched, done.bytes_resumed) = tally.totals();
+    for file in &mut done.files {
+        if elsewhere.contains(&file.path) {
+            file.status = FileStatus::ByAnotherProcess;
+        }
+    }
     Ok(done)
 }
 
@@ -503,8 +516,18 @@ fn check_free_space(
         .filter(|p| matches!(p.need, Need::Fetch | Need::CopyFrom(_)))
         .map(|p| {
             let partial = incomplete_path(request, commit, &p.remote);
-            let on_disk = parallel::bytes_on_disk(&partial, &p.remote.etag, p.remote.size);
-            p.remote.size.saturating_sub(on_disk)
+            let (etag, size) = (&p.remote.etag, p.remote.size);
+            let mut on_disk = parallel::bytes_on_disk(&partial, etag, size);
+            // Cache partials have owner-unique names (issue #12): count the best one.
+            if let Target::Cache(dir) = &request.target {
+                let blobs = CacheRepo::new(dir, &request.repo).blob_path(etag);
+                if let Some(blobs) = blobs.parent() {
+                    for candidate in lease::resumable_partials(blobs, etag) {
+                        on_disk = on_disk.max(parallel::bytes_on_disk(&candidate, etag, size));
+                    }
+                }
+            }
+            size.saturating_sub(on_disk)
         })
         .sum();
     if needed == 0 {
@@ -556,14 +579,15 @@ pub fn connection_budget(tuning: &parallel::Tuning) -> usize {
 
 /// Runs every needed transfer, at most `max_workers` files at a time; large files also share a
 /// connection budget for their ranges ([`connection_budget`]). The first failure stops the
-/// rest; partial files stay on disk for the next run.
+/// rest; partial files stay on disk for the next run. Returns the files another process
+/// downloaded while this one waited for them.
 async fn execute(
     client: &HubClient,
     request: &DownloadRequest,
     commit: &str,
     planned: &[PlannedFile],
     tally: &Arc<Tally>,
-) -> Result<(), DownloadError> {
+) -> Result<std::collections::HashSet<String>, DownloadError> {
     if let Target::LocalDir { dir, .. } = &request.target {
         LocalDir::new(dir).prepare()?;
     }
@@ -621,19 +645,34 @@ async fn execute(
             job.run().await
         });
     }
-    let mut outcome = Ok(());
+    let mut outcome = Ok(std::collections::HashSet::new());
     while let Some(joined) = tasks.join_next().await {
         let result = joined
             .map_err(|e| DownloadError::Task(e.to_string()))
             .and_then(|r| r);
-        if let Err(error) = result {
-            tasks.abort_all();
-            outcome = Err(error);
-            break;
+        match result {
+            Ok(JobEnd::ByAnotherProcess(path)) => {
+                if let Ok(elsewhere) = &mut outcome {
+                    elsewhere.insert(path);
+                }
+            }
+            Ok(JobEnd::Done) => {}
+            Err(error) => {
+                tasks.abort_all();
+                outcome = Err(error);
+                break;
+            }
         }
     }
     progress.finish();
     outcome
+}
+
+/// How one job ended.
+enum JobEnd {
+    Done,
+    /// Another process placed the blob while this job waited for it.
+    ByAnotherProcess(String),
 }
 
 /// One file's work, owned so it can run on its own task.
@@ -649,13 +688,16 @@ struct Job {
 }
 
 impl Job {
-    async fn run(self) -> Result<(), DownloadError> {
+    async fn run(self) -> Result<JobEnd, DownloadError> {
         match &self.request.target {
             Target::Cache(dir) => {
                 self.run_in_cache(&CacheRepo::new(dir, &self.request.repo))
                     .await
             }
-            Target::LocalDir { dir, .. } => self.run_in_local_dir(&LocalDir::new(dir)).await,
+            Target::LocalDir { dir, .. } => {
+                self.run_in_local_dir(&LocalDir::new(dir)).await?;
+                Ok(JobEnd::Done)
+            }
         }
     }
 
@@ -722,21 +764,82 @@ impl Job {
         result
     }
 
-    async fn run_in_cache(&self, cache: &CacheRepo) -> Result<(), DownloadError> {
+    async fn run_in_cache(&self, cache: &CacheRepo) -> Result<JobEnd, DownloadError> {
         let etag = &self.file.etag;
-        if matches!(self.need, Need::Fetch) {
-            let lock = self.lock(&cache.lock_path(etag)).await?;
-            // Another process may have finished this blob while we waited for the lock.
-            let done_elsewhere = !self.request.force && cache.has_blob(etag, self.file.size);
-            if !done_elsewhere {
-                self.fetch_guarded(&lock, cache.incomplete_path(etag), cache.blob_path(etag))
-                    .await?;
-            }
+        let mut end = JobEnd::Done;
+        if matches!(self.need, Need::Fetch) && !self.fetch_claimed(cache).await? {
+            end = JobEnd::ByAnotherProcess(self.file.path.to_string());
         }
         if !matches!(self.need, Need::Nothing) {
             cache.link_snapshot(&self.commit, &self.file.path, etag)?;
         }
-        Ok(())
+        Ok(end)
+    }
+
+    /// Claims the blob (flock where it works, and a lease: `cache::lease`, issue #12), waiting
+    /// visibly while another process, on this machine or another, downloads it; then fetches
+    /// it into the lease's owner-unique partial file. Returns whether this process fetched it
+    /// (false: another one placed it while this one waited).
+    async fn fetch_claimed(&self, cache: &CacheRepo) -> Result<bool, DownloadError> {
+        let etag = &self.file.etag;
+        let blob = cache.blob_path(etag);
+        let claim = BlobClaim {
+            blobs: blob.parent().map(Path::to_path_buf).unwrap_or_default(),
+            etag: etag.clone(),
+            size: self.file.size,
+            file: self.file.path.to_string(),
+            lock_path: (!self.request.no_file_locks).then(|| cache.lock_path(etag)),
+            timeout: self.request.lease_timeout,
+            refetch: self.request.force,
+            progress: parallel::bytes_on_disk,
+        };
+        // Partials of leases this job lost: the new owner adopted them (or started afresh), but
+        // a write of this job's may have recreated their chunk record since.
+        let mut abandoned: Vec<PathBuf> = Vec::new();
+        let fetched_here = loop {
+            let mut display = WaitDisplay::new(&self.progress, &claim.file);
+            let lease = match lease::claim(claim.clone(), &mut display).await? {
+                Claim::Done { by_this_process } => {
+                    display.finish();
+                    break by_this_process;
+                }
+                Claim::Owner(lease) => lease,
+            };
+            display.hand_over();
+            let partial = lease.partial().to_path_buf();
+            if self.request.force {
+                discard_partial(&partial).await;
+            }
+            let fetched = tokio::select! {
+                result = self.fetch(partial.clone(), blob.clone()) => Some(result),
+                () = lease.lost() => None,
+            };
+            drop(lease);
+            match fetched {
+                Some(result) => {
+                    result?;
+                    break true;
+                }
+                None => {
+                    output::warn(format!(
+                        "{}: another run took over this download (this one was silent for longer than the lease timeout); waiting for it instead.",
+                        self.file.path
+                    ));
+                    abandoned.push(partial);
+                }
+            }
+        };
+        if !abandoned.is_empty() {
+            // Let this job's cancelled writers finish what they had started, then clean up.
+            tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+            for partial in &abandoned {
+                discard_partial(partial).await;
+            }
+            let claim = claim.clone();
+            let _ =
+                tokio::task::spawn_blocking(move || lease::clear_after_completion(&claim)).await;
+        }
+        Ok(fetched_here)
     }
 
     async fn run_in_local_dir(&self, local: &LocalDir) -> Result<(), DownloadError> {

@@ -139,4 +139,11 @@ impl FileProgress {
             bar.finish_and_clear();
         }
     }
+
+    /// Replaces the file bar's label, e.g. while another process downloads it (issue #12).
+    pub fn set_label(&self, label: String) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(label);
+        }
+    }
 }

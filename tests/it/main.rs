@@ -17,5 +17,6 @@ mod interop;
 mod mirror;
 mod parallel;
 mod security;
+mod shared_cache;
 mod soak;
 mod tour;

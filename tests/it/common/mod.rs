@@ -5,6 +5,7 @@
 
 pub mod fixtures;
 pub mod olah;
+pub mod sshfs;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -1,0 +1,263 @@
+//! Whether `flock` on a folder can be trusted to keep two downloaders apart (issue #12).
+//!
+//! On a local disk a lock is seen by every process that can open the file. On network and
+//! cluster filesystems it may not be: NFS mounted with `local_lock=`/`nolock`, Lustre with
+//! `localflock`, GPFS, and FUSE filesystems such as sshfs keep locks on one client, so two
+//! machines both "hold" the same lock (the corrupt `config.json` of huggingface_hub PR #4228).
+//! The answer comes from `statfs`'s magic number; an unknown magic is probed (does a second
+//! open file description see the first one's lock?) and named from `/proc/self/mountinfo`.
+
+use std::collections::HashMap;
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+/// What a filesystem's locks are worth.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LockTrust {
+    /// The filesystem's name (`ext4`, `nfs`, `fuse.sshfs`, …), for messages.
+    pub filesystem: String,
+    /// Every process that can open a file on this filesystem sees a lock on it: holding the
+    /// flock proves nobody else is downloading. False on network, cluster and FUSE
+    /// filesystems, where only the lease protocol keeps machines apart.
+    pub coherent: bool,
+    /// `flock` works at all here (false: `ENOSYS`/`EOPNOTSUPP`, Lustre's `noflock`, some
+    /// NFS mounts). Then `.locks/` is left alone, as Python's `SoftFileLock` fallback expects.
+    pub flock_works: bool,
+}
+
+/// Filesystems whose locks are local to one machine (`linux/magic.h` and the vendors' headers).
+const LOCAL: &[(i64, &str)] = &[
+    (0xEF53, "ext4"),
+    (0x5846_5342, "xfs"),
+    (0x9123_683E, "btrfs"),
+    (0x0102_1994, "tmpfs"),
+    (0x2FC1_2FC1, "zfs"),
+    (0xF2F5_2010, "f2fs"),
+    (0xCA45_1A4E, "bcachefs"),
+    (0x8584_58F6, "ramfs"),
+    (0x794C_7630, "overlay"),
+    (0x5265_4973, "reiserfs"),
+    (0x3153_464A, "jfs"),
+    (0x4D44, "vfat"),
+    (0x2011_BAB0, "exfat"),
+    (0x5346_544E, "ntfs"),
+    (0x482B, "hfsplus"),
+    (0x3434, "nilfs"),
+];
+
+/// Filesystems shared between machines, where a lock may be seen by one machine only.
+const SHARED: &[(i64, &str)] = &[
+    (0x6969, "nfs"),
+    (0x517B, "smb"),
+    (0xFF53_4D42, "cifs"),
+    (0xFE53_4D42, "smb2"),
+    (0x6573_5546, "fuse"),
+    (0x0BD0_0BD0, "lustre"),
+    (0x4750_4653, "gpfs"),
+    (0x00C3_6400, "ceph"),
+    (0x5346_414F, "afs"),
+    (0x6B41_4653, "openafs"),
+    (0x7375_7245, "coda"),
+    (0x0102_1997, "9p"),
+    (0x7461_636F, "ocfs2"),
+    (0x0116_1970, "gfs2"),
+    (0x564C, "ncp"),
+    (0x1983_0326, "beegfs"),
+    (0x2003_0528, "orangefs"),
+    (0x786F_4256, "vboxsf"),
+    (0xAAD7_AAEA, "panfs"),
+];
+
+/// Names in `/proc/self/mountinfo` that mean "shared between machines" when the magic number
+/// is one this table does not know.
+const SHARED_NAMES: &[&str] = &[
+    "nfs",
+    "nfs4",
+    "cifs",
+    "smb3",
+    "smbfs",
+    "lustre",
+    "gpfs",
+    "ceph",
+    "glusterfs",
+    "beegfs",
+    "9p",
+    "afs",
+    "ocfs2",
+    "gfs2",
+    "panfs",
+    "wekafs",
+    "juicefs",
+];
+
+/// How a magic number classifies, before any probing.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Magic {
+    Local(&'static str),
+    Shared(&'static str),
+    Unknown,
+}
+
+pub(crate) fn classify_magic(magic: i64) -> Magic {
+    if let Some((_, name)) = LOCAL.iter().find(|(m, _)| *m == magic) {
+        return Magic::Local(name);
+    }
+    if let Some((_, name)) = SHARED.iter().find(|(m, _)| *m == magic) {
+        return Magic::Shared(name);
+    }
+    Magic::Unknown
+}
+
+/// Whether a `mountinfo` filesystem type is a shared one (`fuse.*` always is: sshfs, JuiceFS,
+/// gcsfuse, s3fs… each decides alone what a lock means).
+pub(crate) fn is_shared_name(fstype: &str) -> bool {
+    fstype.starts_with("fuse") || SHARED_NAMES.contains(&fstype)
+}
+
+/// The trust of `dir`'s filesystem, computed once per folder per process. Blocking.
+pub fn lock_trust(dir: &Path) -> LockTrust {
+    static CACHE: OnceLock<Mutex<HashMap<PathBuf, LockTrust>>> = OnceLock::new();
+    let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
+    if let Ok(known) = cache.lock()
+        && let Some(trust) = known.get(dir)
+    {
+        return trust.clone();
+    }
+    let trust = detect(dir);
+    crate::output::debug(|| {
+        format!(
+            "{} is on {}: file locks {}",
+            dir.display(),
+            trust.filesystem,
+            match (trust.flock_works, trust.coherent) {
+                (false, _) => "do not work; leases alone keep downloads apart",
+                (true, false) => {
+                    "may not be seen by other machines; leases keep downloads apart"
+                }
+                (true, true) => "are trusted",
+            }
+        )
+    });
+    if let Ok(mut known) = cache.lock() {
+        known.insert(dir.to_path_buf(), trust.clone());
+    }
+    trust
+}
+
+fn detect(dir: &Path) -> LockTrust {
+    let magic = rustix::fs::statfs(dir).map(|s| s.f_type as i64).ok();
+    let mount_name = mount_fstype(dir);
+    let probe = probe_flock(dir);
+    let (name, coherent) = match magic.map(classify_magic) {
+        Some(Magic::Local(name)) => (mount_name.unwrap_or_else(|| name.to_string()), true),
+        Some(Magic::Shared(name)) => (mount_name.unwrap_or_else(|| name.to_string()), false),
+        // Ambiguous: trust what the mount table says, else what the probe shows.
+        Some(Magic::Unknown) | None => match mount_name {
+            Some(name) => {
+                let shared = is_shared_name(&name);
+                (name, !shared)
+            }
+            None => ("an unknown filesystem".to_string(), false),
+        },
+    };
+    LockTrust {
+        filesystem: name,
+        coherent: coherent && probe == Probe::Conflicts,
+        flock_works: probe != Probe::Unsupported,
+    }
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum Probe {
+    /// A second open file description saw the first one's lock, as it must.
+    Conflicts,
+    /// Both got the lock: locks here lie even on one machine.
+    Lies,
+    Unsupported,
+}
+
+/// Locks a scratch file through one open file description and tries again through another.
+fn probe_flock(dir: &Path) -> Probe {
+    let path = dir.join(format!(
+        ".hfget-lock-probe.{:08x}",
+        crate::hub::client::random_u64() as u32
+    ));
+    let open = || {
+        OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+    };
+    let result = (|| -> std::io::Result<Probe> {
+        let first: File = open()?;
+        let second: File = open()?;
+        if let Err(error) = first.try_lock() {
+            return Ok(match error {
+                TryLockError::WouldBlock => Probe::Lies,
+                TryLockError::Error(_) => Probe::Unsupported,
+            });
+        }
+        Ok(match second.try_lock() {
+            Err(TryLockError::WouldBlock) => Probe::Conflicts,
+            Ok(()) => Probe::Lies,
+            Err(TryLockError::Error(_)) => Probe::Unsupported,
+        })
+    })();
+    let _ = std::fs::remove_file(&path);
+    // A folder we cannot write to will fail later with a clear error; assume locks work.
+    result.unwrap_or(Probe::Conflicts)
+}
+
+/// The `mountinfo` type of the mount holding `dir` (`ext4`, `nfs4`, `fuse.sshfs`…).
+fn mount_fstype(dir: &Path) -> Option<String> {
+    let dir = std::fs::canonicalize(dir).ok()?;
+    let table = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    mount_fstype_in(&table, &dir)
+}
+
+/// The longest mount point containing `dir` in a `mountinfo` table (proc(5)): field 5 is the
+/// mount point, the first field after ` - ` the type, with `fuse.<subtype>` spelled as is.
+pub(crate) fn mount_fstype_in(table: &str, dir: &Path) -> Option<String> {
+    let mut best: Option<(usize, String)> = None;
+    for line in table.lines() {
+        let Some((left, right)) = line.split_once(" - ") else {
+            continue;
+        };
+        let Some(mount_point) = left.split(' ').nth(4) else {
+            continue;
+        };
+        let mount_point = unescape_octal(mount_point);
+        let Some(fstype) = right.split(' ').next() else {
+            continue;
+        };
+        if dir.starts_with(&mount_point) {
+            let depth = Path::new(&mount_point).components().count();
+            if best.as_ref().is_none_or(|(d, _)| depth >= *d) {
+                best = Some((depth, fstype.to_string()));
+            }
+        }
+    }
+    best.map(|(_, name)| name)
+}
+
+/// `mountinfo` writes spaces and tabs in paths as `\040`, `\011`.
+fn unescape_octal(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'\\'
+            && let Some(digits) = text.get(i + 1..i + 4)
+            && let Ok(code) = u8::from_str_radix(digits, 8)
+        {
+            out.push(code);
+            i += 4;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}

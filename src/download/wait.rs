@@ -1,0 +1,111 @@
+//! What a run shows while another process, on this machine or another one sharing the cache,
+//! downloads a blob it needs (issue #12; #13.11: a frozen `0 B/1.40 GiB` said nothing). The
+//! file's bar follows the owner's progress, and stderr says who is downloading it.
+
+use std::time::{Duration, Instant};
+
+use crate::cache::lease::{Holder, Waiter};
+use crate::output;
+use crate::output::progress::FileProgress;
+
+/// A wait this short is not worth a line (several small files often wait a moment each).
+const FIRST_NOTE_AFTER: Duration = Duration::from_secs(1);
+const NOTE_EVERY: Duration = Duration::from_secs(15);
+
+pub(super) struct WaitDisplay<'a> {
+    progress: &'a FileProgress,
+    file: &'a str,
+    /// Bytes of the owner's progress shown on this run's bars.
+    credited: u64,
+    started: Instant,
+    last_note: Option<Instant>,
+    labelled: bool,
+}
+
+impl<'a> WaitDisplay<'a> {
+    pub(super) fn new(progress: &'a FileProgress, file: &'a str) -> WaitDisplay<'a> {
+        WaitDisplay {
+            progress,
+            file,
+            credited: 0,
+            started: Instant::now(),
+            last_note: None,
+            labelled: false,
+        }
+    }
+
+    /// This run now downloads the file itself: the engine credits what it resumes.
+    pub(super) fn hand_over(&mut self) {
+        self.progress.rewind(self.credited);
+        self.credited = 0;
+        if self.labelled {
+            self.progress.set_label(self.file.to_string());
+        }
+        if self.last_note.is_some() {
+            output::info(format!(
+                "Taking over {}: its download stopped; resuming what it left.",
+                self.file
+            ));
+        }
+    }
+
+    /// The owner placed the file.
+    pub(super) fn finish(&mut self) {
+        if self.last_note.is_some() {
+            output::info(format!(
+                "{} was downloaded by the other process.",
+                self.file
+            ));
+        }
+        self.progress.finish();
+    }
+
+    fn follow(&mut self, done: u64) {
+        if done > self.credited {
+            self.progress.advance(done - self.credited);
+        } else {
+            self.progress.rewind(self.credited - done);
+        }
+        self.credited = done;
+    }
+}
+
+impl Waiter for WaitDisplay<'_> {
+    fn waiting(&mut self, holder: &Holder) {
+        if holder.owner.as_ref().is_some_and(|o| o.is_this_process()) {
+            // Two files of this run with the same content: the other job is fetching it.
+            return;
+        }
+        self.follow(holder.done.min(holder.size));
+        let who = match (&holder.owner, &holder.lock_path) {
+            (Some(owner), _) => format!("{} pid {}", owner.host, owner.pid),
+            (None, Some(lock)) => format!(
+                "another process holding {} (Python, or an older hfget)",
+                lock.display()
+            ),
+            (None, None) => return,
+        };
+        if !self.labelled {
+            self.progress
+                .set_label(format!("{} (waiting for {who})", self.file));
+            self.labelled = true;
+        }
+        let due = match self.last_note {
+            None => self.started.elapsed() >= FIRST_NOTE_AFTER,
+            Some(last) => last.elapsed() >= NOTE_EVERY,
+        };
+        if !due {
+            return;
+        }
+        self.last_note = Some(Instant::now());
+        let percent = if holder.size == 0 {
+            100
+        } else {
+            holder.done.saturating_mul(100) / holder.size
+        };
+        output::info(format!(
+            "waiting for {who}, which is downloading {} ({percent} % done)",
+            self.file
+        ));
+    }
+}
