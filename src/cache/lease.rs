@@ -531,7 +531,7 @@ fn adopt_partials(claim: &BlobClaim, partial: &Path) -> u64 {
         .filter(|p| p != partial)
         .map(|p| ((claim.progress)(&p, &claim.etag, claim.size), p))
         .collect();
-    candidates.sort_by(|a, b| b.0.cmp(&a.0));
+    candidates.sort_by_key(|c| std::cmp::Reverse(c.0));
     let mut adopted = 0;
     for (index, (bytes, candidate)) in candidates.into_iter().enumerate() {
         let record = chunk_record_path(&candidate);

@@ -98,11 +98,11 @@ impl Waiter for WaitDisplay<'_> {
             return;
         }
         self.last_note = Some(Instant::now());
-        let percent = if holder.size == 0 {
-            100
-        } else {
-            holder.done.saturating_mul(100) / holder.size
-        };
+        let percent = holder
+            .done
+            .saturating_mul(100)
+            .checked_div(holder.size)
+            .unwrap_or(100);
         output::info(format!(
             "waiting for {who}, which is downloading {} ({percent} % done)",
             self.file

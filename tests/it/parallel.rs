@@ -226,9 +226,16 @@ fn a_killed_run_leaves_chunks_the_next_run_does_not_fetch_again() {
         .add_fault(Fault::on_cdn().action(FaultAction::Slow {
             bytes_per_sec: 1_500_000,
         }));
-    let sidecar = repo_dir(&ctx)
-        .join("blobs")
-        .join(format!("{}.incomplete.chunks", expected_sha()));
+    // Partials are named per owner (`<sha>.hfget-<token>.incomplete`, issue #12).
+    let blobs = repo_dir(&ctx).join("blobs");
+    let find_sidecar = || {
+        std::fs::read_dir(&blobs).ok().and_then(|entries| {
+            entries.flatten().map(|e| e.path()).find(|p| {
+                let name = p.file_name().unwrap().to_string_lossy().to_string();
+                name.starts_with(&expected_sha()) && name.ends_with(".incomplete.chunks")
+            })
+        })
+    };
     let mut child = ctx
         .command(ARGS)
         .stdout(Stdio::null())
@@ -237,7 +244,8 @@ fn a_killed_run_leaves_chunks_the_next_run_does_not_fetch_again() {
         .expect("hfget starts");
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
-        let done = sidecar_chunks(&sidecar)
+        let done = find_sidecar()
+            .and_then(|sidecar| sidecar_chunks(&sidecar))
             .map(|chunks| chunks.iter().filter(|(s, e, w)| e - s == *w).count())
             .unwrap_or(0);
         if done >= 2 {
@@ -249,7 +257,9 @@ fn a_killed_run_leaves_chunks_the_next_run_does_not_fetch_again() {
     child.kill().expect("SIGKILL");
     child.wait().unwrap();
 
-    let state = sidecar_chunks(&sidecar).expect("the sidecar survives the kill");
+    let state = find_sidecar()
+        .and_then(|sidecar| sidecar_chunks(&sidecar))
+        .expect("the sidecar survives the kill");
     let complete: BTreeSet<u64> = state
         .iter()
         .filter(|(s, e, w)| e - s == *w)
@@ -262,7 +272,7 @@ fn a_killed_run_leaves_chunks_the_next_run_does_not_fetch_again() {
     ctx.run(ARGS).success();
     assert_big_is_verified(&ctx);
     assert!(
-        !sidecar.exists(),
+        find_sidecar().is_none(),
         "the sidecar goes once the blob is placed"
     );
 

@@ -146,6 +146,8 @@ pub fn lock_trust(dir: &Path) -> LockTrust {
 }
 
 fn detect(dir: &Path) -> LockTrust {
+    // `f_type`'s width differs between targets.
+    #[allow(clippy::unnecessary_cast)]
     let magic = rustix::fs::statfs(dir).map(|s| s.f_type as i64).ok();
     let mount_name = mount_fstype(dir);
     let probe = probe_flock(dir);

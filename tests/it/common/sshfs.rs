@@ -116,7 +116,8 @@ impl SharedExport {
             .arg(&config)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::inherit())
+            // Quiet: it would complain about the readiness probe below.
+            .stderr(Stdio::null())
             .spawn()
             .expect("sshd starts");
         let deadline = Instant::now() + Duration::from_secs(10);
