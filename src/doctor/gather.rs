@@ -5,8 +5,6 @@
 //! file (or of the smallest file in the listing) without following the CDN redirect. Other token
 //! sources are probed only when the active one fails, to spot a stale `HF_TOKEN`.
 
-use std::time::Duration;
-
 use reqwest::header::HeaderMap;
 use reqwest::{Method, Url};
 
@@ -16,8 +14,9 @@ use crate::auth::ResolvedToken;
 use crate::download::plan::closest_names;
 use crate::hub::api::{RepoInfo, encode_component};
 use crate::hub::client::{Redirects, accept_json, error_details, strip_query};
+use crate::hub::retry::{Attempts, RetryPolicy};
 use crate::hub::whoami::WhoAmI;
-use crate::hub::{HubClient, HubErrorKind, RepoId, RepoType};
+use crate::hub::{HubClient, HubError, HubErrorKind, RepoId, RepoType};
 
 /// What the user asked the doctor about.
 #[derive(Clone, Debug)]
@@ -257,8 +256,9 @@ fn failed_probe(what: &str, error: &str) -> Probe {
     }
 }
 
-/// One request, recorded. Server errors are retried twice with a short pause (the cause
-/// `server_error` means "after retries"); rate limits are reported at once, not waited out.
+/// One request, recorded. Retries follow the one retry policy's probe budget
+/// ([`RetryPolicy::probe`]: three attempts, short pauses; a rate limit is reported at once, not
+/// waited out), so the cause `server_error` means "after retries".
 async fn probe(
     client: &HubClient,
     what: &str,
@@ -266,9 +266,8 @@ async fn probe(
     url: Url,
 ) -> (Probe, Option<Vec<u8>>) {
     let headers: HeaderMap = accept_json();
-    let mut attempt = 0;
+    let mut attempts = Attempts::new(RetryPolicy::probe());
     loop {
-        attempt += 1;
         let result = client
             .send_once(
                 method.clone(),
@@ -281,16 +280,16 @@ async fn probe(
         let response = match result {
             Ok(response) => response,
             Err(error) => {
+                if let Some(wait) = attempts.failed(&error) {
+                    tokio::time::sleep(wait).await;
+                    continue;
+                }
                 let detail = match &error.kind {
                     HubErrorKind::Network(kind) => {
                         format!("{} ({})", kind.describe(), strip_query(&url))
                     }
                     _ => error.to_string(),
                 };
-                if attempt < 3 && error.is_retryable() {
-                    tokio::time::sleep(Duration::from_millis(300 * attempt)).await;
-                    continue;
-                }
                 return (
                     Probe {
                         url: strip_query(&url),
@@ -300,12 +299,14 @@ async fn probe(
                 );
             }
         };
-        let status = response.status().as_u16();
-        if status >= 500 && attempt < 3 {
-            tokio::time::sleep(Duration::from_millis(300 * attempt)).await;
+        let mut details = error_details(&response, true);
+        if response.status().as_u16() >= 500
+            && let Some(wait) = attempts.failed(&HubError::from_response(details.clone()))
+        {
+            tokio::time::sleep(wait).await;
             continue;
         }
-        let mut details = error_details(&response, true);
+        let status = response.status().as_u16();
         let redirect_to = response
             .status()
             .is_redirection()

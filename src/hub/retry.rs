@@ -69,10 +69,6 @@ pub enum Decision {
 impl RetryPolicy {
     /// The doctor's probes: three attempts, short pauses, and a rate limit is reported at once
     /// rather than waited out (a diagnosis should not sleep for a minute).
-    #[allow(
-        dead_code,
-        reason = "for the doctor's probes (issue #9); doctor/gather.rs switches"
-    )]
     pub fn probe() -> RetryPolicy {
         RetryPolicy {
             max_attempts: 3,
