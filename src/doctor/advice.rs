@@ -389,13 +389,13 @@ pub fn advise(cause: Cause, evidence: &Evidence) -> Advice {
             )
         }
         Cause::NotCachedByMirror => {
-            let route = super::classify::inconsistent_probe(evidence)
-                .map(|p| p.route())
-                .unwrap_or_else(|| "a route".to_string());
+            let probe = super::classify::inconsistent_probe(evidence);
+            let route = probe.map(|p| p.route()).unwrap_or_else(|| "a route".to_string());
+            let answer = probe.map(|p| p.summary()).unwrap_or_default();
             (
                 format!("The mirror at {endpoint} has not cached what was asked of {id}."),
                 format!(
-                    "It served the {label}'s information but answered `{route}` with 401 RepoNotFound: a mirror running offline (olah with `offline = true`) answers that for anything it has not cached. The repository exists; the mirror just does not have this part of it."
+                    "It served the {label}'s information but answered `{route}` with {answer}: a mirror running offline (olah with `offline = true`) answers so for what it has not cached. The repository exists; the mirror just does not have this part of it."
                 ),
                 vec![
                     "Ask the mirror's administrator to cache it (run the same download once while the mirror is online).".to_string(),

@@ -290,6 +290,11 @@ pub fn inconsistent_probe(evidence: &Evidence) -> Option<&Probe> {
         .chain(evidence.file_probe.iter())
         .chain(evidence.auth_check.iter())
         .find(|probe| is_route_failure(evidence, probe))
+        .or_else(|| {
+            evidence.file_probe.as_ref().filter(|probe| {
+                probe.code() == Some("EntryNotFound") && evidence.file_in_repo_info == Some(true)
+            })
+        })
 }
 
 /// An offline mirror answers `401 RepoNotFound` for what it has not cached (olah 0.5.4, §5);
@@ -364,6 +369,15 @@ fn repo_refused(evidence: &Evidence, info: &Probe) -> Cause {
 fn content_refused(evidence: &Evidence, probe: &Probe) -> Cause {
     match probe.code() {
         Some("GatedRepo") => return gated_cause(evidence, probe),
+        // The repo info lists the file, the file route says it does not exist: an offline
+        // mirror that has not cached it (olah 0.5.4), or an inconsistent endpoint.
+        Some("EntryNotFound") if evidence.file_in_repo_info == Some(true) => {
+            return if evidence.endpoint_is_hub() {
+                Cause::EndpointInconsistent
+            } else {
+                Cause::NotCachedByMirror
+            };
+        }
         Some("EntryNotFound") => return Cause::FileNotFound,
         Some("RevisionNotFound") => return Cause::RevisionNotFound,
         _ => {}

@@ -216,6 +216,11 @@ pub struct Evidence {
     /// answer the revision itself (olah decodes `%2F` before routing, §5).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision_commit: Option<String>,
+    /// Whether the named file is among the repo info's `siblings` (`None`: no file named, or
+    /// no siblings in the answer). A mirror's "entry not found" for a listed file means it has
+    /// not cached it (olah 0.5.4 offline, issue #10).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub file_in_repo_info: Option<bool>,
     /// The variables that turned offline mode on (`HF_HUB_OFFLINE`, `TRANSFORMERS_OFFLINE`),
     /// when the doctor could not ask anything (issue #13.10).
     #[serde(skip_serializing_if = "Vec::is_empty")]

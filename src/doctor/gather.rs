@@ -126,7 +126,24 @@ async fn gather_repo(client: &HubClient, subject: &Subject, evidence: &mut Evide
         ))
     };
     let Ok(info_url) = api("") else { return };
-    let (info_probe, body) = probe(client, "repo info", Method::GET, info_url).await;
+    let (mut info_probe, mut body) = probe(client, "repo info", Method::GET, info_url).await;
+    // A mirror answers per route: olah 0.5.4 offline serves `/revision/main` (what a download
+    // asked) but not the bare info route it never cached, and without its upstream it says
+    // `401 RepoNotFound` on the bare route but `504 ProxyTimeout` on the revision route
+    // (real-hub-2026.md §5). Ask the route the download uses before calling the repo missing.
+    if info_probe.says_repo_not_found()
+        && !evidence.endpoint_is_hub()
+        && let Ok(url) = api(&format!(
+            "/revision/{}",
+            encode_component(subject.revision.as_deref().unwrap_or("main"))
+        ))
+    {
+        let (fallback, fallback_body) = probe(client, "repo info", Method::GET, url).await;
+        if fallback.succeeded() || fallback.is_server_error() {
+            info_probe = fallback;
+            body = fallback_body;
+        }
+    }
     evidence.repo_info = info_probe;
     if !evidence.repo_info.succeeded() {
         if matches!(evidence.repo_info.status, Some(401 | 404))
@@ -137,6 +154,11 @@ async fn gather_repo(client: &HubClient, subject: &Subject, evidence: &mut Evide
         return;
     }
     if let Some(info) = body.and_then(|b| serde_json::from_slice::<RepoInfo>(&b).ok()) {
+        if let Some(file) = &subject.file
+            && !info.siblings.is_empty()
+        {
+            evidence.file_in_repo_info = Some(info.siblings.iter().any(|s| &s.rfilename == file));
+        }
         evidence.repo = Some(RepoFlags {
             private: info.private,
             gated: info.gated,

@@ -43,6 +43,15 @@ pub struct RepoInfo {
     pub gated: Gate,
     #[serde(default)]
     pub disabled: bool,
+    /// The files at this revision (`rfilename` only without `blobs=true`, §3.1): the doctor
+    /// checks a named file against it when a mirror says "entry not found" (issue #10).
+    #[serde(default)]
+    pub siblings: Vec<Sibling>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Sibling {
+    pub rfilename: String,
 }
 
 /// One entry of `/tree` or `/paths-info` (§3.2): `lfs.oid` is the sha256 of LFS files.

@@ -10,6 +10,7 @@ mod auth;
 mod cache_cmd;
 mod doctor;
 mod doctor_findings;
+mod doctor_mirror;
 mod download;
 mod faults;
 mod https;

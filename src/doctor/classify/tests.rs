@@ -414,3 +414,15 @@ fn a_masked_listing_alone_means_no_content_access() {
     evidence.token = Some(classic("file"));
     assert_eq!(classify(&evidence), Cause::GatedAccessNotRequested);
 }
+
+#[test]
+fn entry_not_found_for_a_file_the_repo_info_lists_is_not_a_missing_file() {
+    // olah 0.5.4 offline: `404 EntryNotFound` for a file it has not cached.
+    let mut evidence = mirror(gated_evidence(None, olah_missing_route()));
+    evidence.file = Some("config.json".into());
+    evidence.file_probe = Some(file_probe(404, Some("EntryNotFound"), "Entry not found"));
+    evidence.file_in_repo_info = Some(true);
+    assert_eq!(classify(&evidence), Cause::NotCachedByMirror);
+    evidence.file_in_repo_info = Some(false);
+    assert_eq!(classify(&evidence), Cause::FileNotFound);
+}
