@@ -131,7 +131,10 @@ async fn gather_repo(client: &HubClient, subject: &Subject, evidence: &mut Evide
     // asked) but not the bare info route it never cached, and without its upstream it says
     // `401 RepoNotFound` on the bare route but `504 ProxyTimeout` on the revision route
     // (real-hub-2026.md §5). Ask the route the download uses before calling the repo missing.
-    if info_probe.says_repo_not_found()
+    // `401` with `RepoNotFound` is a pair the Hub never sends (anonymous: 401 without a code;
+    // with a token: 404), so this costs nothing against a Hub-like endpoint.
+    if info_probe.is(401)
+        && info_probe.says_repo_not_found()
         && !evidence.endpoint_is_hub()
         && let Ok(url) = api(&format!(
             "/revision/{}",
