@@ -93,6 +93,9 @@ impl Error {
                 | AuthError::AmbiguousLogin { .. },
             ) => exit::USAGE,
             Error::Auth(_) => exit::LOCAL,
+            // An unsafe name is the same failure wherever it is caught: a hostile or broken
+            // listing, never the local disk (issue #13, "UnsafePath maps to two exit codes").
+            Error::Cache(CacheError::UnsafePath(_)) => exit::INTEGRITY,
             Error::Cache(_) => exit::LOCAL,
             Error::Inventory(crate::cache::scan::InventoryError::Unreadable { .. }) => exit::LOCAL,
             Error::Inventory(_) => exit::NOT_FOUND,
@@ -120,6 +123,8 @@ pub fn hub_exit_code(error: &HubError) -> u8 {
         HubErrorKind::Protocol(_) => exit::INTEGRITY,
         HubErrorKind::Offline => exit::OFFLINE,
         HubErrorKind::BadEndpoint(_) => exit::USAGE,
+        HubErrorKind::TokenNotSendable => exit::TOKEN,
+        HubErrorKind::ClientSetup(_) => exit::FAILURE,
         HubErrorKind::UnexpectedStatus => exit::FAILURE,
     }
 }
@@ -127,8 +132,10 @@ pub fn hub_exit_code(error: &HubError) -> u8 {
 fn download_exit_code(error: &DownloadError) -> u8 {
     match error {
         DownloadError::Hub(error) => hub_exit_code(error),
+        DownloadError::UnsafePath(_)
+        | DownloadError::Cache(CacheError::UnsafePath(_))
+        | DownloadError::PathCollision(..) => exit::INTEGRITY,
         DownloadError::Cache(_) | DownloadError::InsufficientSpace { .. } => exit::LOCAL,
-        DownloadError::UnsafePath(_) | DownloadError::PathCollision(..) => exit::INTEGRITY,
         DownloadError::FileNotFound { .. } => exit::NOT_FOUND,
         DownloadError::BadPattern { .. } => exit::USAGE,
         DownloadError::Integrity { .. }
@@ -150,9 +157,11 @@ impl Error {
             Error::Hub(error) => hub_cause(error),
             Error::Download(error) => match error.as_ref() {
                 DownloadError::Hub(error) => hub_cause(error),
+                DownloadError::UnsafePath(_)
+                | DownloadError::Cache(CacheError::UnsafePath(_))
+                | DownloadError::PathCollision(..) => "unsafe_listing",
                 DownloadError::Cache(_) => "local_filesystem",
                 DownloadError::InsufficientSpace { .. } => "insufficient_space",
-                DownloadError::UnsafePath(_) | DownloadError::PathCollision(..) => "unsafe_listing",
                 DownloadError::FileNotFound { .. } => "file_not_found",
                 DownloadError::BadPattern { .. } => "usage",
                 DownloadError::Integrity { .. }
@@ -173,6 +182,7 @@ impl Error {
                 | AuthError::AmbiguousLogin { .. },
             ) => "usage",
             Error::Auth(_) => "local_filesystem",
+            Error::Cache(CacheError::UnsafePath(_)) => "unsafe_listing",
             Error::Cache(_) => "local_filesystem",
             Error::Inventory(crate::cache::scan::InventoryError::Unreadable { .. }) => {
                 "local_filesystem"
@@ -210,6 +220,11 @@ fn hub_cause(error: &HubError) -> &'static str {
         HubErrorKind::Protocol(_) => "protocol",
         HubErrorKind::Offline => "offline_not_cached",
         HubErrorKind::BadEndpoint(_) => "bad_endpoint",
+        HubErrorKind::TokenNotSendable => "invalid_token",
+        HubErrorKind::ClientSetup(_) => "client_setup",
         HubErrorKind::UnexpectedStatus => "unexpected_status",
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -93,7 +93,7 @@ impl HubClient {
             .pool_max_idle_per_host(64)
             .http2_adaptive_window(true)
             .build()
-            .map_err(|e| HubError::protocol(format!("could not build the HTTP client: {e}")))?;
+            .map_err(|e| HubError::new(HubErrorKind::ClientSetup(e.to_string())))?;
         warn_on_plain_http_token(&endpoint, token.as_ref());
         Ok(HubClient {
             http,
@@ -174,12 +174,8 @@ impl HubClient {
             if let Some(token) = &self.token
                 && may_authorize
             {
-                let value =
-                    HeaderValue::from_str(&format!("Bearer {}", token.secret())).map_err(|_| {
-                        HubError::protocol(
-                            "the token contains characters that cannot be sent in an HTTP header",
-                        )
-                    })?;
+                let value = HeaderValue::from_str(&format!("Bearer {}", token.secret()))
+                    .map_err(|_| HubError::new(HubErrorKind::TokenNotSendable))?;
                 request = request.header(AUTHORIZATION, value);
             }
             if let Some((content_type, text)) = &body {

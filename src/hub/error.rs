@@ -53,6 +53,11 @@ pub enum HubErrorKind {
     ContentHidden {
         path: String,
     },
+    /// The token holds a character an HTTP header cannot carry: nothing was sent. A token
+    /// problem, not a Hub answer (issue #13, "Wrong error types").
+    TokenNotSendable,
+    /// The HTTP client could not be set up (TLS backend, proxy settings): nothing was sent.
+    ClientSetup(String),
     /// `HF_HUB_OFFLINE` forbids the request.
     Offline,
     /// `HF_ENDPOINT` is not an http(s) URL: nothing was sent.
@@ -290,6 +295,14 @@ impl fmt::Display for HubError {
             HubErrorKind::Protocol(detail) => write!(
                 f,
                 "the answer from {url} does not look like the Hub's: {detail}. If HF_ENDPOINT is set, check that it points to a Hub-compatible server."
+            )?,
+            HubErrorKind::TokenNotSendable => write!(
+                f,
+                "the token cannot be sent: it contains a character an HTTP header cannot carry (a space, a control or a non-ASCII character, often a copy-paste accident). Copy the token again from the Hub's settings page, or log in again with `hfget login`."
+            )?,
+            HubErrorKind::ClientSetup(detail) => write!(
+                f,
+                "could not set up the HTTP client: {detail}. Check the proxy variables (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY) and SSL_CERT_FILE."
             )?,
             HubErrorKind::BadEndpoint(detail) => write!(
                 f,

@@ -522,6 +522,24 @@ fn an_empty_token_flag_is_refused_not_replaced() {
         assert!(out.stderr.contains("the token is empty"), "{}", out.stderr);
     }
     assert!(ctx.requests().is_empty(), "refused before any request");
+
+    // A token no header can carry is a token problem (exit 4), not "the Hub's answers look
+    // wrong" (exit 8), and nothing is sent.
+    ctx.remove_env("HF_TOKEN");
+    let out = ctx
+        .run(&[
+            "download",
+            "acme/tiny",
+            "--token",
+            "hf_pasted_with_a_\u{7}_bell_character",
+        ])
+        .failure(4);
+    assert!(
+        out.stderr.contains("the token cannot be sent"),
+        "{}",
+        out.stderr
+    );
+    assert!(ctx.requests().is_empty(), "nothing was sent");
 }
 
 /// Runs hfget in a pseudo-terminal (util-linux `script`), so stderr is a TTY: progress bars

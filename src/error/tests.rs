@@ -1,0 +1,40 @@
+use super::*;
+use crate::cache::UnsafePath;
+use crate::hub::HubErrorKind;
+
+fn unsafe_path() -> UnsafePath {
+    UnsafePath {
+        name: "../escape".to_string(),
+        reason: "it leaves the folder",
+    }
+}
+
+/// Issue #13: an unsafe name is one failure (the listing's), whichever layer caught it.
+#[test]
+fn an_unsafe_path_has_one_exit_code_and_one_cause() {
+    let errors = [
+        Error::from(DownloadError::UnsafePath(unsafe_path())),
+        Error::from(DownloadError::Cache(CacheError::UnsafePath(unsafe_path()))),
+        Error::Cache(CacheError::UnsafePath(unsafe_path())),
+    ];
+    for error in &errors {
+        assert_eq!(error.exit_code(), exit::INTEGRITY, "{error:?}");
+        assert_eq!(error.cause(), "unsafe_listing", "{error:?}");
+    }
+}
+
+/// Issue #13: a token that cannot be a header value is a token problem, and a client that
+/// cannot be built is not "the Hub's answers look wrong" (exit 8).
+#[test]
+fn local_client_failures_are_not_protocol_errors() {
+    let token = Error::from(HubError::new(HubErrorKind::TokenNotSendable));
+    assert_eq!(token.exit_code(), exit::TOKEN);
+    assert!(!token.to_string().contains("does not look like the Hub"));
+    let client = Error::from(HubError::new(HubErrorKind::ClientSetup("no TLS".into())));
+    assert_eq!(client.exit_code(), exit::FAILURE);
+    assert!(
+        client
+            .to_string()
+            .contains("could not set up the HTTP client")
+    );
+}
