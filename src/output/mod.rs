@@ -105,3 +105,69 @@ pub fn debug(message: impl FnOnce() -> String) {
 pub fn error(message: impl std::fmt::Display) {
     emit(&format!("{} {message}", styled("error:", "1;31")));
 }
+
+/// A fatal error and, with `-v`, what caused it: one `Caused by:` line per link of the source
+/// chain, as uv prints it (issue #13, "errors lose their cause"). A cause whose text the line
+/// above already contains is skipped; URLs lose their query string (CDN signatures) and any
+/// password.
+pub fn error_with_causes(error: &(dyn std::error::Error + 'static)) {
+    self::error(error);
+    if verbosity() < Verbosity::Verbose {
+        return;
+    }
+    for cause in causes(error) {
+        emit(&format!("  {} {cause}", styled("Caused by:", "2")));
+    }
+}
+
+/// The source chain below `error`, redacted, without links that repeat the one above.
+pub fn causes(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut above = error.to_string();
+    let mut current = error.source();
+    while let Some(cause) = current {
+        let text = redact_urls(&cause.to_string());
+        if !text.is_empty() && !above.contains(&text) {
+            out.push(text.clone());
+        }
+        above = text;
+        current = cause.source();
+    }
+    out
+}
+
+/// Every `http://` or `https://` URL in `text` without its query, fragment and password.
+pub fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(start) = rest
+        .find("http://")
+        .into_iter()
+        .chain(rest.find("https://"))
+        .min()
+    {
+        out.push_str(&rest[..start]);
+        let tail = &rest[start..];
+        let end = tail
+            .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '>'))
+            .unwrap_or(tail.len());
+        let candidate = &tail[..end];
+        match url::Url::parse(candidate) {
+            Ok(mut url) => {
+                url.set_query(None);
+                url.set_fragment(None);
+                if url.password().is_some() {
+                    let _ = url.set_password(Some("****"));
+                }
+                out.push_str(url.as_str());
+            }
+            Err(_) => out.push_str(candidate.split(['?', '#']).next().unwrap_or_default()),
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+#[cfg(test)]
+mod tests;

@@ -1031,3 +1031,19 @@ fn a_local_dir_copy_moves_the_progress_bars() {
         "{shown:?}"
     );
 }
+
+/// Issue #13 (code health): `-v` prints the cause chain under the error, as uv does; without
+/// `-v` the error stays one sentence.
+#[test]
+fn verbose_errors_print_their_cause_chain() {
+    let mut ctx = ctx();
+    ctx.env("HF_ENDPOINT", "http://127.0.0.1:9");
+    let out = ctx.run(&["-v", "download", "acme/tiny"]).failure(6);
+    assert!(
+        out.stderr.contains("  Caused by: ") && out.stderr.contains("Connection refused"),
+        "{}",
+        out.stderr
+    );
+    let out = ctx.run(&["download", "acme/tiny"]).failure(6);
+    assert!(!out.stderr.contains("Caused by"), "{}", out.stderr);
+}
