@@ -79,7 +79,10 @@ fn snapshot_download_fills_the_huggingface_cache_layout() {
 
 #[test]
 fn one_revision_request_one_paginated_listing_and_no_head_per_file() {
-    let ctx = ctx();
+    let mut ctx = ctx();
+    // With a token, so that "the CDN never sees the token" below can fail (issue #13: it ran
+    // anonymously, where no request carries one).
+    ctx.env("HF_TOKEN", ALICE);
     ctx.run(&["download", "acme/tiny"]).success();
     let requests = ctx.requests();
     let heads = requests.iter().filter(|r| r.method == "HEAD").count();
@@ -96,6 +99,14 @@ fn one_revision_request_one_paginated_listing_and_no_head_per_file() {
     assert_eq!(
         pages, 3,
         "4 files and 2 folders at page size 2 → several pages, all followed"
+    );
+    let bearer = format!("Bearer {ALICE}");
+    assert!(
+        requests
+            .iter()
+            .filter(|r| r.origin == Origin::Hub)
+            .all(|r| r.authorization.as_deref() == Some(bearer.as_str())),
+        "every Hub request carries the token: {requests:#?}"
     );
     let cdn: Vec<_> = ctx.cdn_requests();
     assert_eq!(cdn.len(), 1, "the one LFS file goes to the CDN");
