@@ -4,6 +4,8 @@
 use std::path::Path;
 use std::time::Instant;
 
+use unicode_width::UnicodeWidthStr;
+
 use crate::auth;
 use crate::auth::keyring::KeyringHandle;
 use crate::cache::{CacheError, Place, RepoPath};
@@ -194,22 +196,25 @@ fn print_report(report: &DownloadReport, json: bool) -> Result<(), Error> {
             report.files.len(),
             human_bytes(report.bytes_to_download())
         )];
+        // Display width, not bytes or chars: a CJK name takes two columns per character
+        // (issue #13.13), and `{:<width$}` pads by chars.
         let width = report
             .files
             .iter()
-            .map(|f| f.path.len())
+            .map(|f| f.path.width())
             .max()
             .unwrap_or(4)
             .max(4);
-        lines.push(format!("{:<width$}  {:>12}  {}", "file", "size", "status"));
+        let pad = |name: &str| format!("{name}{}", " ".repeat(width - name.width()));
+        lines.push(format!("{}  {:>12}  {}", pad("file"), "size", "status"));
         for file in &report.files {
             let status = match file.status {
                 FileStatus::Cached => "cached",
                 _ => "will download",
             };
             lines.push(format!(
-                "{:<width$}  {:>12}  {status}",
-                file.path,
+                "{}  {:>12}  {status}",
+                pad(&file.path),
                 human_bytes(file.size)
             ));
         }

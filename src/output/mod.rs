@@ -60,6 +60,44 @@ pub(crate) fn attach_progress(multi: Option<MultiProgress>) {
     }
 }
 
+/// The width of the terminal on stderr, or 80 when it is not one.
+pub(crate) fn terminal_width() -> usize {
+    terminal_size::terminal_size_of(std::io::stderr())
+        .map(|(terminal_size::Width(w), _)| usize::from(w))
+        .filter(|w| *w >= 20)
+        .unwrap_or(80)
+}
+
+/// Word-wraps `text` (which may hold several lines) to `width` display columns; continuation
+/// lines get `indent` spaces, or keep the indentation of the line they continue.
+pub fn wrap(text: &str, width: usize, indent: usize) -> String {
+    use unicode_width::UnicodeWidthStr;
+    let mut out = Vec::new();
+    for (index, line) in text.lines().enumerate() {
+        let own_indent = line.len() - line.trim_start().len();
+        let hanging = if index == 0 {
+            indent
+        } else {
+            own_indent.max(2)
+        };
+        let mut current = " ".repeat(own_indent);
+        for word in line.trim_start().split(' ') {
+            let fits = current.width() + 1 + word.width() <= width;
+            if current.trim().is_empty() || fits {
+                if !current.trim().is_empty() {
+                    current.push(' ');
+                }
+                current.push_str(word);
+            } else {
+                out.push(std::mem::take(&mut current));
+                current = format!("{}{word}", " ".repeat(hanging));
+            }
+        }
+        out.push(current);
+    }
+    out.join("\n")
+}
+
 fn emit(line: &str) {
     let print = || {
         let mut stderr = std::io::stderr().lock();
@@ -83,7 +121,11 @@ fn styled(prefix: &str, ansi: &str) -> String {
 /// Something the user should know that does not stop the command. Hidden by `--quiet`.
 pub fn warn(message: impl std::fmt::Display) {
     if verbosity() >= Verbosity::Normal {
-        emit(&format!("{} {message}", styled("warning:", "1;33")));
+        emit(&format!(
+            "{} {}",
+            styled("warning:", "1;33"),
+            fit(&message.to_string(), "warning: ")
+        ));
     }
 }
 
@@ -101,9 +143,28 @@ pub fn debug(message: impl FnOnce() -> String) {
     }
 }
 
-/// A fatal error, always printed.
+/// A fatal error, always printed; wrapped to the terminal's width (issue #13.13), with
+/// continuation lines under the message, not under `error:`.
 pub fn error(message: impl std::fmt::Display) {
-    emit(&format!("{} {message}", styled("error:", "1;31")));
+    emit(&format!(
+        "{} {}",
+        styled("error:", "1;31"),
+        fit(&message.to_string(), "error: ")
+    ));
+}
+
+/// The message wrapped for stderr when it is a terminal; as is when it is a pipe or a file
+/// (scripts and logs get one line per message).
+fn fit(message: &str, prefix: &str) -> String {
+    if !std::io::stderr().is_terminal() {
+        return message.to_string();
+    }
+    let wrapped = wrap(
+        &format!("{prefix}{message}"),
+        terminal_width(),
+        prefix.len(),
+    );
+    wrapped.get(prefix.len()..).unwrap_or(message).to_string()
 }
 
 /// A fatal error and, with `-v`, what caused it: one `Caused by:` line per link of the source

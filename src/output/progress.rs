@@ -12,6 +12,17 @@ use super::{Verbosity, attach_progress, verbosity};
 /// Files at least this large get their own bar; smaller ones only move the overall bar.
 const PER_FILE_BAR_THRESHOLD: u64 = 8 * 1024 * 1024;
 
+/// The per-file bar for a terminal `columns` wide: the counters take up to 48 columns
+/// (`1023.99 MiB/1023.99 MiB 1023.99 MiB/s` and the brackets), the name what remains up to 30
+/// (truncated by display width), the bar the rest, so the line never wraps onto a second row
+/// (issue #13.13: on 60 columns the fixed 30+30 layout took two rows).
+pub(crate) fn file_bar_template(columns: usize) -> String {
+    let name = columns.saturating_sub(48).clamp(8, 30);
+    format!(
+        "  {{msg:{name}!}} [{{wide_bar}}] {{binary_bytes}}/{{binary_total_bytes}} {{binary_bytes_per_sec}}"
+    )
+}
+
 pub struct Progress {
     multi: Option<MultiProgress>,
     overall: ProgressBar,
@@ -55,11 +66,9 @@ impl Progress {
             Some(multi) if size >= PER_FILE_BAR_THRESHOLD => {
                 let bar = multi.insert_after(&self.overall, ProgressBar::new(size));
                 bar.set_style(
-                    ProgressStyle::with_template(
-                        "  {msg:30!} [{bar:30}] {binary_bytes}/{binary_total_bytes} {binary_bytes_per_sec}",
-                    )
-                    .unwrap_or_else(|_| ProgressStyle::default_bar())
-                    .progress_chars("=> "),
+                    ProgressStyle::with_template(&file_bar_template(super::terminal_width()))
+                        .unwrap_or_else(|_| ProgressStyle::default_bar())
+                        .progress_chars("=> "),
                 );
                 bar.set_message(name.to_string());
                 Some(bar)

@@ -28,3 +28,28 @@ fn the_chain_skips_links_the_line_above_already_says() {
     let error = Outer(Middle(std::io::Error::other("disk on fire")));
     assert_eq!(causes(&error), vec!["disk on fire".to_string()]);
 }
+
+/// Issue #13.13: error lines wrap at the terminal's width, by display width, continuation
+/// lines under the message.
+#[test]
+fn wrapping_respects_display_width_and_indentation() {
+    let text = "error: Could not create the folder /tmp/ld: Permission denied. Choose another --local-dir.";
+    let wrapped = wrap(text, 40, 7);
+    assert!(
+        wrapped.lines().all(|l| l.chars().count() <= 40),
+        "{wrapped}"
+    );
+    assert!(
+        wrapped.lines().skip(1).all(|l| l.starts_with("       ")),
+        "{wrapped}"
+    );
+    assert_eq!(
+        wrapped.split_whitespace().collect::<Vec<_>>(),
+        text.split_whitespace().collect::<Vec<_>>()
+    );
+    // Two columns per CJK character.
+    let cjk = wrap("模型 模型 模型 模型", 10, 0);
+    assert_eq!(cjk, "模型 模型\n模型 模型");
+    // Existing lines keep their indentation.
+    assert_eq!(wrap("a\n  Hub says: b c", 8, 0), "a\n  Hub\n  says:\n  b c");
+}

@@ -1058,3 +1058,129 @@ fn verbose_errors_print_their_cause_chain() {
     let out = ctx.run(&["download", "acme/tiny"]).failure(6);
     assert!(!out.stderr.contains("Caused by"), "{}", out.stderr);
 }
+
+/// Issue #13.13: the dry-run table aligns by display width, so CJK names (two columns per
+/// character) keep the size column straight.
+#[test]
+fn the_dry_run_table_aligns_cjk_names() {
+    let scenario = hub_emulator::Scenario::new().repo(
+        hub_emulator::Repo::model("acme/cjk")
+            .file("模型说明.txt", b"cjk\n")
+            .file("readme.md", b"latin\n"),
+    );
+    let ctx = TestContext::new(scenario);
+    let out = ctx.run(&["download", "acme/cjk", "--dry-run"]).success();
+    let rows: Vec<&str> = out.stdout.lines().skip(1).collect();
+    let size_column = |row: &str| {
+        use unicode_width::UnicodeWidthStr;
+        let end = row.find(" B ").expect("a size") + 2;
+        row[..end].width()
+    };
+    let columns: Vec<usize> = rows.iter().skip(1).map(|r| size_column(r)).collect();
+    assert!(columns.windows(2).all(|w| w[0] == w[1]), "{}", out.stdout);
+}
+
+/// Runs `hfget ARGS` in a pseudo-terminal `columns` wide, and returns every row it drew, with
+/// escape sequences removed.
+fn rows_on_a_narrow_terminal(ctx: &TestContext, args: &str, columns: u16) -> Vec<String> {
+    let mut command = std::process::Command::new("script");
+    command
+        .args([
+            "-qec",
+            &format!(
+                "stty cols {columns} rows 30; {} {args}",
+                env!("CARGO_BIN_EXE_hfget")
+            ),
+            "/dev/null",
+        ])
+        .env_clear();
+    if let Some(path) = std::env::var_os("PATH") {
+        command.env("PATH", path);
+    }
+    for (key, value) in ctx.command(&[]).get_envs() {
+        if let Some(value) = value {
+            command.env(key, value);
+        }
+    }
+    command.env("TERM", "xterm-256color");
+    let output = command.output().expect("script runs");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    // CSI sequences (`ESC [ … letter`) move the cursor between rows: each ends a row.
+    let mut plain = String::new();
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' && chars.peek() == Some(&'[') {
+            chars.next();
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+            plain.push('\n');
+        } else {
+            plain.push(c);
+        }
+    }
+    plain
+        .split(['\r', '\n'])
+        .map(str::to_string)
+        .filter(|row| !row.trim().is_empty())
+        .collect()
+}
+
+/// Issue #13.13: on a 60-column terminal the per-file bars fit on one row, and error lines
+/// wrap at the terminal's width.
+#[test]
+fn bars_and_errors_fit_a_60_column_terminal() {
+    use hub_emulator::{Content, Fault, FaultAction, Repo, Scenario};
+    use unicode_width::UnicodeWidthStr;
+    let scenario = Scenario::new().repo(Repo::model("acme/big").lfs(
+        "a-rather-long-folder-name/and-a-long-file-name.safetensors",
+        Content::Pattern {
+            seed: 3,
+            size: 12 << 20,
+        },
+    ));
+    let mut ctx = TestContext::new(scenario);
+    ctx.remove_env("NO_COLOR");
+    ctx.emulator
+        .add_fault(Fault::on_cdn().action(FaultAction::Slow {
+            bytes_per_sec: 12_000_000,
+        }));
+    let rows = rows_on_a_narrow_terminal(&ctx, "download acme/big --connections 1", 60);
+    assert!(
+        rows.iter()
+            .any(|r| r.contains("MiB/12.00 MiB") && r.starts_with("  ")),
+        "a per-file bar was drawn: {rows:#?}"
+    );
+    // indicatif omits the newline after a row exactly as wide as the terminal (the cursor
+    // wraps by itself), so such a row and the next arrive as one string. Cut strings into
+    // 60-column rows: each piece must then start a row (a bar starts with spaces); a bar
+    // wider than 60 would leave a piece like "B/s" instead.
+    for row in rows.iter().filter(|r| r.contains('[')) {
+        let mut pieces = Vec::new();
+        let mut piece = String::new();
+        for c in row.chars() {
+            if piece.width() + c.to_string().width() > 60 {
+                pieces.push(std::mem::take(&mut piece));
+            }
+            piece.push(c);
+        }
+        pieces.push(piece);
+        assert!(
+            pieces.iter().skip(1).all(|p| p.starts_with("  ")),
+            "a row wider than 60 columns: {pieces:#?}"
+        );
+    }
+
+    ctx.env("NO_COLOR", "1");
+    let rows = rows_on_a_narrow_terminal(
+        &ctx,
+        "download acme/big a-rather-long-folder-name/a-missing-file.bin",
+        60,
+    );
+    assert!(rows.iter().any(|r| r.starts_with("error: ")), "{rows:#?}");
+    assert!(rows.len() > 1, "the error wrapped: {rows:#?}");
+    let too_wide: Vec<&String> = rows.iter().filter(|r| r.width() > 60).collect();
+    assert!(too_wide.is_empty(), "{too_wide:#?}");
+}
