@@ -685,25 +685,21 @@ fn ls_human(
         .map(|r| &r.repo.id)
         .collect::<BTreeSet<_>>()
         .len();
-    let (revision_count, total) = if revisions {
-        (rows.len(), rows.iter().map(Row::size).sum::<u64>())
+    let revision_count: usize = if revisions {
+        rows.len()
     } else {
-        let revisions = rows.iter().map(|r| r.repo.revisions.len()).sum();
-        let total = if narrowed {
-            rows.iter().map(Row::size).sum()
-        } else {
-            inventory.size_on_disk
-        };
-        (revisions, total)
+        rows.iter().map(|r| r.repo.revisions.len()).sum()
+    };
+    // The whole cache: its physical size (blobs shared by revisions or, through the Xet store,
+    // by repos count once). A selection: the sum of its rows, as `hf cache ls` says it.
+    let (total, scope) = if narrowed {
+        (rows.iter().map(Row::size).sum(), " in the entries shown")
+    } else {
+        (inventory.size_on_disk, " on disk")
     };
     out.push_str(&format!(
-        "\n{repo_count} repo(s), {revision_count} revision(s), {} on disk{}.\n",
-        human_bytes(total),
-        if narrowed {
-            " (the entries shown)"
-        } else {
-            " (shared blobs counted once)"
-        }
+        "\n{repo_count} repo(s), {revision_count} revision(s), {}{scope}.\n",
+        human_bytes(total)
     ));
     out.push_str(&partials_section(inventory, now));
     out.push_str(&shared_section(inventory));
@@ -766,7 +762,7 @@ fn partials_section(inventory: &Inventory, now: f64) -> String {
         .any(|p| p.liveness == Liveness::Stale)
     {
         out.push_str(
-            "Stale ones: `hfget download` resumes them, `hfget cache prune` removes them.\n",
+            "`hfget cache prune` removes the stale ones (`hfget download` resumes those it can).\n",
         );
     }
     out
@@ -1001,8 +997,23 @@ async fn prune(args: PruneArgs, settings: &Settings) -> Result<u8, Error> {
 }
 
 fn describe_plan(plan: &Plan, summary: &str) -> String {
+    let listed: u64 = plan
+        .selected
+        .iter()
+        .filter(|r| !r.entire_repo)
+        .flat_map(|r| &r.revisions)
+        .map(|r| r.size_on_disk)
+        .sum();
+    let shared_note = if listed > plan.freed {
+        format!(
+            " (the other {} are blobs that kept revisions still use)",
+            human_bytes(listed - plan.freed)
+        )
+    } else {
+        String::new()
+    };
     let mut out = format!(
-        "About to delete {summary}, freeing {}:\n",
+        "About to delete {summary}, freeing {}{shared_note}:\n",
         human_bytes(plan.freed)
     );
     for repo in &plan.selected {

@@ -668,6 +668,26 @@ fn ls_agrees_with_python_scan_cache_dir_and_rm_prune_leave_python_a_valid_cache(
         false,
     );
     let _lock = mixed_cache(&ctx);
+    // Python itself publishes the dataset's README into the shared store (its own code path,
+    // beside the entry `publish_shared` laid out by hand).
+    crate::interop::python(
+        &ctx,
+        &interpreter,
+        "import os\n\
+         from huggingface_hub.constants import HF_HUB_CACHE\n\
+         from huggingface_hub.utils import _shared_blobs\n\
+         blobs = os.path.join(HF_HUB_CACHE, 'datasets--acme--data', 'blobs')\n\
+         for name in os.listdir(blobs):\n\
+         \x20   path = os.path.join(blobs, name)\n\
+         \x20   if open(path, 'rb').read() == b'# data\\n':\n\
+         \x20       assert _shared_blobs.publish_blob_to_shared_store(blob_path=path, xet_hash='ef' + '3' * 62, cache_dir=HF_HUB_CACHE, expected_size=os.path.getsize(path))\n",
+        true,
+    );
+    let published = ctx
+        .cache()
+        .join("blobs/ef")
+        .join(format!("ef{}", "3".repeat(62)));
+    assert!(published.is_file(), "Python published into the store");
     let compare = |ctx: &TestContext| {
         let ours = hfget_scan(ctx);
         let mut theirs = python_scan(ctx, &interpreter);
@@ -692,6 +712,10 @@ fn ls_agrees_with_python_scan_cache_dir_and_rm_prune_leave_python_a_valid_cache(
     ctx.run(&["cache", "rm", &v1, "-y"]).success();
     ctx.run(&["cache", "rm", "datasets/acme/data", "-y"])
         .success();
+    assert!(
+        !published.exists(),
+        "its only repo gone, the payload is collected"
+    );
     compare(&ctx);
     let after = python_scan(&ctx, &interpreter);
     assert_eq!(after["warnings"], serde_json::json!([]), "{after}");
@@ -704,4 +728,66 @@ fn ls_agrees_with_python_scan_cache_dir_and_rm_prune_leave_python_a_valid_cache(
         true,
     );
     assert_eq!(loads.lines().count(), 4, "{loads}");
+}
+
+#[test]
+fn a_running_download_survives_prune_and_rm_of_its_repo() {
+    use hub_emulator::{Fault, FaultAction};
+    let ctx = TestContext::new(scenario());
+    ctx.run(&["download", "acme/tiny", "README.md"]).success();
+    ctx.emulator
+        .add_fault(Fault::on_cdn().action(FaultAction::Slow {
+            bytes_per_sec: 1_000_000,
+        }));
+    let mut download = ctx
+        .command(&[
+            "download",
+            "acme/tiny",
+            "model.safetensors",
+            "--connections",
+            "1",
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let blobs = tiny(&ctx).join("blobs");
+    let started = std::time::Instant::now();
+    let partial = loop {
+        let found = std::fs::read_dir(&blobs)
+            .unwrap()
+            .flatten()
+            .map(|e| e.path())
+            .find(|p| p.to_string_lossy().ends_with(".incomplete"));
+        if let Some(path) = found.filter(|p| std::fs::metadata(p).unwrap().len() > 0) {
+            break path;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the download never started"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let json = ctx.run(&["cache", "ls", "--json"]).success().json();
+    assert_eq!(json["partial_downloads"][0]["state"], "live", "{json}");
+    let out = ctx.run(&["cache", "prune", "-y"]).success();
+    assert!(
+        out.stdout.contains("a running download holds its lock"),
+        "{}",
+        out.stdout
+    );
+    let out = ctx.run(&["cache", "rm", "acme/tiny", "-y"]).success();
+    assert!(
+        out.stdout.contains("a running download holds its lock"),
+        "{}",
+        out.stdout
+    );
+    assert!(partial.exists(), "never deleted under a live download");
+    let finished = download.wait_with_output().unwrap();
+    assert!(
+        finished.status.success(),
+        "{}",
+        String::from_utf8_lossy(&finished.stderr)
+    );
+    ctx.run(&["cache", "verify", "acme/tiny"]).success();
 }
