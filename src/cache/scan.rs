@@ -99,8 +99,11 @@ pub enum PartialKind {
     Incomplete,
     /// hfget's `<partial>.chunks` record of a parallel download's progress.
     Sidecar,
-    /// A temporary of an atomic write (`.<name>.<random>.tmp`, Python's `.shared` links).
+    /// A temporary of an atomic write (`.<name>.<random>.tmp`, Python's `.shared` links, an
+    /// expired lease set aside).
     Temporary,
+    /// `<etag>.lease`: who downloads the blob when machines share the cache (`cache::lease`).
+    Lease,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -577,18 +580,22 @@ pub fn liveness(lock_path: &Path) -> Liveness {
     }
 }
 
-/// `<etag>.incomplete`, `<etag>.<8hex>.incomplete`, `<…>.incomplete.chunks`,
-/// `.<etag>….tmp` and Python's `.<etag>.<8hex>.shared` → its kind and the blob's etag.
+/// `<etag>.incomplete`, `<etag>.<8hex>.incomplete` (Python 2.x), `<etag>.hfget-<16hex>.incomplete`
+/// (hfget's lease protocol), `<…>.incomplete.chunks`, `<etag>.lease`, `.<etag>….tmp`,
+/// `.<etag>.lease.<x>.expired` and Python's `.<etag>.<8hex>.shared` → its kind and the etag.
 pub fn classify_partial(name: &str) -> Option<(PartialKind, String)> {
     let etag_of = |text: &str| {
         let etag = text.split('.').next().unwrap_or_default();
         is_blob_name(etag).then(|| etag.to_string())
     };
     if let Some(hidden) = name.strip_prefix('.') {
-        if name.ends_with(".tmp") || name.ends_with(".shared") {
+        if name.ends_with(".tmp") || name.ends_with(".shared") || name.ends_with(".expired") {
             return Some((PartialKind::Temporary, etag_of(hidden)?));
         }
         return None;
+    }
+    if let Some(etag) = name.strip_suffix(".lease") {
+        return is_blob_name(etag).then(|| (PartialKind::Lease, etag.to_string()));
     }
     if name.ends_with(".incomplete.chunks") {
         return Some((PartialKind::Sidecar, etag_of(name)?));

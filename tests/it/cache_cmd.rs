@@ -739,7 +739,7 @@ fn a_running_download_survives_prune_and_rm_of_its_repo() {
         .add_fault(Fault::on_cdn().action(FaultAction::Slow {
             bytes_per_sec: 1_000_000,
         }));
-    let mut download = ctx
+    let download = ctx
         .command(&[
             "download",
             "acme/tiny",

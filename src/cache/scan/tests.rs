@@ -25,6 +25,15 @@ fn partial_names_of_hfget_and_python_are_recognised() {
             format!(".{SHA256}.1a2b3c4d.shared"),
             Some(PartialKind::Temporary),
         ),
+        (
+            format!("{SHA256}.hfget-0123456789abcdef.incomplete"),
+            Some(PartialKind::Incomplete),
+        ),
+        (format!("{SHA256}.lease"), Some(PartialKind::Lease)),
+        (
+            format!(".{SHA256}.lease.0badf00d.expired"),
+            Some(PartialKind::Temporary),
+        ),
         (SHA256.to_string(), None),
         ("notes.incomplete".to_string(), None),
     ];
