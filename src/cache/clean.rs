@@ -201,15 +201,15 @@ pub fn plan_rm(inventory: &Inventory, targets: &[Target]) -> Plan {
         inventory
             .repos
             .iter()
-            .find(|r| r.id.eq_ignore_ascii_case(id))
+            .enumerate()
+            .find(|(_, r)| r.id.eq_ignore_ascii_case(id))
     };
     let mut selected: BTreeMap<usize, HashSet<usize>> = BTreeMap::new();
     let mut files: BTreeMap<usize, Vec<(usize, usize)>> = BTreeMap::new();
     for target in targets {
         match target {
             Target::Repo(id) => match find_repo(id) {
-                Some(repo) => {
-                    let index = repo_index(inventory, repo);
+                Some((index, repo)) => {
                     selected
                         .entry(index)
                         .or_default()
@@ -232,11 +232,10 @@ pub fn plan_rm(inventory: &Inventory, targets: &[Target]) -> Plan {
                 }
             }
             Target::File { repo, path } => {
-                let Some(found) = find_repo(repo) else {
+                let Some((index, found)) = find_repo(repo) else {
                     plan.targets_not_found.push(format!("hf://{repo}/{path}"));
                     continue;
                 };
-                let index = repo_index(inventory, found);
                 let mut any = false;
                 for (v, revision) in found.revisions.iter().enumerate() {
                     if let Some(f) = revision.files.iter().position(|f| f.path_in_repo == *path) {
@@ -261,14 +260,6 @@ pub fn plan_rm(inventory: &Inventory, targets: &[Target]) -> Plan {
     plan.file_labels.sort();
     plan.freed = expected_freed(&plan, inventory);
     plan
-}
-
-fn repo_index(inventory: &Inventory, repo: &CachedRepo) -> usize {
-    inventory
-        .repos
-        .iter()
-        .position(|r| std::ptr::eq(r, repo))
-        .unwrap_or_default()
 }
 
 fn folder_of(repo: &CachedRepo) -> String {
@@ -540,14 +531,10 @@ fn expected_freed(plan: &Plan, inventory: &Inventory) -> u64 {
     freed
 }
 
-/// The lock of a blob or partial: `.locks/<folder>/<etag>.lock`.
+/// The lock of a blob or partial named `name` (`<etag>…`).
 fn lock_for(cache: &Path, folder: &str, name: &str) -> PathBuf {
     let etag = name.trim_start_matches('.');
-    let etag = etag.split('.').next().unwrap_or(etag);
-    cache
-        .join(".locks")
-        .join(folder)
-        .join(format!("{etag}.lock"))
+    super::scan::lock_path(cache, folder, etag.split('.').next().unwrap_or(etag))
 }
 
 /// Takes a lock without waiting. `Err(())`: a live process holds it. Locks that cannot be

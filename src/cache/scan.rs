@@ -545,10 +545,7 @@ fn scan_partials(cache_dir: &Path, folder_path: &Path, folder: &str) -> Vec<Part
             if !metadata.is_file() && kind != PartialKind::Temporary {
                 return None;
             }
-            let lock_path = cache_dir
-                .join(".locks")
-                .join(folder)
-                .join(format!("{etag}.lock"));
+            let lock_path = lock_path(cache_dir, folder, &etag);
             Some(Partial {
                 folder: folder.to_string(),
                 path: entry.path(),
@@ -564,6 +561,14 @@ fn scan_partials(cache_dir: &Path, folder_path: &Path, folder: &str) -> Vec<Part
         .collect();
     partials.sort_by(|a, b| a.path.cmp(&b.path));
     partials
+}
+
+/// `.locks/<folder>/<etag>.lock`, the flock hfget and Python hold while writing a blob.
+pub fn lock_path(cache_dir: &Path, folder: &str, etag: &str) -> PathBuf {
+    cache_dir
+        .join(".locks")
+        .join(folder)
+        .join(format!("{etag}.lock"))
 }
 
 /// Whether a live process holds this lock, asked the one way `cache::lock` answers it.

@@ -180,7 +180,7 @@ async fn blocking<T: Send + 'static>(
 ) -> Result<T, Error> {
     tokio::task::spawn_blocking(work)
         .await
-        .map_err(|e| Error::Output(std::io::Error::other(e)))
+        .map_err(|e| download::DownloadError::Task(e.to_string()).into())
 }
 
 async fn scan_cache(dir: &CacheDirArg, settings: &Settings) -> Result<Inventory, Error> {

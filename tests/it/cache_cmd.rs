@@ -143,6 +143,12 @@ fn ls_shows_repos_partials_shared_store_and_other_files() {
     hfget_snapshot!(ctx, out);
     let out = ctx.run(&["cache", "ls", "--revisions"]).success();
     hfget_snapshot!(ctx, out);
+    let out = ctx.run(&["cache", "ls", "--show-warnings"]).success();
+    assert!(
+        out.stderr.contains("llama.cpp is not a repo folder"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -790,4 +796,40 @@ fn a_running_download_survives_prune_and_rm_of_its_repo() {
         String::from_utf8_lossy(&finished.stderr)
     );
     ctx.run(&["cache", "verify", "acme/tiny"]).success();
+}
+
+#[test]
+fn verify_names_an_empty_or_truncated_file() {
+    let ctx = TestContext::new(scenario());
+    ctx.run(&["download", "acme/tiny"]).success();
+    let main = tiny(&ctx).join("snapshots").join(commit_of(&ctx, "main"));
+    let truncate = |name: &str, len: u64| {
+        let real = std::fs::canonicalize(main.join(name)).unwrap();
+        File::options()
+            .write(true)
+            .open(real)
+            .unwrap()
+            .set_len(len)
+            .unwrap();
+    };
+    truncate("model.safetensors", 1024);
+    truncate("README.md", 0);
+    let json = ctx
+        .run(&["cache", "verify", "acme/tiny", "--json"])
+        .failure(8)
+        .json();
+    let problems: Vec<(&str, &str)> = json["bad"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| (b["path"].as_str().unwrap(), b["problem"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        problems,
+        [
+            ("README.md", "wrong size"),
+            ("model.safetensors", "wrong size")
+        ]
+    );
+    assert_eq!(json["bad"][1]["actual"], "1024 bytes");
 }
