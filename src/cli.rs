@@ -122,10 +122,10 @@ pub struct DownloadArgs {
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
     /// The huggingface_hub cache to use [default: $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub].
-    #[arg(long, value_name = "DIR", conflicts_with = "local_dir")]
+    #[arg(long, value_name = "DIR", conflicts_with = "local_dir", value_parser = non_empty_dir)]
     pub cache_dir: Option<PathBuf>,
     /// Write plain files into this folder instead of the cache.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, value_name = "DIR", value_parser = non_empty_dir)]
     pub local_dir: Option<PathBuf>,
     /// Download again even what is already there.
     #[arg(long, visible_alias = "force-download")]
@@ -180,6 +180,15 @@ pub fn non_empty_token(text: &str) -> Result<String, String> {
         return Err("the token is empty (an unset variable?). Pass a token, or leave --token out to use HF_TOKEN or your login".to_string());
     }
     Ok(text.to_string())
+}
+
+/// `--local-dir ""` (an unset variable) would write into the current folder, and
+/// `--cache-dir ""` would build a cache there: both are refused, like `--token ""`.
+pub fn non_empty_dir(text: &str) -> Result<PathBuf, String> {
+    if text.trim().is_empty() {
+        return Err("the folder is empty (an unset variable?). Name a folder".to_string());
+    }
+    Ok(PathBuf::from(text))
 }
 
 /// `--chunk-size`: a byte count with an optional K/M/G suffix (powers of 1024), 64K to 1G.

@@ -121,10 +121,11 @@ fn styled(prefix: &str, ansi: &str) -> String {
 /// Something the user should know that does not stop the command. Hidden by `--quiet`.
 pub fn warn(message: impl std::fmt::Display) {
     if verbosity() >= Verbosity::Normal {
+        let message = redact_urls(&message.to_string());
         emit(&format!(
             "{} {}",
             styled("warning:", "1;33"),
-            fit(&message.to_string(), "warning: ")
+            fit(&message, "warning: ")
         ));
     }
 }
@@ -146,10 +147,12 @@ pub fn debug(message: impl FnOnce() -> String) {
 /// A fatal error, always printed; wrapped to the terminal's width (issue #13.13), with
 /// continuation lines under the message, not under `error:`.
 pub fn error(message: impl std::fmt::Display) {
+    // Messages may quote HF_ENDPOINT or a proxy URL: never their password (#13.3).
+    let message = redact_urls(&message.to_string());
     emit(&format!(
         "{} {}",
         styled("error:", "1;31"),
-        fit(&message.to_string(), "error: ")
+        fit(&message, "error: ")
     ));
 }
 

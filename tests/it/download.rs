@@ -532,6 +532,11 @@ fn an_empty_token_flag_is_refused_not_replaced() {
         let out = ctx.run(args).failure(2);
         assert!(out.stderr.contains("the token is empty"), "{}", out.stderr);
     }
+    // The same class: an empty folder flag would write into the current folder.
+    for flag in ["--local-dir", "--cache-dir"] {
+        let out = ctx.run(&["download", "acme/tiny", flag, ""]).failure(2);
+        assert!(out.stderr.contains("the folder is empty"), "{}", out.stderr);
+    }
     assert!(ctx.requests().is_empty(), "refused before any request");
 
     // A token no header can carry is a token problem (exit 4), not "the Hub's answers look

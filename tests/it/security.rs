@@ -200,6 +200,8 @@ fn a_password_in_hf_endpoint_is_never_printed() {
     let runs = [
         ctx.run(&["env"]).success(),
         ctx.run(&["env", "--json"]).success(),
+        // An error that quotes the endpoint ("a token from {endpoint}/settings/tokens").
+        ctx.run(&["whoami"]),
     ];
     for out in &runs {
         assert!(
