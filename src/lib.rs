@@ -80,7 +80,11 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            output::error_with_causes(&error);
+            if matches!(error, Error::Interrupted) {
+                output::interrupted(&error);
+            } else {
+                output::error_with_causes(&error);
+            }
             if json {
                 let _ = commands::print_stdout(&error.to_json().to_string());
             }

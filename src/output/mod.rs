@@ -133,7 +133,7 @@ pub fn warn(message: impl std::fmt::Display) {
 /// A neutral note (what is being done). Hidden by `--quiet`.
 pub fn info(message: impl std::fmt::Display) {
     if verbosity() >= Verbosity::Normal {
-        emit(&message.to_string());
+        emit(&fit(&message.to_string(), ""));
     }
 }
 
@@ -176,6 +176,20 @@ fn fit(message: &str, prefix: &str) -> String {
 /// password.
 pub fn error_with_causes(error: &(dyn std::error::Error + 'static)) {
     self::error(error);
+    print_causes(error);
+}
+
+/// The error after a Ctrl-C: on a terminal it starts at column 0, over the `^C` the terminal
+/// echoed, so the wrapped lines keep their width.
+pub fn interrupted(error: &(dyn std::error::Error + 'static)) {
+    if std::io::stderr().is_terminal() {
+        let mut stderr = std::io::stderr().lock();
+        let _ = write!(stderr, "\r");
+    }
+    error_with_causes(error);
+}
+
+fn print_causes(error: &(dyn std::error::Error + 'static)) {
     if verbosity() < Verbosity::Verbose {
         return;
     }
