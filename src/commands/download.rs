@@ -243,7 +243,12 @@ fn print_summary(report: &DownloadReport, started: Instant) {
         .iter()
         .filter(|f| f.status == FileStatus::ByAnotherProcess)
         .collect();
-    let cached = report.files.len() - downloaded.len() - elsewhere.len();
+    let copied: Vec<_> = report
+        .files
+        .iter()
+        .filter(|f| f.status == FileStatus::CopiedFromCache)
+        .collect();
+    let cached = report.files.len() - downloaded.len() - elsewhere.len() - copied.len();
     let bytes: u64 = downloaded.iter().map(|f| f.size).sum();
     // Bytes an interrupted run left are not this run's work (issue #13.11): say so.
     let amount = if report.bytes_resumed > 0 {
@@ -265,9 +270,19 @@ fn print_summary(report: &DownloadReport, started: Instant) {
             human_bytes(elsewhere.iter().map(|f| f.size).sum())
         )
     };
+    // A --local-dir copy of a cached blob is work done, not "up to date" (issue #13.2).
+    let copied_note = if copied.is_empty() {
+        String::new()
+    } else {
+        format!(
+            ", {} copied from the cache ({})",
+            copied.len(),
+            human_bytes(copied.iter().map(|f| f.size).sum())
+        )
+    };
     output::info(format!(
-        "{} {}@{}: {} file{} downloaded ({}){by_others}, {} already present, in {:.1} s.",
-        if downloaded.is_empty() && elsewhere.is_empty() {
+        "{} {}@{}: {} file{} downloaded ({}){by_others}{copied_note}, {} already present, in {:.1} s.",
+        if downloaded.is_empty() && elsewhere.is_empty() && copied.is_empty() {
             "Up to date:"
         } else {
             "Done:"

@@ -83,6 +83,8 @@ pub enum FileStatus {
     ByAnotherProcess,
     /// Dry run: would be transferred.
     WillDownload,
+    /// `--local-dir`: copied from a blob the cache already held, no download (issue #13.2).
+    CopiedFromCache,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -475,6 +477,9 @@ fn report(
             size: p.remote.size,
             status: match p.need {
                 Need::Fetch => transferred,
+                Need::CopyFrom(_) if transferred == FileStatus::Downloaded => {
+                    FileStatus::CopiedFromCache
+                }
                 _ => FileStatus::Cached,
             },
         })

@@ -415,7 +415,12 @@ fn local_dir_copies_blobs_already_in_the_cache_without_downloading() {
             .as_array()
             .unwrap()
             .iter()
-            .all(|f| f["status"] == "cached")
+            .all(|f| f["status"] == "copied-from-cache")
+    );
+    assert!(
+        out.stderr.contains("4 copied from the cache") && out.stderr.starts_with("Done:"),
+        "{}",
+        out.stderr
     );
     assert!(ctx.file_requests().is_empty(), "{:#?}", ctx.file_requests());
     assert_eq!(sha256_file(&dir.join("model.safetensors")).len(), 64);
