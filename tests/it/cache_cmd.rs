@@ -833,3 +833,52 @@ fn verify_names_an_empty_or_truncated_file() {
     );
     assert_eq!(json["bad"][1]["actual"], "1024 bytes");
 }
+
+/// Runs `hfget ARGS` on a pseudo-terminal (util-linux `script`), typing `input`.
+fn run_on_terminal(ctx: &TestContext, args: &str, input: &str) -> String {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut command = std::process::Command::new("script");
+    command
+        .args([
+            "-qec",
+            &format!("{} {args}", env!("CARGO_BIN_EXE_hfget")),
+            "/dev/null",
+        ])
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    for (key, value) in ctx.command(&[]).get_envs() {
+        if let Some(value) = value {
+            command.env(key, value);
+        }
+    }
+    if let Some(path) = std::env::var_os("PATH") {
+        command.env("PATH", path);
+    }
+    let mut child = command.spawn().expect("script runs");
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
+#[test]
+fn rm_asks_on_a_terminal_and_only_yes_deletes() {
+    let ctx = TestContext::new(scenario());
+    ctx.run(&["download", "acme/tiny"]).success();
+    let shown = run_on_terminal(&ctx, "cache rm acme/tiny", "n\n");
+    assert!(shown.contains("Proceed with deletion? [y/N]"), "{shown:?}");
+    assert!(shown.contains("Nothing was deleted."), "{shown:?}");
+    assert!(tiny(&ctx).exists());
+    let shown = run_on_terminal(&ctx, "cache rm acme/tiny", "y\n");
+    assert!(
+        shown.contains("Deleted 1 repo(s); freed 3.00 MiB."),
+        "{shown:?}"
+    );
+    assert!(!tiny(&ctx).exists());
+}
