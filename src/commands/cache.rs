@@ -545,11 +545,9 @@ fn ls_json(inventory: &Inventory, rows: &[Row], revisions: bool) -> LsJson {
             last_modified: rfc3339(r.last_modified),
             path: r.snapshot_path.clone(),
         };
-        if revisions
-            && let Some(last) = repos.last_mut()
-            && last.id == row.repo.id
-        {
-            last.revisions.extend(row.revision.map(revision_json));
+        // Revision rows of one repo go into one repo object, wherever the sort put them.
+        if revisions && let Some(existing) = repos.iter_mut().find(|r| r.id == row.repo.id) {
+            existing.revisions.extend(row.revision.map(revision_json));
             continue;
         }
         let repo = row.repo;

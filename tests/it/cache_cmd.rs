@@ -244,6 +244,45 @@ fn ls_filters_sorts_and_limits_like_hf() {
         .json();
     assert_eq!(json["repos"].as_array().unwrap().len(), 1);
     assert_eq!(json["repos"][0]["revisions"].as_array().unwrap().len(), 2);
+    // Oldest first, tiny's v1 and main are split by the dataset: still one object per repo.
+    for revision in ["v1", "main"] {
+        let snapshot = tiny(&ctx).join("snapshots").join(commit_of(&ctx, revision));
+        for file in [
+            "README.md",
+            "config.json",
+            "model.safetensors",
+            "nested/deeper/notes.txt",
+        ] {
+            let blob = std::fs::canonicalize(snapshot.join(file)).unwrap();
+            let old = if revision == "v1" || file != "config.json" {
+                3600
+            } else {
+                0
+            };
+            age(&blob, Duration::from_secs(old));
+        }
+    }
+    for entry in std::fs::read_dir(ctx.cache().join("datasets--acme--data/blobs")).unwrap() {
+        age(&entry.unwrap().path(), Duration::from_secs(1800));
+    }
+    let json = ctx
+        .run(&[
+            "cache",
+            "ls",
+            "--revisions",
+            "--sort",
+            "modified:asc",
+            "--json",
+        ])
+        .success()
+        .json();
+    let ids: Vec<&str> = json["repos"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 3, "{ids:?}");
     let bad = ctx.run(&["cache", "ls", "-f", "colour=red"]).failure(2);
     assert!(
         bad.stderr.contains("unknown key `colour`"),
