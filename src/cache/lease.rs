@@ -10,8 +10,8 @@
 //!   uses `SoftFileLock`, which an unheld lock file would block forever).
 //! - **A lease**: `<etag>.lease`, created with `O_EXCL`, names its owner (host, boot id, pid
 //!   namespace, pid, process start time) and the owner-unique partial `<etag>.<token>.incomplete`
-//!   it writes. The owner refreshes the lease's mtime as a heartbeat through the descriptor it
-//!   created it with.
+//!   it writes. As a heartbeat the owner rewrites a counter on the lease's second line (which
+//!   also moves its mtime) through the descriptor it created it with.
 //! - **Waiting** ([`claim`]): a run that finds a live lease waits for it, showing the owner's
 //!   progress, until the blob appears. A lease is taken over only once it has expired: its
 //!   owner is a dead process on this machine, or its heartbeat and its partial have not changed
@@ -278,11 +278,12 @@ enum Step {
 }
 
 /// What a waiter last saw of a lease, to tell a live owner from a dead one without trusting
-/// anyone's clock: any change of the lease or of its partial restarts the count.
+/// anyone's clock: any change of the lease's content (its heartbeat counter) or of its
+/// partial restarts the count. Not the mtime: attribute caches (sshfs's 20 s, NFS's `acregmax`)
+/// make a frozen owner's old mtime appear to change long after its last heartbeat.
 #[derive(PartialEq, Eq)]
 struct Sighting {
     content: Vec<u8>,
-    mtime: Option<SystemTime>,
     done: u64,
 }
 
@@ -293,6 +294,8 @@ struct Claimer {
     flock: Option<BlobLock>,
     use_flock: bool,
     last_sighting: Option<(Sighting, Instant)>,
+    /// The lease's mtime at the last look, for the wall-clock test.
+    last_mtime: Option<SystemTime>,
     last_owner: Option<Owner>,
 }
 
@@ -305,6 +308,7 @@ impl Claimer {
             flock: None,
             use_flock,
             last_sighting: None,
+            last_mtime: None,
             last_owner: None,
         }
     }
@@ -378,7 +382,7 @@ impl Claimer {
         // Opening the file (not a bare stat) makes NFS revalidate its attributes
         // (close-to-open consistency), so the mtime is the server's, not a cached one.
         let (content, mtime) = read_with_mtime(&lease_path).ok()?;
-        let owner: Option<Owner> = serde_json::from_slice(&content).ok();
+        let owner = parse_owner(&content);
         let done = owner
             .as_ref()
             .map(|o| {
@@ -389,9 +393,9 @@ impl Claimer {
                 )
             })
             .unwrap_or(0);
+        self.last_mtime = mtime;
         let sighting = Sighting {
             content: content.clone(),
-            mtime,
             done,
         };
         match &self.last_sighting {
@@ -416,14 +420,14 @@ impl Claimer {
                 Liveness::Alive | Liveness::Unknown => {}
             }
         }
-        let Some((sighting, since)) = &self.last_sighting else {
+        let Some((_, since)) = &self.last_sighting else {
             return false;
         };
         if since.elapsed() >= self.claim.timeout {
             return true;
         }
-        let age = sighting
-            .mtime
+        let age = self
+            .last_mtime
             .and_then(|mtime| SystemTime::now().duration_since(mtime).ok())
             .unwrap_or_default();
         age > self.claim.timeout + CLOCK_SKEW_MARGIN
@@ -462,6 +466,8 @@ impl Claimer {
         let mut text = serde_json::to_vec(&owner)
             .map_err(|e| CacheError::io("write", &path, std::io::Error::other(e)))?;
         text.push(b'\n');
+        let beat_offset = text.len() as u64;
+        text.extend_from_slice(&beat_line(0));
         // fsync: on NFS the other clients read the lease from the server.
         if let Err(e) = file.write_all(&text).and_then(|()| file.sync_all()) {
             drop(file);
@@ -481,6 +487,7 @@ impl Claimer {
         Ok(Some(PendingLease {
             path,
             file,
+            beat_offset,
             owner,
             partial,
             flock: self.flock.take(),
@@ -509,7 +516,7 @@ impl Claimer {
             return Ok(None);
         }
         let _ = std::fs::remove_file(&aside);
-        if let Ok(owner) = serde_json::from_slice::<Owner>(judged) {
+        if let Some(owner) = parse_owner(judged) {
             crate::output::debug(|| {
                 format!(
                     "{}: taking over the expired lease of {} pid {}",
@@ -535,8 +542,10 @@ fn adopt_partials(claim: &BlobClaim, partial: &Path) -> u64 {
     let mut adopted = 0;
     for (index, (bytes, candidate)) in candidates.into_iter().enumerate() {
         let record = chunk_record_path(&candidate);
-        if index == 0 && bytes > 0 {
-            // The record first: a partial never has a name whose record is missing.
+        if index == 0 && bytes > 0 && record.exists() {
+            // Written with positional writes: an owner wrongly judged dead (frozen, not
+            // killed) that wakes up writes the same bytes at the same offsets, so the file can
+            // be renamed. The record first: a partial never has a name whose record is missing.
             let record_moved = match std::fs::rename(&record, chunk_record_path(partial)) {
                 Ok(()) => true,
                 Err(e) => e.kind() == ErrorKind::NotFound,
@@ -545,6 +554,17 @@ fn adopt_partials(claim: &BlobClaim, partial: &Path) -> u64 {
                 adopted = bytes;
                 continue;
             }
+        } else if index == 0 && bytes > 0 {
+            // Written by appending: an owner that wakes up would append to the adopted file
+            // and interleave its bytes with ours. A copy is private; whatever the old owner
+            // appended before it is still a valid prefix. (Such partials are the small files'
+            // and those of servers that ignore Range.)
+            if copy_prefix(&candidate, partial).is_ok() {
+                adopted = file_len(partial);
+                let _ = std::fs::remove_file(&candidate);
+                continue;
+            }
+            let _ = std::fs::remove_file(partial);
         }
         let _ = std::fs::remove_file(&record);
         let _ = std::fs::remove_file(&candidate);
@@ -553,13 +573,28 @@ fn adopt_partials(claim: &BlobClaim, partial: &Path) -> u64 {
     adopted
 }
 
+/// Copies `from` to a new file `to` (through a temporary sibling, so `to` never holds half a
+/// copy under its final name).
+fn copy_prefix(from: &Path, to: &Path) -> std::io::Result<()> {
+    let temporary = super::temporary_sibling(to);
+    let copied = std::fs::copy(from, &temporary).and_then(|_| std::fs::rename(&temporary, to));
+    if copied.is_err() {
+        let _ = std::fs::remove_file(&temporary);
+    }
+    copied
+}
+
+fn file_len(path: &Path) -> u64 {
+    std::fs::metadata(path).map(|m| m.len()).unwrap_or(0)
+}
+
 /// Once the blob is in place: removes a lease a killed owner left (dead on this machine, or
 /// silent past the timeout and the clock-skew margin), and stray records and temporaries of
 /// earlier runs, so a run that ends normally leaves nothing behind. Blocking.
 pub fn clear_after_completion(claim: &BlobClaim) {
     let path = claim.lease_path();
     if let Ok((content, mtime)) = read_with_mtime(&path) {
-        let owner: Option<Owner> = serde_json::from_slice(&content).ok();
+        let owner = parse_owner(&content);
         let age = mtime
             .and_then(|m| SystemTime::now().duration_since(m).ok())
             .unwrap_or_default();
@@ -615,6 +650,8 @@ fn read_with_mtime(path: &Path) -> std::io::Result<(Vec<u8>, Option<SystemTime>)
 struct PendingLease {
     path: PathBuf,
     file: File,
+    /// Where the heartbeat line starts.
+    beat_offset: u64,
     owner: Owner,
     partial: PathBuf,
     flock: Option<BlobLock>,
@@ -628,14 +665,16 @@ impl PendingLease {
         let interval = heartbeat_interval(self.timeout);
         let heartbeat = {
             let (file, path, token) = (file.clone(), self.path.clone(), self.owner.token.clone());
+            let offset = self.beat_offset;
             tokio::spawn(async move {
-                loop {
+                for count in 1.. {
                     tokio::time::sleep(interval).await;
                     let (file, path, token) = (file.clone(), path.clone(), token.clone());
-                    let still_ours =
-                        tokio::task::spawn_blocking(move || beat(&file, &path, &token))
-                            .await
-                            .unwrap_or(false);
+                    let still_ours = tokio::task::spawn_blocking(move || {
+                        beat(&file, offset, count, &path, &token)
+                    })
+                    .await
+                    .unwrap_or(false);
                     if !still_ours {
                         let _ = lost_tx.send(true);
                         return;
@@ -661,27 +700,37 @@ fn heartbeat_interval(timeout: Duration) -> Duration {
     (timeout / 6).clamp(Duration::from_millis(100), Duration::from_secs(5))
 }
 
-/// Refreshes the lease's mtime (with the file server's clock: `UTIME_NOW`) and checks the
+/// The lease's second line, rewritten in place at each heartbeat (fixed width).
+fn beat_line(count: u64) -> Vec<u8> {
+    format!("beat {count:020}\n").into_bytes()
+}
+
+/// Rewrites the heartbeat counter through the descriptor that created the lease (a lease
+/// taken over meanwhile is another file: this write cannot touch it), flushes it to the file
+/// server (NFS clients read the server's copy), which also moves the mtime, and checks the
 /// lease at its path is still this one. Blocking.
-fn beat(file: &File, path: &Path, token: &str) -> bool {
-    let now = rustix::fs::Timespec {
-        tv_sec: 0,
-        tv_nsec: rustix::fs::UTIME_NOW,
-    };
-    let times = rustix::fs::Timestamps {
-        last_access: now,
-        last_modification: now,
-    };
-    if rustix::fs::futimens(file, &times).is_err() {
+fn beat(file: &File, offset: u64, count: u64, path: &Path, token: &str) -> bool {
+    use std::os::unix::fs::FileExt;
+    if file
+        .write_all_at(&beat_line(count), offset)
+        .and_then(|()| file.sync_data())
+        .is_err()
+    {
         return false;
     }
     lease_is_ours(path, token)
 }
 
+/// The owner named on a lease's first line.
+fn parse_owner(content: &[u8]) -> Option<Owner> {
+    let first_line = content.split(|b| *b == b'\n').next()?;
+    serde_json::from_slice(first_line).ok()
+}
+
 fn lease_is_ours(path: &Path, token: &str) -> bool {
     std::fs::read(path)
         .ok()
-        .and_then(|content| serde_json::from_slice::<Owner>(&content).ok())
+        .and_then(|content| parse_owner(&content))
         .is_some_and(|owner| owner.token == token)
 }
 
@@ -767,7 +816,7 @@ pub fn has_live_owner(blobs: &Path, etag: &str) -> bool {
     let Ok((content, mtime)) = read_with_mtime(&lease_path(blobs, etag)) else {
         return false;
     };
-    let owner: Option<Owner> = serde_json::from_slice(&content).ok();
+    let owner = parse_owner(&content);
     match owner.as_ref().map(liveness) {
         Some(Liveness::Alive) => true,
         Some(Liveness::Dead) => false,

@@ -63,6 +63,10 @@ pub const WRITE_BUFFER: usize = 512 << 10;
 /// Bytes the hasher reads (from the page cache) per step.
 const HASH_STEP: usize = 1 << 20;
 const SIDECAR_VERSION: u32 = 1;
+/// Bytes a connection writes between two updates of the chunk record within a chunk (besides
+/// the update at each chunk's end): what a killed run's successor may fetch again, per
+/// connection (issue #12).
+const RECORD_EVERY: u64 = 4 << 20;
 
 /// How large files are split; from `--connections` and `--chunk-size`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -704,12 +708,21 @@ async fn fetch_range(
     }
     buffer.clear();
     let mut position = from;
+    let mut unrecorded = 0;
     loop {
         match body.next_chunk().await {
             Ok(Some(bytes)) => {
                 buffer.extend_from_slice(&bytes);
                 if buffer.len() >= WRITE_BUFFER {
-                    position += write_chunk_bytes(context, index, position, buffer).await?;
+                    let written = write_chunk_bytes(context, index, position, buffer).await?;
+                    position += written;
+                    unrecorded += written;
+                    // Record progress inside long chunks too, so a `kill -9` loses at most this
+                    // much per connection to whoever resumes (issue #12: ≤ 1.25 × sent).
+                    if unrecorded >= RECORD_EVERY {
+                        persist(shared).await?;
+                        unrecorded = 0;
+                    }
                 }
             }
             Ok(None) => break,

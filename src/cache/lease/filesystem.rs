@@ -119,9 +119,12 @@ pub(crate) fn is_shared_name(fstype: &str) -> bool {
 pub fn lock_trust(dir: &Path) -> LockTrust {
     static CACHE: OnceLock<Mutex<HashMap<PathBuf, LockTrust>>> = OnceLock::new();
     let cache = CACHE.get_or_init(|| Mutex::new(HashMap::new()));
-    if let Ok(known) = cache.lock()
-        && let Some(trust) = known.get(dir)
-    {
+    // Held while detecting: the files of one download ask at once, and one probe is enough.
+    let mut known = match cache.lock() {
+        Ok(known) => known,
+        Err(poisoned) => poisoned.into_inner(),
+    };
+    if let Some(trust) = known.get(dir) {
         return trust.clone();
     }
     let trust = detect(dir);
@@ -139,9 +142,7 @@ pub fn lock_trust(dir: &Path) -> LockTrust {
             }
         )
     });
-    if let Ok(mut known) = cache.lock() {
-        known.insert(dir.to_path_buf(), trust.clone());
-    }
+    known.insert(dir.to_path_buf(), trust.clone());
     trust
 }
 
@@ -180,11 +181,12 @@ enum Probe {
 }
 
 /// Locks a scratch file through one open file description and tries again through another.
+/// The file is named after this machine and process, so a run killed mid-probe leaves a file
+/// the next run on this machine recognises and removes.
 fn probe_flock(dir: &Path) -> Probe {
-    let path = dir.join(format!(
-        ".hfget-lock-probe.{:08x}",
-        crate::hub::client::random_u64() as u32
-    ));
+    let machine = probe_machine_tag();
+    remove_probes_of_dead_processes(dir, &machine);
+    let path = dir.join(format!("{PROBE_PREFIX}{machine}.{}", std::process::id()));
     let open = || {
         OpenOptions::new()
             .create(true)
@@ -210,6 +212,33 @@ fn probe_flock(dir: &Path) -> Probe {
     let _ = std::fs::remove_file(&path);
     // A folder we cannot write to will fail later with a clear error; assume locks work.
     result.unwrap_or(Probe::Conflicts)
+}
+
+const PROBE_PREFIX: &str = ".hfget-lock-probe.";
+
+/// The first 8 characters of the boot id (`unknown` without one).
+fn probe_machine_tag() -> String {
+    let boot_id = &super::machine().boot_id;
+    match boot_id.get(..8) {
+        Some(tag) if !tag.is_empty() => tag.to_string(),
+        _ => "unknown".to_string(),
+    }
+}
+
+fn remove_probes_of_dead_processes(dir: &Path, machine: &str) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let ours = format!("{PROBE_PREFIX}{machine}.");
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = name.strip_prefix(&ours).and_then(|p| p.parse::<u32>().ok()) else {
+            continue;
+        };
+        if super::process_start(pid).is_none() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// The `mountinfo` type of the mount holding `dir` (`ext4`, `nfs4`, `fuse.sshfs`…).

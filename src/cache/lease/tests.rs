@@ -183,10 +183,12 @@ async fn a_heartbeating_owner_is_never_taken_over() {
     let lease = own(&claim).await;
     // Looks like another machine's lease (so liveness cannot be checked), kept alive by
     // the owner's heartbeat only.
-    let mut owner: Owner =
-        serde_json::from_slice(&std::fs::read(claim.lease_path()).unwrap()).unwrap();
+    let content = std::fs::read(claim.lease_path()).unwrap();
+    let mut owner = parse_owner(&content).unwrap();
     owner.boot_id = "another-boot".to_string();
-    let text = serde_json::to_vec(&owner).unwrap();
+    let mut text = serde_json::to_vec(&owner).unwrap();
+    text.push(b'\n');
+    text.extend_from_slice(&beat_line(0));
     std::fs::write(claim.lease_path(), &text).unwrap();
     let waiter = tokio::spawn({
         let claim = claim.clone();
@@ -243,4 +245,26 @@ async fn cache_cleaning_sees_a_live_lease_as_a_held_lock() {
         BlobLock::try_acquire(&lock),
         super::super::lock::Probe::Free(None)
     ));
+}
+
+#[tokio::test]
+async fn an_appending_owner_that_wakes_up_after_a_takeover_cannot_touch_the_adopted_partial() {
+    use std::io::Write as _;
+    let dir = tempfile::tempdir().unwrap();
+    let claim = blob_claim(dir.path(), Duration::from_millis(300));
+    let owner = foreign_lease(&claim, 4);
+    // The frozen owner's descriptor, as the single-stream path holds it (append mode).
+    let mut zombie = std::fs::OpenOptions::new()
+        .append(true)
+        .open(owner.partial_path(&claim.blobs, &claim.etag))
+        .unwrap();
+    let lease = own(&claim).await;
+    assert_eq!(std::fs::read(lease.partial()).unwrap(), b"xxxx");
+    zombie.write_all(b"ZZ").unwrap();
+    drop(zombie);
+    assert_eq!(
+        std::fs::read(lease.partial()).unwrap(),
+        b"xxxx",
+        "the old owner's late writes land in a file of its own"
+    );
 }
