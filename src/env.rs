@@ -48,6 +48,29 @@ pub const HFGET_LEASE_TIMEOUT: &str = "HFGET_LEASE_TIMEOUT";
 /// Where hfget keeps its own small state (the name of the active keyring login).
 pub const HFGET_CONFIG_DIR: &str = "HFGET_CONFIG_DIR";
 
+// Issue #14: browser login (OAuth device code) and CI tokens by OIDC exchange, named as
+// huggingface_hub 2.4 names them (`constants.py`, `_oidc.py`, `utils/_auth.py`).
+/// Overrides the public OAuth client id of the device-code login.
+pub const HF_DEVICE_CODE_OAUTH_CLIENT_ID: &str = "HF_DEVICE_CODE_OAUTH_CLIENT_ID";
+/// Turns on the OIDC exchange ("Trusted Publishers"): the repository or user name the
+/// exchanged token is scoped to.
+pub const HF_OIDC_RESOURCE: &str = "HF_OIDC_RESOURCE";
+/// An id token minted by any CI provider, exchanged as is (GitLab and others).
+pub const HF_OIDC_ID_TOKEN: &str = "HF_OIDC_ID_TOKEN";
+/// `true` inside GitHub Actions: the one provider whose id token hfget can mint itself.
+pub const GITHUB_ACTIONS: &str = "GITHUB_ACTIONS";
+/// Where GitHub Actions mints id tokens; set only for jobs with `permissions: id-token: write`.
+pub const ACTIONS_ID_TOKEN_REQUEST_URL: &str = "ACTIONS_ID_TOKEN_REQUEST_URL";
+/// The bearer token for [`ACTIONS_ID_TOKEN_REQUEST_URL`].
+pub const ACTIONS_ID_TOKEN_REQUEST_TOKEN: &str = "ACTIONS_ID_TOKEN_REQUEST_TOKEN";
+/// A graphical session, so `login --web` may open a browser (X11, Wayland).
+pub const DISPLAY: &str = "DISPLAY";
+pub const WAYLAND_DISPLAY: &str = "WAYLAND_DISPLAY";
+/// Where `login --web` looks for `xdg-open` and `$BROWSER`.
+pub const PATH: &str = "PATH";
+/// The browser command the user prefers (as `xdg-open` and Python's `webbrowser` honour it).
+pub const BROWSER: &str = "BROWSER";
+
 /// Every HF_*/proxy variable `hfget env` reports when set.
 pub const REPORTED_VARIABLES: &[&str] = &[
     HF_ENDPOINT,
@@ -62,6 +85,8 @@ pub const REPORTED_VARIABLES: &[&str] = &[
     HF_HUB_ETAG_TIMEOUT,
     HF_HUB_DOWNLOAD_TIMEOUT,
     HFGET_FIRST_BYTE_TIMEOUT,
+    HF_OIDC_RESOURCE,
+    HF_DEVICE_CODE_OAUTH_CLIENT_ID,
     HTTPS_PROXY,
     HTTP_PROXY,
     ALL_PROXY,

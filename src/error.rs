@@ -92,6 +92,12 @@ impl Error {
                 | AuthError::UnknownLogin { .. }
                 | AuthError::AmbiguousLogin { .. },
             ) => exit::USAGE,
+            // Issue #14 / #13.1 (helper oauth): browser login, OIDC and a cancelled login.
+            Error::Auth(AuthError::OAuth(error)) => error.exit_code(),
+            Error::Auth(AuthError::Oidc(error)) => error.exit_code(),
+            Error::Auth(AuthError::Hub(error)) => hub_exit_code(error),
+            Error::Auth(AuthError::LoginInterrupted) => exit::INTERRUPTED,
+            Error::Auth(AuthError::Offline { .. }) => exit::OFFLINE,
             Error::Auth(_) => exit::LOCAL,
             // An unsafe name is the same failure wherever it is caught: a hostile or broken
             // listing, never the local disk (issue #13, "UnsafePath maps to two exit codes").

@@ -67,10 +67,14 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(exit::FAILURE);
         }
     };
+    // What Ctrl-C means depends on the command (issue #13.1: not the download message at the
+    // login prompt). Dropping the command's future runs its guards (the login prompt's echo
+    // restore) before the message is printed.
+    let interrupted = commands::interrupted(&cli.command);
     let result = runtime.block_on(async {
         tokio::select! {
             result = commands::run(cli) => result,
-            _ = tokio::signal::ctrl_c() => Err(Error::Interrupted),
+            _ = tokio::signal::ctrl_c() => Err(interrupted),
         }
     });
     // Do not wait for transfer tasks still running after an error or Ctrl-C; but let other

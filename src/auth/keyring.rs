@@ -334,26 +334,48 @@ impl Keyring {
         self.store.name()
     }
 
-    /// The token stored for `account`, if any.
+    /// The (access) token stored for `account`, if any.
     pub async fn get(&self, account: &str) -> Result<Option<Token>, KeyringError> {
+        Ok(self.get_login(account).await?.map(|secret| secret.access))
+    }
+
+    /// Everything stored for `account`: the token, and a browser login's refresh token.
+    pub async fn get_login(&self, account: &str) -> Result<Option<LoginSecret>, KeyringError> {
         let store = self.store.clone();
         let key = account.to_string();
         let secret = blocking(move || store.get(&key)).await?;
         match secret {
             None => Ok(None),
-            Some(secret) => Token::parse(&secret)
-                .map(Some)
-                .ok_or_else(|| KeyringError::BadEntry {
-                    account: account.to_string(),
-                    detail: "the stored token is empty".into(),
-                }),
+            Some(secret) => {
+                LoginSecret::decode(&secret)
+                    .map(Some)
+                    .ok_or_else(|| KeyringError::BadEntry {
+                        account: account.to_string(),
+                        detail: "the stored token is empty".into(),
+                    })
+            }
         }
     }
 
+    #[cfg(test)]
     pub async fn set(&self, account: &str, token: &Token, label: &str) -> Result<(), KeyringError> {
+        let secret = LoginSecret {
+            access: token.clone(),
+            refresh: None,
+        };
+        self.set_login(account, &secret, label).await
+    }
+
+    /// Stores a login's secrets in one entry, so a renewed pair replaces the old one at once.
+    pub async fn set_login(
+        &self,
+        account: &str,
+        secret: &LoginSecret,
+        label: &str,
+    ) -> Result<(), KeyringError> {
         let store = self.store.clone();
         let key = account.to_string();
-        let secret = token.secret().to_string();
+        let secret = secret.encode();
         let label = label.to_string();
         blocking(move || store.set(&key, &secret, &label)).await
     }
@@ -368,6 +390,51 @@ impl Keyring {
     /// unlock anything, so a locked keyring may still pass; storing is the real test.
     pub async fn probe(&self) -> Result<(), KeyringError> {
         self.get("probe/hfget-env-probe").await.map(|_| ())
+    }
+}
+
+/// What one keyring entry holds. A token login's entry is the bare token (what earlier hfget
+/// versions wrote, and what `secret-tool lookup` shows); a browser login's entry is
+/// `{"hf_token": …, "refresh_token": …}`, so the access token and the refresh token it was
+/// issued with are always replaced together (issue #14: "store the new pair atomically").
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LoginSecret {
+    pub access: Token,
+    pub refresh: Option<Token>,
+}
+
+impl LoginSecret {
+    pub fn decode(raw: &str) -> Option<LoginSecret> {
+        let trimmed = raw.trim();
+        if trimmed.starts_with('{')
+            && let Ok(value) = serde_json::from_str::<serde_json::Value>(trimmed)
+        {
+            let field = |key: &str| {
+                value
+                    .get(key)
+                    .and_then(|v| v.as_str())
+                    .and_then(Token::parse)
+            };
+            return Some(LoginSecret {
+                access: field("hf_token")?,
+                refresh: field("refresh_token"),
+            });
+        }
+        Token::parse(raw).map(|access| LoginSecret {
+            access,
+            refresh: None,
+        })
+    }
+
+    pub fn encode(&self) -> String {
+        match &self.refresh {
+            None => self.access.secret().to_string(),
+            Some(refresh) => serde_json::json!({
+                "hf_token": self.access.secret(),
+                "refresh_token": refresh.secret(),
+            })
+            .to_string(),
+        }
     }
 }
 

@@ -10,7 +10,7 @@
 //! active (login `--store file`, `switch`) also clears the active keyring login of that host;
 //! otherwise the switch would have no effect.
 
-use super::keyring::KeyringHandle;
+use super::keyring::{KeyringHandle, LoginSecret};
 use super::state::{LoginInfo, State};
 use super::stored_tokens::StoredTokens;
 use super::{AuthError, KeyringError, Token, endpoint_host, keyring_account, token_file};
@@ -73,11 +73,27 @@ pub fn keyring_unavailable(settings: &Settings, reason: super::Unavailable) -> A
 
 /// Stores `token` in the keyring as `name` and makes it the active login of this endpoint.
 /// Refuses (never falls back to a file) when the keyring cannot be used.
+#[cfg(test)]
 pub async fn save_keyring(
     settings: &Settings,
     keyring: &KeyringHandle,
     name: &str,
     token: &Token,
+    info: LoginInfo,
+) -> Result<(), AuthError> {
+    let secret = LoginSecret {
+        access: token.clone(),
+        refresh: None,
+    };
+    save_keyring_login(settings, keyring, name, &secret, info).await
+}
+
+/// [`save_keyring`] for a login that may carry a refresh token (a browser login).
+pub async fn save_keyring_login(
+    settings: &Settings,
+    keyring: &KeyringHandle,
+    name: &str,
+    secret: &LoginSecret,
     info: LoginInfo,
 ) -> Result<(), AuthError> {
     validate_name(name)?;
@@ -89,7 +105,7 @@ pub async fn save_keyring(
         .map_err(|reason| keyring_unavailable(settings, reason))?;
     let label = format!("hfget: {name} ({host})");
     match opened
-        .set(&keyring_account(&host, name), token, &label)
+        .set_login(&keyring_account(&host, name), secret, &label)
         .await
     {
         Ok(()) => {}
@@ -106,17 +122,30 @@ pub async fn save_keyring(
 
 /// Stores `token` as `name` in `stored_tokens` and as the active token in the HF token file.
 /// Returns the keyring login that was active for this endpoint and no longer is, if any.
+#[cfg(test)]
 pub fn save_file(
     settings: &Settings,
     name: &str,
     token: &Token,
     info: LoginInfo,
 ) -> Result<Option<String>, AuthError> {
+    save_file_login(settings, name, token, &[], info)
+}
+
+/// [`save_file`] with extra keys in the login's `stored_tokens` section: a browser login's
+/// `refresh_token` and `expires_at`, exactly as huggingface_hub's `_save_token` writes them.
+pub fn save_file_login(
+    settings: &Settings,
+    name: &str,
+    token: &Token,
+    extra: &[(&str, String)],
+    info: LoginInfo,
+) -> Result<Option<String>, AuthError> {
     validate_name(name)?;
     let stored_path = settings.stored_tokens_path();
     let mut stored = StoredTokens::load(&stored_path)?;
     let mut state = State::load(settings)?;
-    stored.set(name, token);
+    stored.set_with(name, token, extra);
     stored.save(&stored_path)?;
     token_file::write_token(&settings.token_path, token)?;
     state.file.insert(name.to_string(), info);

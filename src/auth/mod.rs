@@ -1,14 +1,19 @@
 //! Where the Hub token comes from, and where logins are kept.
 //!
-//! Precedence (README, issue #4): `--token` > `HF_TOKEN` > `HUGGING_FACE_HUB_TOKEN` > the active
-//! hfget login in the OS keyring > the HF token file (`$HF_TOKEN_PATH`, else `$HF_HOME/token`).
-//! The environment and file sources match `huggingface_hub` (hub-protocol.md §5.1) so hfget sends
-//! the same token Python would; the keyring sits between them because a user who ran
-//! `hfget login` expects that login to be used.
+//! Precedence (README, issues #4 and #14): `--token` > the OIDC exchange (`HF_OIDC_RESOURCE`) >
+//! `HF_TOKEN` > `HUGGING_FACE_HUB_TOKEN` > the active hfget login in the OS keyring > the HF token
+//! file (`$HF_TOKEN_PATH`, else `$HF_HOME/token`). The OIDC, environment and file sources are in
+//! `huggingface_hub` 2.4's order (`get_token`: OIDC, then the environment, then the file;
+//! hub-protocol.md §5.1) so hfget sends the same token Python would; the keyring sits between
+//! them because a user who ran `hfget login` expects that login to be used. A browser login
+//! (keyring or file) is renewed before it is used when it is close to expiry ([`oauth_store`]).
 //! Every command resolves its token through [`resolve_token`].
 
 pub mod keyring;
 pub mod logins;
+pub mod oauth;
+pub mod oauth_store;
+pub mod oidc;
 pub mod state;
 pub mod stored_tokens;
 pub mod token;
@@ -27,8 +32,17 @@ pub enum TokenSource {
     Flag,
     EnvHfToken,
     EnvHuggingFaceHubToken,
-    Keyring { name: String },
-    File { path: PathBuf },
+    Keyring {
+        name: String,
+    },
+    File {
+        path: PathBuf,
+    },
+    /// A token exchanged for a CI id token, for this run only (issue #14).
+    Oidc {
+        resource: String,
+        provider: &'static str,
+    },
 }
 
 impl TokenSource {
@@ -40,6 +54,7 @@ impl TokenSource {
             TokenSource::EnvHuggingFaceHubToken => "env:HUGGING_FACE_HUB_TOKEN",
             TokenSource::Keyring { .. } => "keyring",
             TokenSource::File { .. } => "file",
+            TokenSource::Oidc { .. } => "oidc",
         }
     }
 
@@ -71,6 +86,10 @@ impl TokenSource {
                 "log in again with `hfget login --name {name}`, or remove it with `hfget logout {name}`"
             ),
             TokenSource::File { .. } => "log in again with `hfget login` (or `hfget login --store file`), or remove the file with `hfget logout`".to_string(),
+            TokenSource::Oidc { resource, .. } => format!(
+                "check the Trusted Publisher settings of `{resource}` on the Hub, or unset {} to use another token",
+                env::HF_OIDC_RESOURCE
+            ),
         }
     }
 }
@@ -91,6 +110,11 @@ impl fmt::Display for TokenSource {
                 write!(f, "the hfget login `{name}` in the OS keyring")
             }
             TokenSource::File { path } => write!(f, "the token file {}", path.display()),
+            TokenSource::Oidc { resource, provider } => write!(
+                f,
+                "an OIDC exchange for {}={resource} (id token from {provider}; this run only, not stored)",
+                env::HF_OIDC_RESOURCE
+            ),
         }
     }
 }
@@ -188,6 +212,29 @@ pub enum AuthError {
     KeyringNeeded { name: String, reason: Unavailable },
     #[error(transparent)]
     Keyring(#[from] KeyringError),
+    #[error(transparent)]
+    OAuth(#[from] oauth::OAuthError),
+    #[error(transparent)]
+    Oidc(#[from] oidc::OidcError),
+    /// A command that must ask the Hub, in offline mode (issue #13.10).
+    #[error(
+        "`hfget {command}` has to ask the Hub {purpose}, and offline mode is on (HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE). Unset it for this command: `HF_HUB_OFFLINE= TRANSFORMERS_OFFLINE= hfget {command}`."
+    )]
+    Offline {
+        command: &'static str,
+        purpose: &'static str,
+    },
+    /// Ctrl-C during `hfget login` (issue #13.1).
+    #[error("Login cancelled; nothing was stored.")]
+    LoginInterrupted,
+    #[error("Could not reach the Hub to log in: {0}")]
+    Hub(Box<crate::hub::HubError>),
+}
+
+impl From<crate::hub::HubError> for AuthError {
+    fn from(error: crate::hub::HubError) -> AuthError {
+        AuthError::Hub(Box::new(error))
+    }
 }
 
 fn invalid_token_message(
@@ -305,6 +352,22 @@ async fn collect(
         }
     };
     push(&mut sources, flag.and_then(Token::parse), TokenSource::Flag);
+    // OIDC comes before the environment, as in huggingface_hub 2.4. It costs two requests, so
+    // it is skipped when --token already won, and offline (nothing is sent anyway).
+    if (!stop_at_first || sources.candidates.is_empty())
+        && !settings.offline
+        && let Some(resource) = oidc::resource(environment)
+    {
+        let exchanged = oidc::exchange(settings, environment, &resource).await?;
+        push(
+            &mut sources,
+            Some(exchanged.token),
+            TokenSource::Oidc {
+                resource: exchanged.resource,
+                provider: exchanged.provider.describe(),
+            },
+        );
+    }
     push(
         &mut sources,
         environment
@@ -326,16 +389,16 @@ async fn collect(
         return Ok(sources);
     }
     read_keyring_login(settings, keyring, &mut sources).await;
-    if done(&sources) {
-        return Ok(sources);
+    if !done(&sources) {
+        push(
+            &mut sources,
+            token_file::read_token(&settings.token_path)?,
+            TokenSource::File {
+                path: settings.token_path.clone(),
+            },
+        );
     }
-    push(
-        &mut sources,
-        token_file::read_token(&settings.token_path)?,
-        TokenSource::File {
-            path: settings.token_path.clone(),
-        },
-    );
+    oauth_store::renew_if_due(settings, environment, keyring, &mut sources).await;
     Ok(sources)
 }
 

@@ -31,6 +31,30 @@ pub struct LoginInfo {
     /// The masked token, to tell logins apart and to match a file login to its facts.
     #[serde(default)]
     pub masked: String,
+    /// Set for a browser (OAuth) login: when it expires, what it may do, how its renewal went.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub oauth: Option<OAuthFacts>,
+}
+
+/// The non-secret facts of a browser login (issue #14). The tokens themselves are in the
+/// keyring (or, with `--store file`, in Python's `stored_tokens`).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OAuthFacts {
+    /// Unix time at which the access token expires, if the Hub said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
+    /// The access token's lifetime as issued (`expires_in`), to decide when to renew it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lifetime_secs: Option<u64>,
+    /// The scopes the Hub granted (space-separated, RFC 6749 §3.3), if it said.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scope: Option<String>,
+    /// Whether a refresh token is stored with it.
+    #[serde(default)]
+    pub refreshable: bool,
+    /// Why the last renewal was refused (the session expired or was revoked): `doctor` shows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_error: Option<String>,
 }
 
 /// The logins of one endpoint host.

@@ -170,11 +170,34 @@ impl StoredTokens {
 
     /// Adds or replaces a login. The section's other keys belonged to the previous token (OAuth
     /// refresh data), so they go with it.
+    #[cfg(test)]
     pub fn set(&mut self, name: &str, token: &Token) {
-        self.sections.insert(
-            name.to_string(),
-            vec![(TOKEN_KEY.to_string(), token.secret().to_string())],
+        self.set_with(name, token, &[]);
+    }
+
+    /// [`StoredTokens::set`] with more keys after `hf_token` (a browser login's
+    /// `refresh_token` and `expires_at`, in the order `_save_token` writes them).
+    pub fn set_with(&mut self, name: &str, token: &Token, extra: &[(&str, String)]) {
+        let mut options = vec![(TOKEN_KEY.to_string(), token.secret().to_string())];
+        options.extend(
+            extra
+                .iter()
+                .map(|(key, value)| (key.to_string(), value.clone())),
         );
+        self.sections.insert(name.to_string(), options);
+    }
+
+    /// Another key of a section (`refresh_token`, `expires_at`), if present and not empty.
+    pub fn field(&self, name: &str, key: &str) -> Option<&str> {
+        if name == DEFAULT_SECTION {
+            return None;
+        }
+        self.sections
+            .get(name)?
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, value)| value.trim())
+            .filter(|value| !value.is_empty())
     }
 
     pub fn remove(&mut self, name: &str) -> bool {

@@ -12,6 +12,7 @@ use crate::auth::{self, AuthError, KeyringHandle, Token};
 use crate::commands::login::LoginArgs;
 use crate::commands::logout::LogoutArgs;
 use crate::commands::whoami::WhoamiArgs;
+use crate::commands::whoami::role_label;
 use crate::commands::{login, logout, print_stdout, whoami};
 use crate::env::{self, Environment, Settings};
 use crate::error::{Error, exit};
@@ -95,7 +96,11 @@ fn list(settings: &Settings, environment: &dyn Environment, json: bool) -> Resul
                 [
                     e.name.clone(),
                     e.user.clone().unwrap_or_else(|| "-".into()),
-                    e.role.clone().unwrap_or_else(|| "-".into()),
+                    // The same words as `whoami` (issue #13.13: not `fineGrained`).
+                    e.role
+                        .as_deref()
+                        .map(|role| role_label(Some(role)))
+                        .unwrap_or_else(|| "-".into()),
                     e.store.to_string(),
                     e.token.clone().unwrap_or_else(|| "-".into()),
                 ],

@@ -39,8 +39,18 @@ pub async fn run(
     if let Some(resolved) = &token {
         output::debug(|| format!("using token {} from {}", resolved.token, resolved.source));
     }
-    let client = HubClient::new(settings, token.map(|t| t.token))?;
-    let report = match download::download(&client, &request).await {
+    let client = HubClient::new(settings, token.as_ref().map(|t| t.token.clone()))?;
+    let mut result = download::download(&client, &request).await;
+    // Issue #14: a browser login the Hub stopped accepting is renewed once, and the download
+    // tried again with the new token.
+    if let (Err(DownloadError::Hub(error)), Some(resolved)) = (&result, &token)
+        && error.kind == crate::hub::HubErrorKind::InvalidToken
+        && let Some(renewed) =
+            auth::oauth_store::recover_rejected(settings, environment, resolved).await
+    {
+        result = download::download(&client.with_token(Some(renewed.token)), &request).await;
+    }
+    let report = match result {
         Ok(report) => report,
         Err(DownloadError::Hub(error)) if error.is_access_problem() => {
             return explain_refusal(error, &request, &args, settings, environment).await;

@@ -1,15 +1,29 @@
-//! `hfget login [--token T] [--name N] [--store keyring|file]`: validate a token with the Hub,
-//! then keep it in the OS keyring (default) or, on request, in the HF token files.
+//! `hfget login [--web | --token T] [--name N] [--store keyring|file]`: log in with the browser
+//! (OAuth device code, issue #14) or with a token, validate it with the Hub, then keep it in the
+//! OS keyring (default) or, on request, in the HF token files.
 //!
+//! Which way: `--web` always uses the browser; `--token` or a token piped on stdin is a token
+//! login; on a terminal with neither, hfget asks (browser first, as `hf auth login` 2.4 does).
 //! The token is checked with `whoami-v2` before anything is written, so a typo never replaces a
 //! working login. Without a reachable keyring the command refuses and offers `--store file`
 //! instead of quietly writing plain text (rust-stack.md §1.4).
+//!
+//! Ctrl-C at a prompt (issue #13.1): the terminal's echo is switched off by a guard owned by
+//! this command's future, so when the top-level Ctrl-C handler drops the future the guard puts
+//! echo back before anything is printed, and the one message is [`AuthError::LoginInterrupted`].
+
+mod browser;
+mod terminal;
 
 use std::io::{IsTerminal, Read};
+use std::time::{Duration, Instant};
 
 use clap::Args;
 
+use crate::auth::keyring::LoginSecret;
 use crate::auth::logins::{self, StoreKind};
+use crate::auth::oauth::{DeviceCode, OAuthClient, TokenGrant, Waiting};
+use crate::auth::oauth_store;
 use crate::auth::state::LoginInfo;
 use crate::auth::{self, AuthError, KeyringHandle, Token};
 use crate::commands::print_stdout;
@@ -24,8 +38,15 @@ use crate::output;
 pub struct LoginArgs {
     /// The token. Prefer the hidden prompt, or piping it on stdin: a token on the command line
     /// lands in your shell history.
-    #[arg(long, value_name = "TOKEN")]
+    #[arg(long, value_name = "TOKEN", conflicts_with = "web")]
     pub token: Option<String>,
+    /// Log in with your browser: hfget shows a page and a code to approve there (on any
+    /// device), then waits. Works without a terminal; the default on one.
+    #[arg(long)]
+    pub web: bool,
+    /// With --web: do not try to open a browser, only print the page and the code.
+    #[arg(long, requires = "web")]
+    pub no_browser: bool,
     /// The login's name [default: the token's name on the Hub].
     #[arg(long, value_name = "NAME")]
     pub name: Option<String>,
@@ -40,15 +61,31 @@ pub async fn run(
     settings: &Settings,
     environment: &dyn Environment,
 ) -> Result<u8, Error> {
-    // Check the keyring before asking for the token: a user should not paste a secret only to
-    // learn it cannot be stored.
+    if settings.offline {
+        return Err(AuthError::Offline {
+            command: "login",
+            purpose: "whether the token is valid",
+        }
+        .into());
+    }
+    // Check the keyring before asking for the token: a user should not paste a secret, or
+    // approve a login in the browser, only to learn it cannot be stored.
     let keyring = KeyringHandle::system(settings);
     if args.store == StoreKind::Keyring
         && let Err(reason) = keyring.get().await
     {
         return Err(logins::keyring_unavailable(settings, reason).into());
     }
-    let token = read_token(args.token.as_deref(), &settings.endpoint).await?;
+    let web = args.web || (args.token.is_none() && choose_browser().await?);
+    let (token, grant) = if web {
+        let grant = browser_login(settings, environment, !args.no_browser).await?;
+        (grant.access_token.clone(), Some(grant))
+    } else {
+        (
+            read_token(args.token.as_deref(), &settings.endpoint).await?,
+            None,
+        )
+    };
     if token.secret().starts_with("api_org_") {
         return Err(AuthError::OrgToken {
             masked: token.masked(),
@@ -60,15 +97,24 @@ pub async fn run(
         Some(name) => name.trim().to_string(),
         None => default_name(&who),
     };
+    let facts = grant
+        .as_ref()
+        .map(|grant| oauth_store::facts_of(grant, None, grant.refresh_token.is_some()));
     let info = LoginInfo {
         user: who.name.clone(),
         role: who.role().unwrap_or_default().to_string(),
         masked: token.masked(),
+        oauth: facts.clone(),
     };
+    let refresh = grant.as_ref().and_then(|g| g.refresh_token.clone());
     let host = auth::endpoint_host(settings);
     let saved = match args.store {
         StoreKind::Keyring => {
-            logins::save_keyring(settings, &keyring, &name, &token, info).await?;
+            let secret = LoginSecret {
+                access: token.clone(),
+                refresh: refresh.clone(),
+            };
+            logins::save_keyring_login(settings, &keyring, &name, &secret, info).await?;
             let backend = keyring
                 .get()
                 .await
@@ -79,7 +125,11 @@ pub async fn run(
             )
         }
         StoreKind::File => {
-            let deactivated = logins::save_file(settings, &name, &token, info)?;
+            let extra = facts
+                .as_ref()
+                .map(|facts| oauth_store::file_fields(refresh.as_ref(), facts))
+                .unwrap_or_default();
+            let deactivated = logins::save_file_login(settings, &name, &token, &extra, info)?;
             if let Some(previous) = deactivated {
                 output::info(format!(
                     "note: the keyring login `{previous}` is no longer the active one (it is kept; `hfget auth switch {previous}` brings it back)."
@@ -92,14 +142,35 @@ pub async fn run(
             )
         }
     };
-    let mut lines = vec![format!(
-        "Token is valid: user {}, token `{}` ({}) {}.",
-        who.name,
-        who.token_name().unwrap_or("(unnamed)"),
-        role_label(who.role()),
-        token.masked()
-    )];
+    let mut lines = vec![if web {
+        format!(
+            "Logged in with your browser: user {}, token {} ({}).",
+            who.name,
+            token.masked(),
+            role_label(who.role())
+        )
+    } else {
+        format!(
+            "Token is valid: user {}, token `{}` ({}) {}.",
+            who.name,
+            who.token_name().unwrap_or("(unnamed)"),
+            role_label(who.role()),
+            token.masked()
+        )
+    }];
     lines.extend(describe_token(&who));
+    if let Some(facts) = &facts {
+        let login = oauth_store::BrowserLogin {
+            name: name.clone(),
+            store: args.store.id(),
+            facts: facts.clone(),
+        };
+        lines.extend(
+            oauth_store::describe(&login, oauth_store::now_unix())
+                .into_iter()
+                .skip(1),
+        );
+    }
     lines.push(saved);
     print_stdout(&lines.join("\n"))?;
     for variable in [env::HF_TOKEN, env::HUGGING_FACE_HUB_TOKEN] {
@@ -118,6 +189,143 @@ pub async fn run(
     Ok(exit::SUCCESS)
 }
 
+/// On a terminal with no token given: asks how to log in (browser by default). Piped stdin
+/// means a token is coming, so nothing is asked.
+async fn choose_browser() -> Result<bool, AuthError> {
+    if !std::io::stdin().is_terminal() {
+        return Ok(false);
+    }
+    let answer = prompt_line(
+        "How would you like to log in?\n  1) with your browser (default)\n  2) paste an access token\nChoice [1]: ",
+        false,
+    )
+    .await?;
+    Ok(!matches!(answer.trim(), "2" | "t" | "token" | "paste"))
+}
+
+/// The device-code login: ask for a code, show it, open the browser if there is one, and poll
+/// until the user approves (or denies, or the code expires).
+async fn browser_login(
+    settings: &Settings,
+    environment: &dyn Environment,
+    open_browser: bool,
+) -> Result<TokenGrant, Error> {
+    let client = OAuthClient::new(settings, environment)?;
+    let device = client
+        .request_device_code()
+        .await
+        .map_err(AuthError::from)?;
+    show_code(&device);
+    if open_browser {
+        match browser::open(environment, &device.verification_uri_complete) {
+            Some(program) => output::info(format!("Opened the page with {program}.")),
+            None => output::info("No browser here: open the page on any device."),
+        }
+    }
+    let spinner = Spinner::start(device.expires_in);
+    let grant = client
+        .wait_for_approval(&device, |waiting| spinner.update(&waiting))
+        .await;
+    spinner.finish();
+    Ok(grant.map_err(AuthError::from)?)
+}
+
+fn show_code(device: &DeviceCode) {
+    // stderr: stdout carries only the result. Printed at once, so an agent or a script that
+    // relays the page and the code can do so while hfget waits.
+    let mut text = format!(
+        "To log in, open this page in a browser and approve the code:\n\n    {}\n\n    code: {}\n",
+        device.verification_uri_complete, device.user_code
+    );
+    if device.verification_uri_complete != device.verification_uri {
+        text.push_str(&format!(
+            "\n(or open {} and type the code)\n",
+            device.verification_uri
+        ));
+    }
+    output::info(text);
+}
+
+/// "Waiting for approval" with a spinner on a terminal, and plain lines otherwise.
+struct Spinner {
+    bar: Option<indicatif::ProgressBar>,
+    deadline: Instant,
+}
+
+impl Spinner {
+    fn start(expires_in: Duration) -> Spinner {
+        let deadline = Instant::now() + expires_in;
+        let minutes = expires_in.as_secs().div_ceil(60);
+        if !std::io::stderr().is_terminal() || output::verbosity() != output::Verbosity::Normal {
+            output::info(format!(
+                "Waiting for approval (the code expires in {minutes} min; Ctrl-C cancels)…"
+            ));
+            return Spinner {
+                bar: None,
+                deadline,
+            };
+        }
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.enable_steady_tick(Duration::from_millis(120));
+        let spinner = Spinner {
+            bar: Some(bar),
+            deadline,
+        };
+        spinner.update(&Waiting::Pending);
+        spinner
+    }
+
+    fn update(&self, waiting: &Waiting) {
+        let left = self
+            .deadline
+            .saturating_duration_since(Instant::now())
+            .as_secs();
+        let status = format!(
+            "Waiting for approval in the browser (code expires in {}:{:02}; Ctrl-C cancels)",
+            left / 60,
+            left % 60
+        );
+        let note = match waiting {
+            Waiting::Pending => None,
+            Waiting::SlowedDown(interval) => Some(format!(
+                "The Hub asked hfget to poll less often; now every {} s.",
+                interval.as_secs()
+            )),
+            Waiting::Retrying(why) => Some(format!("{why}; still waiting.")),
+        };
+        match &self.bar {
+            Some(bar) => {
+                if let Some(note) = note {
+                    bar.println(note);
+                }
+                bar.set_message(status);
+            }
+            None => {
+                if let Some(note) = note {
+                    output::info(note);
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Spinner {
+    fn drop(&mut self) {
+        // Ctrl-C drops the future mid-wait: clear the spinner line before the message.
+        self.finish();
+    }
+}
+
 /// The token from `--token`, the hidden prompt on a terminal, or stdin otherwise.
 async fn read_token(flag: Option<&str>, endpoint: &str) -> Result<Token, AuthError> {
     if let Some(raw) = flag {
@@ -126,14 +334,12 @@ async fn read_token(flag: Option<&str>, endpoint: &str) -> Result<Token, AuthErr
         );
         return Token::parse(raw).ok_or(AuthError::EmptyToken);
     }
-    let prompt = format!("Paste your Hub token ({endpoint}/settings/tokens; input is hidden): ");
-    let read = tokio::task::spawn_blocking(move || {
-        if std::io::stdin().is_terminal() {
-            rpassword::prompt_password(prompt).map_err(|source| AuthError::ReadInput {
-                what: "the terminal",
-                source,
-            })
-        } else {
+    let read = if std::io::stdin().is_terminal() {
+        let prompt =
+            format!("Paste your Hub token ({endpoint}/settings/tokens; input is hidden): ");
+        prompt_line(&prompt, true).await?
+    } else {
+        tokio::task::spawn_blocking(|| {
             let mut text = String::new();
             std::io::stdin()
                 .read_to_string(&mut text)
@@ -142,13 +348,13 @@ async fn read_token(flag: Option<&str>, endpoint: &str) -> Result<Token, AuthErr
                     what: "stdin",
                     source,
                 })
-        }
-    })
-    .await
-    .map_err(|e| AuthError::ReadInput {
-        what: "the input",
-        source: std::io::Error::other(e.to_string()),
-    })??;
+        })
+        .await
+        .map_err(|e| AuthError::ReadInput {
+            what: "the input",
+            source: std::io::Error::other(e.to_string()),
+        })??
+    };
     // Only the first line: `echo $T | hfget login` and a pasted token followed by Enter agree.
     let first = read
         .lines()
@@ -156,6 +362,35 @@ async fn read_token(flag: Option<&str>, endpoint: &str) -> Result<Token, AuthErr
         .find(|line| !line.is_empty())
         .unwrap_or_default();
     Token::parse(first).ok_or(AuthError::EmptyToken)
+}
+
+/// Prints `prompt` on stderr and reads one line from the terminal, with echo off when
+/// `hidden`. The [`terminal::Guard`] lives in this future: whether the read ends, fails, or the
+/// future is dropped by Ctrl-C, echo comes back before anything else is printed.
+async fn prompt_line(prompt: &str, hidden: bool) -> Result<String, AuthError> {
+    let guard = terminal::Guard::new(hidden);
+    eprint!("{prompt}");
+    let read = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line).map(|_| line)
+    })
+    .await;
+    guard.finish();
+    match read {
+        Ok(Ok(line)) => Ok(line),
+        // A signal may interrupt the read itself: that is the same Ctrl-C, not an I/O error.
+        Ok(Err(error)) if error.kind() == std::io::ErrorKind::Interrupted => {
+            Err(AuthError::LoginInterrupted)
+        }
+        Ok(Err(source)) => Err(AuthError::ReadInput {
+            what: "the terminal",
+            source,
+        }),
+        Err(join) => Err(AuthError::ReadInput {
+            what: "the terminal",
+            source: std::io::Error::other(join.to_string()),
+        }),
+    }
 }
 
 /// Asks the Hub who the token belongs to; a rejected token stops the login before any write.

@@ -33,6 +33,17 @@ pub async fn run(cli: Cli) -> Result<u8, Error> {
     }
 }
 
+/// The error a Ctrl-C during `command` ends with.
+pub fn interrupted(command: &Command) -> Error {
+    match command {
+        Command::Login(_)
+        | Command::Auth {
+            command: auth::AuthCommand::Login(_),
+        } => Error::Auth(crate::auth::AuthError::LoginInterrupted),
+        _ => Error::Interrupted,
+    }
+}
+
 /// Writes a result line to stdout. A closed pipe (`hfget … | head -1`) is not an error.
 pub fn print_stdout(text: &str) -> Result<(), Error> {
     let mut stdout = std::io::stdout().lock();

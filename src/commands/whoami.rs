@@ -32,6 +32,13 @@ pub async fn run(
     settings: &Settings,
     environment: &dyn Environment,
 ) -> Result<u8, Error> {
+    if settings.offline {
+        return Err(AuthError::Offline {
+            command: "whoami",
+            purpose: "who the token belongs to",
+        }
+        .into());
+    }
     let keyring = KeyringHandle::system(settings);
     let sources =
         auth::inspect_sources(settings, environment, args.token.as_deref(), &keyring).await?;
@@ -48,7 +55,7 @@ pub async fn run(
     if let (Some(problem), TokenSource::File { .. }) = (&sources.keyring_problem, &first.source) {
         output::warn(problem);
     }
-    let who = check(settings, &sources, &first).await?;
+    let (who, first) = check(settings, environment, &sources, &first).await?;
     if args.json {
         print_stdout(
             &serde_json::to_string_pretty(&to_json(&who, &first, settings))
@@ -85,13 +92,24 @@ fn short(source: &TokenSource) -> String {
 /// source holds one it accepts, and says so.
 async fn check(
     settings: &Settings,
+    environment: &dyn Environment,
     sources: &Sources,
     first: &ResolvedToken,
-) -> Result<WhoAmI, Error> {
+) -> Result<(WhoAmI, ResolvedToken), Error> {
     let client = HubClient::new(settings, Some(first.token.clone()))?;
     match client.whoami().await {
-        Ok(who) => Ok(who),
+        Ok(who) => Ok((who, first.clone())),
         Err(error) if is_rejection(&error.kind) => {
+            // A browser login the Hub no longer accepts: renew it and ask again (issue #14).
+            if let Some(renewed) =
+                auth::oauth_store::recover_rejected(settings, environment, first).await
+                && let Ok(who) = client
+                    .with_token(Some(renewed.token.clone()))
+                    .whoami()
+                    .await
+            {
+                return Ok((who, renewed));
+            }
             let mut alternative = None;
             for candidate in sources
                 .candidates
@@ -171,7 +189,7 @@ pub fn describe_token(who: &WhoAmI) -> Vec<String> {
     lines
 }
 
-/// `read`, `write`, `fine-grained`: how the role reads in a sentence.
+/// `read`, `write`, `fine-grained`: how the role reads in a sentence (and in `auth list`).
 pub fn role_label(role: Option<&str>) -> String {
     match role {
         Some("fineGrained") => "fine-grained".to_string(),
@@ -209,15 +227,31 @@ fn render(who: &WhoAmI, resolved: &ResolvedToken, settings: &Settings) -> Vec<St
             orgs.join(", ")
         }
     ));
+    // Issue #14: a browser login says which login it is, its scopes, expiry and renewal.
+    let browser_login =
+        auth::oauth_store::browser_login(settings, &resolved.source, &resolved.token);
+    let unnamed = match (&browser_login, &resolved.source) {
+        (Some(_), _) => "browser login",
+        (None, TokenSource::Oidc { .. }) => "OIDC exchange",
+        _ => "(unnamed)",
+    };
     lines.push(format!(
         "token: {} ({}) {}",
-        who.token_name().unwrap_or("(unnamed)"),
+        who.token_name().unwrap_or(unnamed),
         role_label(who.role()),
         resolved.token.masked()
     ));
     lines.extend(describe_token(who));
-    if let Some(expires) = &who.auth.expires_at {
-        lines.push(format!("expires: {expires}"));
+    match &browser_login {
+        Some(login) => lines.extend(auth::oauth_store::describe(
+            login,
+            auth::oauth_store::now_unix(),
+        )),
+        None => {
+            if let Some(expires) = &who.auth.expires_at {
+                lines.push(format!("expires: {expires}"));
+            }
+        }
     }
     lines.push(format!("source: {}", resolved.source));
     if settings.endpoint != DEFAULT_ENDPOINT {
@@ -257,6 +291,15 @@ fn to_json(who: &WhoAmI, resolved: &ResolvedToken, settings: &Settings) -> serde
             "id": resolved.source.id(),
             "description": resolved.source.to_string(),
         },
+        "browser_login": auth::oauth_store::browser_login(settings, &resolved.source, &resolved.token)
+            .map(|login| json!({
+                "name": login.name,
+                "store": login.store,
+                "scopes": login.facts.scope.as_deref().map(|s| s.split_whitespace().collect::<Vec<_>>()),
+                "expires_at": login.facts.expires_at,
+                "refreshable": login.facts.refreshable,
+                "refresh_error": login.facts.refresh_error,
+            })),
         "endpoint": settings.endpoint,
     })
 }

@@ -199,6 +199,14 @@ pub async fn check_setup(
         ));
     }
 
+    // Browser logins (issue #14, hook of helper oauth): expiry, scopes, a refused renewal.
+    for note in crate::auth::oauth_store::doctor_notes(settings, candidates) {
+        checks.push(match note.fix {
+            Some(fix) => Check::fail("oauth", note.detail, fix, exit::TOKEN),
+            None => Check::pass("oauth", note.detail),
+        });
+    }
+
     // Keyring.
     let (usable, description) = keyring;
     checks.push(if usable {

@@ -16,6 +16,7 @@ mod faults;
 mod https;
 mod interop;
 mod mirror;
+mod oauth;
 mod parallel;
 mod security;
 mod shared_cache;

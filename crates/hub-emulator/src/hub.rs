@@ -227,6 +227,11 @@ impl Ctx<'_> {
 
 /// Hub entry point after faults: dispatches on the path.
 pub(crate) async fn handle(ctx: Ctx<'_>, req: Request) -> Response {
+    // The authorization server ignores `Authorization` (issue #14).
+    if ctx.raw_path.starts_with("/oauth/") {
+        let query = ctx.raw_query.as_deref();
+        return crate::oauth::handle(ctx.shared, &ctx.method, &ctx.raw_path, query, req).await;
+    }
     // §4.4: a bad token fails every request, even on public repos and whoami.
     if matches!(ctx.caller, Caller::Invalid) {
         let flavor = if ctx.raw_path.starts_with("/api/") {
@@ -1100,7 +1105,18 @@ fn whoami(ctx: &Ctx<'_>) -> Response {
             "scoped": scoped,
         });
     }
-    let mut auth = json!({ "type": "access_token", "accessToken": access_token });
+    // Issue #14: OAuth tokens have no display name (§3.4).
+    // GUESS: whoami-v2 then leaves `displayName` out and reports `auth.type` "oauth" (hf.js
+    // knows only access_token/app_token/app_token_as_user; hfget must not depend on it).
+    let auth_type = if token.display_name.is_empty() {
+        if let Some(fields) = access_token.as_object_mut() {
+            fields.remove("displayName");
+        }
+        "oauth"
+    } else {
+        "access_token"
+    };
+    let mut auth = json!({ "type": auth_type, "accessToken": access_token });
     if let Some(exp) = &token.expires_at {
         auth["expiresAt"] = Value::from(exp.clone());
     }

@@ -36,6 +36,7 @@ mod fault;
 mod hub;
 mod hub2026;
 mod mirror;
+mod oauth;
 mod quota;
 mod scenario;
 mod serve;
@@ -44,6 +45,7 @@ mod state;
 mod throttle;
 
 pub use fault::{Fault, FaultAction};
+pub use oauth::{DEVICE_CODE_CLIENT_ID, DeviceStatus, OAuthScenario, OidcTrust};
 pub use scenario::{
     AccessState, BadTokenWording, Commit, Content, FileSpec, FineGrained, Gate, MaskedHashes,
     OrgMembership, Repo, RepoType, Scenario, ScopedPermission, Token, TokenRole, User,

@@ -72,6 +72,10 @@ pub struct Scenario {
     /// `auth-check` answers 200 with the body `OK` (third-party report) instead of nothing.
     #[serde(default)]
     pub auth_check_ok_body: bool,
+    // Issue #14 (helper oauth): the OAuth device login, refresh and OIDC exchange (behaviour
+    // in `oauth.rs`).
+    #[serde(default)]
+    pub oauth: crate::oauth::OAuthScenario,
 }
 
 impl Default for Scenario {
@@ -98,6 +102,7 @@ impl Default for Scenario {
             bad_token_wording: BadTokenWording::InvalidCredentials,
             www_authenticate: false,
             auth_check_ok_body: false,
+            oauth: crate::oauth::OAuthScenario::default(),
         }
     }
 }
@@ -136,6 +141,11 @@ impl Scenario {
     }
     pub fn resolve_cache_redirect(mut self, on: bool) -> Self {
         self.resolve_cache_redirect = on;
+        self
+    }
+    /// How the OAuth endpoints behave (issue #14).
+    pub fn oauth(mut self, o: crate::oauth::OAuthScenario) -> Self {
+        self.oauth = o;
         self
     }
     pub fn fault(mut self, f: Fault) -> Self {

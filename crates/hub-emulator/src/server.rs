@@ -107,6 +107,11 @@ impl Emulator {
     }
 
     /// `http://127.0.0.1:PORT`, what `HF_ENDPOINT` is set to.
+    /// The state behind both origins, for the control methods other files add (`oauth.rs`).
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
     pub fn hub_url(&self) -> String {
         format!("http://{}", self.hub_addr)
     }

@@ -278,6 +278,8 @@ pub(crate) struct Shared {
     pub ratelimit: Mutex<RateWindows>,
     /// Issue #9: quota, range binding, CDN caps, mirror mode and the counters.
     pub conditions: crate::conditions::Conditions,
+    /// Device logins and the tokens they issued (issue #14, `oauth.rs`).
+    pub oauth: crate::oauth::OAuthState,
 }
 
 /// Locks a mutex, recovering from poisoning (a panicking handler must not wedge the emulator).
@@ -415,6 +417,7 @@ impl Shared {
                 id: repo.id,
             });
         }
+        let oauth = scenario.oauth;
         let users = scenario
             .users
             .into_iter()
@@ -454,6 +457,7 @@ impl Shared {
             request_counter: AtomicU64::new(0),
             ratelimit: Mutex::new(HashMap::new()),
             conditions,
+            oauth: crate::oauth::OAuthState::new(oauth),
         }
     }
 
@@ -498,7 +502,9 @@ impl Shared {
             // GUESS: an Authorization header of another scheme counts as invalid credentials.
             return Caller::Invalid;
         };
-        let Some(tok) = self.tokens.get(&token) else {
+        // Tokens the OAuth endpoints issued count like scenario tokens (issue #14).
+        let issued = self.oauth.lookup(&token);
+        let Some(tok) = self.tokens.get(&token).or(issued.as_ref()) else {
             return Caller::Invalid;
         };
         let valid = lock(&self.dynamic)

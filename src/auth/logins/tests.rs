@@ -17,6 +17,7 @@ fn info(user: &str, token: &Token) -> LoginInfo {
         user: user.into(),
         role: "read".into(),
         masked: token.masked(),
+        oauth: None,
     }
 }
 

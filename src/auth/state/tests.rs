@@ -16,6 +16,7 @@ fn round_trip_and_missing_file() {
             user: "alice".into(),
             role: "read".into(),
             masked: "hf_…0001".into(),
+            oauth: None,
         },
     );
     state.save(&settings).unwrap();
