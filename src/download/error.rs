@@ -51,7 +51,7 @@ pub enum DownloadError {
     /// Offline mode and the cache lacks part of the request; `variable` is the one that turned
     /// offline mode on (`HF_HUB_OFFLINE` or `TRANSFORMERS_OFFLINE`, issue #13.10).
     #[error(
-        "Offline mode ({variable}=1) is on, and {gap}. Unset {variable} to download what is missing."
+        "Offline mode ({variable}) is on, and {gap}. Unset {variable} to download what is missing."
     )]
     NotCached {
         variable: &'static str,
