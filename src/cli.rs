@@ -94,7 +94,8 @@ impl Command {
 
 #[derive(Debug, Args)]
 pub struct RepoArgs {
-    /// The repository: `owner/name`, `datasets/owner/name`, `spaces/owner/name` or an `hf://` URI.
+    /// The repository: `owner/name`, `datasets/owner/name`, `spaces/owner/name`, an `hf://` URI,
+    /// or a Hub URL pasted from the browser (`https://huggingface.co/owner/name/blob/main/file`).
     #[arg(value_name = "REPO_ID")]
     pub repo_id: String,
     /// The repository type, when the id does not say it.
