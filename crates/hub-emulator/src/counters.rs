@@ -81,7 +81,8 @@ impl CounterState {
     }
 }
 
-/// Forgets counters, quota windows and CDN connection numbers (not the mirror's cache).
+/// Forgets counters, quota windows (enforced and reported-only) and CDN connection numbers
+/// (not the mirror's cache).
 pub(crate) fn reset_all(shared: &Shared) {
     let c = &shared.conditions;
     c.counters.reset();
@@ -89,6 +90,8 @@ pub(crate) fn reset_all(shared: &Shared) {
     if let Some(q) = &c.quota {
         q.reset();
     }
+    // The reported-only windows too (server::hub_headers).
+    crate::state::lock(&shared.ratelimit).clear();
 }
 
 /// The binary's control routes on the hub origin; `None` for every other request. They are

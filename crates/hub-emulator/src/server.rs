@@ -373,7 +373,13 @@ fn hub_headers(
         if now >= slot.0 + 300 {
             *slot = (now, 0);
         }
-        slot.1 += 1;
+        // Issue #9: the `/api/resolve-cache/` hop shows the resolvers bucket without counting in
+        // it. The documented rule counts URLs containing `/resolve/` (real-hub-2026.md §1), as
+        // the enforced quota (quota.rs) does; counting the hop too made every regular file cost
+        // two resolver requests per HEAD or GET.
+        if !path.starts_with("/api/resolve-cache/") {
+            slot.1 += 1;
+        }
         // GUESS: quotas are reported but never enforced; only faults produce a 429, so the
         // remaining count never reaches 0 on its own.
         (quota.saturating_sub(slot.1).max(1), slot.0 + 300 - now)

@@ -1532,3 +1532,57 @@ fn issue9_switches_round_trip_as_json() {
     assert!(old.resolver_quota.is_none() && old.mirror_mode.is_none());
     assert_eq!(old.range_binding, hub_emulator::RangeBinding::Strict);
 }
+
+#[tokio::test]
+async fn the_resolve_cache_hop_is_not_counted_as_a_resolve() {
+    // Reported-only quotas (no switch): a regular file's resolve counts, its 307 hop does not.
+    let emu = Emulator::start(scenario()).expect("start");
+    let hub = emu.hub_url();
+    let left = |r: &Resp| -> u64 {
+        let v = r.h("ratelimit").unwrap();
+        assert!(v.starts_with("\"resolvers\";"), "{v}");
+        v.split(";r=")
+            .nth(1)
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap()
+    };
+    let first = send(
+        "HEAD",
+        &format!("{hub}/acme/tiny/resolve/main/config.json"),
+        &[],
+    )
+    .await;
+    assert_eq!(first.status, StatusCode::TEMPORARY_REDIRECT);
+    let hop = send(
+        "HEAD",
+        &format!("{hub}{}", first.h("location").unwrap()),
+        &[],
+    )
+    .await;
+    assert_eq!(hop.status, StatusCode::OK);
+    assert_eq!(
+        left(&hop),
+        left(&first),
+        "the hop shows the bucket without counting"
+    );
+    let second = send(
+        "HEAD",
+        &format!("{hub}/acme/tiny/resolve/main/config.json"),
+        &[],
+    )
+    .await;
+    assert_eq!(left(&second), left(&first) - 1);
+    // A reset starts the reported windows afresh too.
+    emu.reset_conditions();
+    let again = send(
+        "HEAD",
+        &format!("{hub}/acme/tiny/resolve/main/config.json"),
+        &[],
+    )
+    .await;
+    assert_eq!(left(&again), left(&first));
+}
