@@ -1,12 +1,16 @@
 #!/usr/bin/env python3
-"""hfget throughput benchmark (issue #5): hfget vs curl, aria2c and `hf download`, side by side.
+"""hfget benchmarks (issues #5 and #9): hfget, curl, aria2c and `hf download` side by side.
 
-Run through bench/run.sh, which builds the release binaries first. Everything lives under
-bench/work (gitignored): scenarios, the blobs nginx serves, the download targets, raw results.
+Run through bench/run.sh, which installs the tools and builds the release binaries first.
+Everything lives under bench/work (gitignored): scenarios, the blobs nginx serves, the download
+targets, olah's caches, raw results.
 
-Hub = the hub-emulator (release build). CDN origin = nginx serving the blobs exported by
-`hub-emulator export-blobs` (the scenario's `cdn_base_url` makes the Hub's 302s point there).
-Wall times are medians of RUNS runs; peak RSS comes from `/usr/bin/time -v`.
+Hub = the hub-emulator (release build). CDN = nginx serving the blobs exported by
+`hub-emulator export-blobs` (uncapped cases), or the emulator's own CDN origin where issue #9's
+conditions need it (per-connection caps, one slow connection), or olah 0.5.4 (a real
+pull-through mirror) in front of the emulator. Wall times are medians; peak RSS and user+sys
+CPU come from `/usr/bin/time -v`; resolves and 429s from the emulator's counters
+(`GET /_emulator/counters`, reset before every run).
 """
 
 import argparse
@@ -21,16 +25,24 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / "work"
-HFGET = ROOT / "target" / "release" / "hfget"
-EMULATOR = ROOT / "target" / "release" / "hub-emulator"
+TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
+HFGET = TARGET / "release" / "hfget"
+EMULATOR = TARGET / "release" / "hub-emulator"
 HF = Path(os.environ.get("HF_BIN", "/tmp/hfvenv/bin/hf"))
+OLAH = Path(os.environ.get("OLAH_BIN", str(WORK / "venv-olah" / "bin" / "olah-cli")))
 GB = 1_000_000_000
 MB = 1_000_000
 TOOLS = []
+SCALE = 1.0  # --scale: shrink every file for a smoke test of this script
+
+
+def size(n):
+    return max(4096, int(n * SCALE))
 
 
 def free_port():
@@ -46,32 +58,25 @@ def repo(repo_id, files, lfs):
         "commits": [
             {
                 "files": [
-                    {"path": p, "content": {"seed": seed, "size": size}, "lfs": lfs}
-                    for p, seed, size in files
+                    {"path": p, "content": {"seed": seed, "size": n}, "lfs": lfs}
+                    for p, seed, n in files
                 ]
             }
         ],
     }
 
 
-def scenarios(nginx_url):
-    big = [(f"model-{i}.safetensors", 100 + i, GB) for i in range(2)]
-    medium = [(f"shard-{i:02}.bin", 200 + i, 50 * MB) for i in range(20)]
-    small = [(f"data/{i // 100:02}/item-{i:04}.json", 1000 + i, 4096) for i in range(1000)]
-    return {
-        "large": {
-            "cdn_base_url": nginx_url,
-            "repos": [repo("bench/two-1gb", big, True), repo("bench/twenty-50mb", medium, True)],
-        },
-        "small": {"hub_latency_ms": 40, "repos": [repo("bench/thousand-4k", small, False)]},
-    }, {"bench/two-1gb": big, "bench/twenty-50mb": medium}
+# ------------------------------------------------------------------------------------------
+# Processes: the emulator, nginx, olah
 
 
 class Emulator:
-    def __init__(self, scenario_path):
+    def __init__(self, spec, name):
+        path = WORK / f"{name}.json"
+        path.write_text(json.dumps(spec, indent=1))
         hub, cdn = free_port(), free_port()
         self.proc = subprocess.Popen(
-            [EMULATOR, "--scenario", scenario_path, "--port", str(hub), "--cdn-port", str(cdn)],
+            [EMULATOR, "--scenario", path, "--port", str(hub), "--cdn-port", str(cdn)],
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
             text=True,
@@ -80,6 +85,32 @@ class Emulator:
         if not line.startswith("HF_ENDPOINT="):
             raise SystemExit(f"the emulator did not start: {line!r}")
         self.url = line.split("=", 1)[1]
+        self.cdn_url = f"http://127.0.0.1:{cdn}"
+
+    def counters(self):
+        with urllib.request.urlopen(f"{self.url}/_emulator/counters") as r:
+            return json.load(r)
+
+    def reset(self):
+        req = urllib.request.Request(f"{self.url}/_emulator/reset", method="POST", data=b"")
+        urllib.request.urlopen(req).read()
+
+    def location(self, path):
+        """The signed CDN URL a Range-less resolve of `path` redirects to."""
+        req = urllib.request.Request(f"{self.url}/{path}", method="HEAD")
+
+        class NoRedirect(urllib.request.HTTPRedirectHandler):
+            def redirect_request(self, *args, **kwargs):
+                return None
+
+        opener = urllib.request.build_opener(NoRedirect)
+        try:
+            opener.open(req)
+        except urllib.error.HTTPError as e:
+            if e.code == 302:
+                return e.headers["Location"]
+            raise
+        raise SystemExit(f"{path}: no redirect")
 
     def stop(self):
         self.proc.send_signal(signal.SIGTERM)
@@ -113,12 +144,7 @@ http {{
 """
         )
         self.proc = subprocess.Popen(["nginx", "-p", str(prefix), "-c", str(conf), "-g", "daemon off;"])
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", self.port), timeout=0.1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
+        wait_listening(self.port)
         self.url = f"http://127.0.0.1:{self.port}"
 
     def stop(self):
@@ -126,20 +152,89 @@ http {{
         self.proc.wait(timeout=10)
 
 
-def timed(cmd, env=None, cwd=None):
-    """(wall seconds, peak RSS MiB) of one run; raises if the command fails."""
-    rss_file = WORK / "time.txt"
-    full = ["/usr/bin/time", "-v", "-o", str(rss_file)] + [str(c) for c in cmd]
+def wait_listening(port, seconds=60):
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on port {port}")
+
+
+class Olah:
+    """olah 0.5.4 in front of an emulator, with a fresh cache (the same TOML as tests/it/common/olah.rs)."""
+
+    def __init__(self, emulator, name):
+        self.port = free_port()
+        self.dir = WORK / f"olah-{name}"
+        shutil.rmtree(self.dir, ignore_errors=True)
+        self.dir.mkdir(parents=True)
+        hub = emulator.url.split("://")[1]
+        cdn = emulator.cdn_url.split("://")[1]
+        (self.dir / "olah.toml").write_text(
+            f"""[basic]
+host = "127.0.0.1"
+port = {self.port}
+repos-path = "{self.dir / 'repos'}"
+hf-scheme = "http"
+hf-netloc = "{hub}"
+hf-lfs-netloc = "{cdn}"
+mirror-scheme = "http"
+mirror-netloc = "127.0.0.1:{self.port}"
+mirror-lfs-netloc = "127.0.0.1:{self.port}"
+
+[accessibility]
+offline = false
+"""
+        )
+        env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(self.dir),
+               "NO_PROXY": "127.0.0.1,localhost", "GIT_PYTHON_REFRESH": "quiet"}
+        self.log = open(self.dir / "olah.out", "w")
+        self.proc = subprocess.Popen([OLAH, "--config", self.dir / "olah.toml"], cwd=self.dir, env=env,
+                                     stdout=self.log, stderr=self.log)
+        wait_listening(self.port)
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def stop(self):
+        self.proc.kill()
+        self.proc.wait(timeout=10)
+        self.log.close()
+
+
+# ------------------------------------------------------------------------------------------
+# Measuring
+
+
+def timed(cmd, env=None, cwd=None, timeout=None):
+    """One run: wall, peak RSS (MiB), user+sys CPU (s), ok, and the end of stderr. A run past
+    `timeout` is killed with its whole process group and counts as failed."""
+    stats = WORK / "time.txt"
+    stats.unlink(missing_ok=True)
+    errfile = WORK / "stderr.txt"
+    full = ["/usr/bin/time", "-v", "-o", str(stats)] + [str(c) for c in cmd]
     start = time.perf_counter()
-    result = subprocess.run(full, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    with open(errfile, "w") as err:
+        proc = subprocess.Popen(full, env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=err,
+                                start_new_session=True)
+        try:
+            code = proc.wait(timeout=timeout)
+            ok, why = code == 0, ""
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+            ok, why = False, f"timed out after {timeout} s; "
     wall = time.perf_counter() - start
-    if result.returncode != 0:
-        raise SystemExit(f"{cmd[0]} failed ({result.returncode}):\n{result.stderr[-3000:]}")
-    rss = 0
-    for line in rss_file.read_text().splitlines():
-        if "Maximum resident set size" in line:
-            rss = int(line.split(":")[1]) / 1024
-    return wall, rss
+    stderr = why + errfile.read_text(errors="replace")[-2000:]
+    rss = cpu = 0.0
+    if stats.exists():
+        for line in stats.read_text().splitlines():
+            if "Maximum resident set size" in line:
+                rss = int(line.split(":")[1]) / 1024
+            elif "User time (seconds)" in line or "System time (seconds)" in line:
+                cpu += float(line.split(":")[1])
+    return {"wall": wall, "rss": rss, "cpu": cpu, "ok": ok, "stderr": stderr}
 
 
 def sync():
@@ -147,7 +242,7 @@ def sync():
 
 
 def tool_env(endpoint, home):
-    env = {
+    return {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
         "HOME": str(home),
         "HF_HOME": str(home / "hf"),
@@ -158,7 +253,6 @@ def tool_env(endpoint, home):
         "HFGET_KEYRING": "none",
         "NO_PROXY": "127.0.0.1,localhost",
     }
-    return env
 
 
 def sha256_of(path):
@@ -175,211 +269,167 @@ def check_outputs(out, files, expected_sha, deep):
     for path in out.rglob("*"):
         if path.is_file() and not path.is_symlink():
             found.setdefault(path.stat().st_size, []).append(path)
-    for name, _seed, size in files:
-        if size not in found:
-            raise SystemExit(f"{out}: no file of {size} bytes for {name}")
+    for name, _seed, n in files:
+        if n not in found:
+            return f"no file of {n} bytes for {name}"
     if deep:
         shas = {sha256_of(p) for ps in found.values() for p in ps}
         missing = set(expected_sha) - shas
         if missing:
-            raise SystemExit(f"{out}: wrong content, missing sha256 {sorted(missing)[:2]}")
+            return f"wrong content, missing sha256 {sorted(missing)[:2]}"
+    return None
+
+
+def fresh(*dirs):
+    for d in dirs:
+        shutil.rmtree(d, ignore_errors=True)
+        d.mkdir(parents=True)
+    sync()
 
 
 class Results:
     def __init__(self):
-        self.rows = []  # (case, tool, [walls], [rss])
+        self.rows = []  # (case, tool, [sample dicts])
 
-    def add(self, case, tool, walls, rss):
-        self.rows.append((case, tool, walls, rss))
+    def add(self, case, tool, samples):
+        self.rows.append((case, tool, samples))
 
-    def median(self, case, tool):
-        for c, t, walls, _ in self.rows:
+    def samples(self, case, tool):
+        for c, t, s in self.rows:
             if c == case and t == tool:
-                return statistics.median(walls)
+                return s
         return None
 
+    def median(self, case, tool, key="wall"):
+        s = self.samples(case, tool)
+        if not s or not all(x["ok"] for x in s):
+            return None
+        return statistics.median(x[key] for x in s)
 
-def run_large_case(case, repo_id, files, endpoint, nginx, runs, results, extra_hfget):
-    """Case 1/2: hfget, hf, curl and aria2c fetch the same blobs into fresh folders."""
-    shas = [json.loads(Path(WORK / "shas.json").read_text())[repo_id][name] for name, _, _ in files]
-    urls = [f"{nginx.url}/repos/{s[0:2]}/{s[2:4]}/{s}" for s in shas]
-    list_file = WORK / "aria2.txt"
-    list_file.write_text("".join(f"{u}\n  out={n.replace('/', '_')}\n" for u, (n, _, _) in zip(urls, files)))
-    out = WORK / "out"
-    home = WORK / "home"
-    env = tool_env(endpoint, home)
-    curl_args = ["curl", "-s", "-f", "--parallel", "--parallel-max", "32"]
-    for url, (name, _, _) in zip(urls, files):
-        curl_args += ["-o", str(out / name.replace("/", "_")), url]
-    tools = {
-        "hfget": [HFGET, "download", repo_id, "--cache-dir", out, "-q"] + extra_hfget,
-        "hf download": [HF, "download", repo_id, "--cache-dir", out],
-        "curl": curl_args,
-        "aria2c -x16 -s16": [
-            "aria2c", "-x16", "-s16", "--file-allocation=falloc", "-d", out, "-i", list_file,
-            "--console-log-level=warn", "--summary-interval=0", "--download-result=hide", "-q",
-        ],
-    }
-    if TOOLS:
-        tools = {t: c for t, c in tools.items() if t in TOOLS}
-    samples = {t: ([], []) for t in tools}
+
+def run_tools(case, tools, runs, results, emulator=None, files=None, shas=None, out=None, home=None,
+              timeout=None, runs_for=None):
+    """Runs every tool `runs` times (fresh folders, counters reset) and records the samples."""
+    out = out or WORK / "out"
+    home = home or WORK / "home"
+    samples = {t: [] for t in tools}
     for run in range(runs):
-        for tool, cmd in tools.items():
-            shutil.rmtree(out, ignore_errors=True)
-            shutil.rmtree(home, ignore_errors=True)
-            out.mkdir(parents=True)
-            home.mkdir(parents=True)
-            sync()
-            wall, rss = timed(cmd, env=env)
-            check_outputs(out, files, shas, deep=(run == 0))
-            samples[tool][0].append(wall)
-            samples[tool][1].append(rss)
-            print(f"  {case} {tool:18} run {run + 1}: {wall:6.2f} s  {rss:7.1f} MiB", flush=True)
+        for tool, (cmd, env) in tools.items():
+            if runs_for and run >= runs_for.get(tool, runs):
+                continue
+            if any(x["stderr"].startswith("timed out") for x in samples[tool]):
+                continue  # one timeout is the answer; do not spend the budget on more
+            fresh(out, home)
+            if emulator:
+                emulator.reset()
+            s = timed(cmd(run) if callable(cmd) else cmd, env=env, timeout=timeout)
+            if emulator:
+                c = emulator.counters()
+                s["resolves"], s["r429"] = c["resolves"], c["rate_limited"]
+            if s["ok"] and files:
+                problem = check_outputs(out, files, shas or [], deep=(run == 0 and shas is not None))
+                if problem:
+                    s["ok"], s["stderr"] = False, problem
+            samples[tool].append(s)
+            extra = f"  resolves {s.get('resolves', '-')}, 429s {s.get('r429', '-')}" if emulator else ""
+            state = "" if s["ok"] else f"  FAILED: {s['stderr'][-300:]!r}"
+            print(f"  ({case}) {tool:24} run {run + 1}: {s['wall']:7.2f} s  cpu {s['cpu']:6.2f} s  "
+                  f"{s['rss']:6.0f} MiB{extra}{state}", flush=True)
     shutil.rmtree(out, ignore_errors=True)
     sync()
-    for tool, (walls, rss) in samples.items():
-        results.add(case, tool, walls, rss)
-
-
-def run_small_cases(endpoint, runs, results):
-    """Case 3 (1000 × 4 KiB behind 40 ms) and case 4 (the same on a complete cache)."""
-    out = WORK / "out-small"
-    home = WORK / "home"
-    env = tool_env(endpoint, home)
-    tools = {
-        "hfget": ([HFGET, "download", "bench/thousand-4k", "--cache-dir", out, "-q"]),
-        "hf download": ([HF, "download", "bench/thousand-4k", "--cache-dir", out]),
-    }
-    for tool, cmd in tools.items():
-        fresh, rerun = ([], []), ([], [])
-        for run in range(runs):
-            shutil.rmtree(out, ignore_errors=True)
-            shutil.rmtree(home, ignore_errors=True)
-            out.mkdir(parents=True)
-            home.mkdir(parents=True)
-            sync()
-            wall, rss = timed(cmd, env=env)
-            files = [p for p in out.rglob("*.json") if "snapshots" in str(p)]
-            if len(files) != 1000:
-                raise SystemExit(f"{tool}: {len(files)} files instead of 1000")
-            fresh[0].append(wall)
-            fresh[1].append(rss)
-            wall2, rss2 = timed(cmd, env=env)
-            rerun[0].append(wall2)
-            rerun[1].append(rss2)
-            print(f"  3/4 {tool:18} run {run + 1}: fresh {wall:6.2f} s, rerun {wall2:6.3f} s", flush=True)
-        results.add("3", tool, *fresh)
-        results.add("4", tool, *rerun)
-    shutil.rmtree(out, ignore_errors=True)
-
-
-def hyperfine_median(cmd):
-    export = WORK / "hyperfine.json"
-    subprocess.run(
-        ["hyperfine", "-N", "--warmup", "5", "--runs", "100", "--export-json", str(export), cmd],
-        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    data = json.loads(export.read_text())["results"][0]
-    return data["median"], data["times"]
-
-
-def run_version_case(results):
-    median, times = hyperfine_median(f"{HFGET} --version")
-    rss = timed([HFGET, "--version"])[1]
-    results.add("5", "hfget", times, [rss])
-    median, times = hyperfine_median(f"{HF} version")
-    results.add("5", "hf version", times, [timed([HF, "version"])[1]])
-
-
-def measure_machine(nginx, big_sha):
-    """dd write bandwidth (page cache and with fdatasync), hashing speed, origin throughput."""
-    info = {}
-    target = WORK / "dd.bin"
-    for label, extra in [("dd_cached", []), ("dd_fdatasync", ["conv=fdatasync"])]:
-        best = 0.0
-        for _ in range(3):  # best of 3: the first write after a big read is often perturbed
-            sync()
-            start = time.perf_counter()
-            subprocess.run(["dd", "if=/dev/zero", f"of={target}", "bs=1M", "count=2048"] + extra,
-                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            best = max(best, 2048 * (1 << 20) / (time.perf_counter() - start) / 1e6)
-            target.unlink()
-        info[label] = best
-    sync()
-    url = f"{nginx.url}/repos/{big_sha[0:2]}/{big_sha[2:4]}/{big_sha}"
-    speed = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{speed_download}", url],
-                           check=True, capture_output=True, text=True).stdout
-    info["nginx_one_stream"] = float(speed) / 1e6
-    return info
-
-
-def emulator_cdn_speed(endpoint):
-    """The emulator's own CDN, one stream to /dev/null (it generates pattern bytes on the fly)."""
-    url = f"{endpoint}/bench/two-1gb/resolve/main/model-0.safetensors"
-    speed = subprocess.run(["curl", "-s", "-L", "-o", "/dev/null", "-w", "%{speed_download}", url],
-                           check=True, capture_output=True, text=True).stdout
-    return float(speed) / 1e6
-
-
-def machine_description():
-    cpu = "unknown"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name"):
-            cpu = line.split(":", 1)[1].strip()
-            break
-    mem = int(Path("/proc/meminfo").read_text().split()[1]) // 1024
-    sha_ni = "sha_ni" in Path("/proc/cpuinfo").read_text()
-    versions = {
-        "hfget": subprocess.run([HFGET, "--version"], capture_output=True, text=True).stdout.strip(),
-        "huggingface_hub": subprocess.run([HF, "version"], capture_output=True, text=True,
-                                          env={**os.environ, "NO_COLOR": "1"}).stdout.split("version:")[-1].strip(),
-        "curl": subprocess.run(["curl", "--version"], capture_output=True, text=True).stdout.split("\n")[0],
-        "aria2c": subprocess.run(["aria2c", "--version"], capture_output=True, text=True).stdout.split("\n")[0],
-        "nginx": subprocess.run(["nginx", "-v"], capture_output=True, text=True).stderr.strip(),
-    }
-    return {
-        "cpu": f"{cpu}, {os.cpu_count()} cores{' (SHA-NI)' if sha_ni else ''}",
-        "memory": f"{mem} MiB",
-        "kernel": platform.release(),
-        "versions": versions,
-    }
+    for tool, s in samples.items():
+        results.add(case, tool, s)
 
 
 def lfs_shas(endpoint, repo_id):
     """name → sha256 from the Hub's own listing (what every client verifies against)."""
-    import urllib.request
     with urllib.request.urlopen(f"{endpoint}/api/models/{repo_id}/tree/main?recursive=true") as r:
         entries = json.load(r)
     return {e["path"]: e["lfs"]["oid"] for e in entries if e.get("lfs")}
 
 
+def only(tools):
+    return {t: c for t, c in tools.items() if not TOOLS or t in TOOLS}
+
+
+# ------------------------------------------------------------------------------------------
+# The cases
+
+
+def large_tools(repo_id, files, shas, endpoint, nginx, out, home, extra):
+    urls = [f"{nginx.url}/repos/{s[0:2]}/{s[2:4]}/{s}" for s in shas]
+    list_file = WORK / "aria2.txt"
+    list_file.write_text("".join(f"{u}\n  out={n.replace('/', '_')}\n" for u, (n, _, _) in zip(urls, files)))
+    env = tool_env(endpoint, home)
+    curl = ["curl", "-s", "-f", "--parallel", "--parallel-max", "32"]
+    for url, (name, _, _) in zip(urls, files):
+        curl += ["-o", str(out / name.replace("/", "_")), url]
+    return only({
+        "hfget": ([HFGET, "download", repo_id, "--cache-dir", out, "-q"] + extra, env),
+        "hf download": ([HF, "download", repo_id, "--cache-dir", out], env),
+        "curl": (curl, env),
+        "aria2c -x16 -s16": (["aria2c", "-x16", "-s16", "--file-allocation=falloc", "-d", out, "-i", list_file,
+                              "--console-log-level=warn", "--summary-interval=0", "--download-result=hide", "-q"], env),
+    })
+
+
+def hub_tools(repo_id, names, endpoint, out, home, extra, aria_urls=None, aria_x=16):
+    """hfget and hf through the Hub; curl one stream per file through the Hub's redirects;
+    aria2c -x16 on the given URLs (default: the Hub's resolve URLs)."""
+    env = tool_env(endpoint, home)
+    resolve = [f"{endpoint}/{repo_id}/resolve/main/{n}" for n in names]
+    curl = ["curl", "-s", "-f", "-L", "--parallel", "--parallel-max", "64"]
+    for url, n in zip(resolve, names):
+        curl += ["-o", str(out / n.replace("/", "_")), url]
+    list_file = WORK / "aria2-hub.txt"
+    list_file.write_text("".join(f"{u}\n  out={n.replace('/', '_')}\n" for u, n in zip(aria_urls or resolve, names)))
+    return only({
+        "hfget": ([HFGET, "download", repo_id] + names + ["--cache-dir", out, "-q"] + extra, env),
+        "hf download": ([HF, "download", repo_id] + names + ["--cache-dir", out], env),
+        "curl": (curl, env),
+        f"aria2c -x{aria_x} -s{aria_x}": (["aria2c", f"-x{aria_x}", f"-s{aria_x}", "-j", "64",
+                                           "--file-allocation=falloc", "-d", out, "-i", list_file,
+                                           "--console-log-level=warn", "--summary-interval=0",
+                                           "--download-result=hide", "-q"], env),
+    })
+
+
 def main():
+    global SCALE
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--cases", default="1,2,3,4,5")
+    parser.add_argument("--cases", default="1,3,4,5,6,7,8,9")
     parser.add_argument("--hfget-args", default="", help="extra flags for hfget download (tuning)")
     parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
-    parser.add_argument("--tools", default="", help="only these tools in cases 1-2 (comma-separated)")
+    parser.add_argument("--tools", default="", help="only these tools (comma-separated)")
+    parser.add_argument("--scale", type=float, default=1.0, help="shrink every file (smoke test)")
+    parser.add_argument("--note", default="", help="a sentence for BENCHMARKS.md (e.g. machine load)")
     args = parser.parse_args()
+    SCALE = args.scale
     cases = set(args.cases.split(","))
     extra = args.hfget_args.split()
     TOOLS.extend(t for t in args.tools.split(",") if t)
     WORK.mkdir(parents=True, exist_ok=True)
     started = time.time()
+    runs = args.runs
+    slow_runs = 1  # single-stream tools on capped links (~40 s): one run each
+
+    big = [(f"model-{i}.safetensors", 100 + i, size(GB)) for i in range(2)]
+    medium = [(f"shard-{i:02}.bin", 200 + i, size(50 * MB)) for i in range(20)]
+    small = [(f"data/{i // 100:02}/item-{i:04}.json", 1000 + i, 4096) for i in range(1000)]
+    capped_file = [("model.bin", 300, size(GB))]
 
     nginx = Nginx(WORK / "cdn")
-    specs, large_files = scenarios(nginx.url)
-    for name, spec in specs.items():
-        (WORK / f"{name}.json").write_text(json.dumps(spec, indent=1))
+    large_repos = [repo("bench/two-1gb", big, True), repo("bench/twenty-50mb", medium, True)]
     stamp = WORK / "cdn-exported.json"
-    fingerprint = json.dumps(specs["large"]["repos"])
+    fingerprint = json.dumps(large_repos)
     if not stamp.exists() or stamp.read_text() != fingerprint:
         print("exporting blobs for nginx …", flush=True)
         shutil.rmtree(WORK / "cdn", ignore_errors=True)
-        subprocess.run([EMULATOR, "export-blobs", "--scenario", WORK / "large.json", "--out", WORK / "cdn"],
+        (WORK / "export.json").write_text(json.dumps({"repos": large_repos}))
+        subprocess.run([EMULATOR, "export-blobs", "--scenario", WORK / "export.json", "--out", WORK / "cdn"],
                        check=True, stdout=subprocess.DEVNULL)
         stamp.write_text(fingerprint)
-
     # The origin's blobs stay in the page cache (the CDN's disk is not what is measured); the
     # targets are synced before every run so no run pays for the previous one's writeback.
     sync()
@@ -396,34 +446,108 @@ def main():
 
     results = Results()
     machine = machine_description()
-    large = Emulator(WORK / "large.json")
-    try:
-        shas = {repo_id: lfs_shas(large.url, repo_id) for repo_id in large_files}
-        (WORK / "shas.json").write_text(json.dumps(shas))
-        info = measure_machine(nginx, shas["bench/two-1gb"]["model-0.safetensors"])
-        info["emulator_cdn_one_stream"] = emulator_cdn_speed(large.url)
-        print(f"machine: {machine['cpu']}; dd {info['dd_cached']:.0f} MB/s (page cache), "
-              f"{info['dd_fdatasync']:.0f} MB/s (fdatasync); one stream: nginx {info['nginx_one_stream']:.0f} MB/s, "
-              f"emulator CDN {info['emulator_cdn_one_stream']:.0f} MB/s", flush=True)
-        if "1" in cases:
-            run_large_case("1", "bench/two-1gb", large_files["bench/two-1gb"], large.url, nginx, args.runs, results, extra)
-        if "2" in cases:
-            run_large_case("2", "bench/twenty-50mb", large_files["bench/twenty-50mb"], large.url, nginx, args.runs, results, extra)
-    finally:
-        large.stop()
-    if "3" in cases or "4" in cases:
-        small = Emulator(WORK / "small.json")
+    info = {"drop_caches": dropped, "runs": runs, "hfget_args": args.hfget_args, "note": args.note,
+            "scale": SCALE, "loadavg_before": os.getloadavg()}
+    out, home = WORK / "out", WORK / "home"
+
+    # (1), (2), (6): nginx behind the Hub's signed 302s.
+    if cases & {"1", "2", "6"}:
+        large = Emulator({"cdn_base_url": nginx.url, "repos": large_repos}, "large")
         try:
-            run_small_cases(small.url, args.runs, results)
+            shas = {r["id"]: lfs_shas(large.url, r["id"]) for r in large_repos}
+            info.update(measure_machine(nginx, shas["bench/two-1gb"]["model-0.safetensors"]))
+            print(f"machine: {machine['cpu']}; dd {info['dd_cached']:.0f} MB/s (page cache); "
+                  f"nginx one stream {info['nginx_one_stream']:.0f} MB/s", flush=True)
+            for case, repo_id, files in [("1", "bench/two-1gb", big), ("2", "bench/twenty-50mb", medium)]:
+                if case in cases:
+                    expected = [shas[repo_id][n] for n, _, _ in files]
+                    tools = large_tools(repo_id, files, expected, large.url, nginx, out, home, extra)
+                    run_tools(case, tools, runs, results, large, files, expected, out, home, timeout=300)
         finally:
-            small.stop()
+            large.stop()
+        if "6" in cases:
+            # (6) The same 2 GB under a quota of 40 resolves per 300 s. One run per tool: each run
+            # starts a fresh window (the counters' reset). curl and aria2c go through the Hub's
+            # redirects here so that they pay resolves too.
+            quota = Emulator({"cdn_base_url": nginx.url, "resolver_quota": {"quota": 40, "window_secs": 300},
+                              "repos": large_repos[:1]}, "quota")
+            try:
+                names = [n for n, _, _ in big]
+                tools = hub_tools("bench/two-1gb", names, quota.url, out, home, extra)
+                tools["hfget"] = ([HFGET, "download", "bench/two-1gb", "--cache-dir", out, "-q"] + extra,
+                                  tool_env(quota.url, home))
+                tools["hf download"] = ([HF, "download", "bench/two-1gb", "--cache-dir", out],
+                                        tool_env(quota.url, home))
+                run_tools("6", tools, 1, results, quota, big, None, out, home, timeout=240)
+            finally:
+                quota.stop()
+
+    # (7), (8): the emulator's own CDN, 25 MB/s per connection; (8) adds one slow connection.
+    for case, slow in [("7", None), ("8", {"nth": 3, "bytes_per_sec": 1_000_000})]:
+        if case not in cases:
+            continue
+        spec = {"range_binding": "exact_when_ranged", "cdn_connection_bytes_per_sec": 25_000_000,
+                "repos": [repo("bench/capped", capped_file, True)]}
+        if slow:
+            spec["slow_cdn_connection"] = slow
+        emu = Emulator(spec, f"capped-{case}")
+        try:
+            # aria2c gets the signed URL of a Range-less resolve, which serves any range
+            # (`exact_when_ranged`, the 2026 binding): it cannot re-resolve per range itself.
+            loc = emu.location("bench/capped/resolve/main/model.bin")
+            tools = hub_tools("bench/capped", ["model.bin"], emu.url, out, home, extra, aria_urls=[loc])
+            if case == "8":
+                tools = {t: c for t, c in tools.items() if t in ("hfget", "aria2c -x16 -s16")}
+            run_tools(case, tools, runs, results, emu, capped_file, None, out, home, timeout=240,
+                      runs_for={"curl": slow_runs, "hf download": slow_runs})
+        finally:
+            emu.stop()
+
+    # (9): olah 0.5.4 in front of an emulator whose CDN gives 2 MB/s per connection (the
+    # upstream); a fresh 50 MB file for every run so olah's cache never helps.
+    if "9" in cases:
+        if not OLAH.exists():
+            print(f"(9) skipped: no olah at {OLAH}", flush=True)
+        else:
+            n_runs = min(runs, 2)
+            names = [f"file-{r}.bin" for r in range(4 * n_runs)]
+            files = [(nm, 400 + i, size(50 * MB)) for i, nm in enumerate(names)]
+            emu = Emulator({"cdn_connection_bytes_per_sec": 2_000_000,
+                            "repos": [repo("bench/mirrored", files, True)]}, "mirror")
+            olah = Olah(emu, "bench")
+            try:
+                env = tool_env(olah.url, home)
+
+                def cmd_for(tool, make):
+                    def cmd(run):
+                        return make(names.pop(0))
+                    return cmd
+
+                tools = only({
+                    "hfget": (cmd_for("hfget", lambda nm: [HFGET, "download", "bench/mirrored", nm, "--cache-dir", out, "-q"] + extra), env),
+                    "curl (one stream)": (cmd_for("curl", lambda nm: ["curl", "-s", "-f", "-L", "-o", out / nm, f"{olah.url}/bench/mirrored/resolve/main/{nm}"]), env),
+                    "hf download": (cmd_for("hf", lambda nm: [HF, "download", "bench/mirrored", nm, "--cache-dir", out]), env),
+                    "aria2c -x16 -s16": (cmd_for("aria2c", lambda nm: ["aria2c", "-x16", "-s16", "--file-allocation=falloc", "-d", out, f"{olah.url}/bench/mirrored/resolve/main/{nm}",
+                                                                          "--console-log-level=warn", "--summary-interval=0", "--download-result=hide", "-q"]), env),
+                })
+                run_tools("9", tools, n_runs, results, emu, None, None, out, home, timeout=150,
+                          runs_for={"hf download": 1, "aria2c -x16 -s16": 1})
+            finally:
+                olah.stop()
+                emu.stop()
+
+    # (3), (4): 1000 × 4 KiB behind a 40 ms Hub; (4) the rerun on a complete cache.
+    if "3" in cases or "4" in cases:
+        emu = Emulator({"hub_latency_ms": 40, "repos": [repo("bench/thousand-4k", small, False)]}, "small")
+        try:
+            run_small_cases(emu, runs, results, [n for n, _, _ in small], extra)
+        finally:
+            emu.stop()
     if "5" in cases:
         run_version_case(results)
     nginx.stop()
-    info["drop_caches"] = dropped
+    info["loadavg_after"] = os.getloadavg()
     info["duration_s"] = time.time() - started
-    info["runs"] = args.runs
-    info["hfget_args"] = args.hfget_args
     (WORK / "results.json").write_text(json.dumps({"rows": results.rows, "info": info, "machine": machine}, indent=1))
     text = render(results, info, machine)
     print(text)
@@ -431,93 +555,256 @@ def main():
         Path(args.output).write_text(text)
 
 
+def run_small_cases(emu, runs, results, names, extra):
+    out, home = WORK / "out-small", WORK / "home"
+    tools = hub_tools("bench/thousand-4k", names, emu.url, out, home, extra)
+    # hfget and hf take the whole repo; curl and aria2c get the 1000 resolve URLs.
+    tools.update(only({
+        "hfget": ([HFGET, "download", "bench/thousand-4k", "--cache-dir", out, "-q"] + extra, tool_env(emu.url, home)),
+        "hf download": ([HF, "download", "bench/thousand-4k", "--cache-dir", out], tool_env(emu.url, home)),
+    }))
+    fresh_s = {t: [] for t in tools}
+    rerun_s = {t: [] for t in ("hfget", "hf download") if t in tools}
+    for run in range(runs):
+        for tool, (cmd, env) in tools.items():
+            if any(not x["ok"] for x in fresh_s[tool]):
+                continue  # a failed or timed-out tool is not run again
+            fresh(out, home)
+            emu.reset()
+            s = timed(cmd, env=env, timeout=120)
+            s["resolves"] = emu.counters()["resolves"]
+            got = len([p for p in out.rglob("*.json") if p.is_file() or p.is_symlink()])
+            if s["ok"] and got < 1000:
+                s["ok"], s["stderr"] = False, f"{got} files instead of 1000"
+            fresh_s[tool].append(s)
+            line = f"  (3) {tool:24} run {run + 1}: fresh {s['wall']:6.2f} s"
+            if tool in rerun_s and s["ok"]:
+                s2 = timed(cmd, env=env, timeout=120)
+                rerun_s[tool].append(s2)
+                line += f", rerun {s2['wall']:6.3f} s"
+            print(line + ("" if s["ok"] else f"  FAILED {s['stderr'][-200:]!r}"), flush=True)
+    for tool, s in fresh_s.items():
+        results.add("3", tool, s)
+    for tool, s in rerun_s.items():
+        results.add("4", tool, s)
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def hyperfine_median(cmd):
+    export = WORK / "hyperfine.json"
+    subprocess.run(
+        ["hyperfine", "-N", "--warmup", "5", "--runs", "100", "--export-json", str(export), cmd],
+        check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    return json.loads(export.read_text())["results"][0]["times"]
+
+
+def run_version_case(results):
+    for tool, cmd, argv in [("hfget", f"{HFGET} --version", [HFGET, "--version"]),
+                            ("hf version", f"{HF} version", [HF, "version"])]:
+        times = hyperfine_median(cmd)
+        rss = timed(argv)["rss"]
+        results.add("5", tool, [{"wall": t, "rss": rss, "cpu": 0.0, "ok": True} for t in times])
+
+
+def measure_machine(nginx, big_sha):
+    """dd write bandwidth into the page cache, and one nginx stream."""
+    info = {}
+    target = WORK / "dd.bin"
+    best = 0.0
+    for _ in range(3):
+        sync()
+        start = time.perf_counter()
+        subprocess.run(["dd", "if=/dev/zero", f"of={target}", "bs=1M", "count=1024"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        best = max(best, 1024 * (1 << 20) / (time.perf_counter() - start) / 1e6)
+        target.unlink()
+    info["dd_cached"] = best
+    sync()
+    url = f"{nginx.url}/repos/{big_sha[0:2]}/{big_sha[2:4]}/{big_sha}"
+    speed = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{speed_download}", url],
+                           check=True, capture_output=True, text=True).stdout
+    info["nginx_one_stream"] = float(speed) / 1e6
+    return info
+
+
+def machine_description():
+    cpu = "unknown"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = int(Path("/proc/meminfo").read_text().split()[1]) // 1024
+    sha_ni = "sha_ni" in Path("/proc/cpuinfo").read_text()
+
+    def first_line(cmd, stream="stdout"):
+        try:
+            r = subprocess.run(cmd, capture_output=True, text=True, env={**os.environ, "NO_COLOR": "1"})
+            return (r.stdout if stream == "stdout" else r.stderr).strip().split("\n")[0]
+        except OSError:
+            return "not installed"
+
+    versions = {
+        "hfget": first_line([HFGET, "--version"]) + f" (main at `{git_head()}`)",
+        "huggingface_hub": first_line([HF, "version"]).split("version:")[-1].strip(),
+        "curl": first_line(["curl", "--version"]),
+        "aria2c": first_line(["aria2c", "--version"]),
+        "nginx": first_line(["nginx", "-v"], "stderr"),
+        "olah": "0.5.4 (PyPI)" if OLAH.exists() else "not installed",
+    }
+    return {
+        "cpu": f"{cpu}, {os.cpu_count()} cores{' (SHA-NI)' if sha_ni else ''}",
+        "memory": f"{mem} MiB",
+        "kernel": platform.release(),
+        "versions": versions,
+    }
+
+
+def git_head():
+    r = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True, text=True)
+    return r.stdout.strip()[:90]
+
+
+# ------------------------------------------------------------------------------------------
+# BENCHMARKS.md
+
 CASES = {
-    "1": "(1) two 1 GB LFS files, fresh cache",
-    "2": "(2) twenty 50 MB LFS files, fresh cache",
+    "1": "(1) two 1 GB files, uncapped local CDN (nginx)",
+    "2": "(2) twenty 50 MB files, uncapped (nginx)",
+    "6": "(6) the same 2 GB under a quota of 40 resolves / 300 s",
+    "7": "(7) 1 GB behind a CDN capped at 25 MB/s per connection",
+    "8": "(8) (7) with one slow connection (the 3rd, 1 MB/s)",
+    "9": "(9) 50 MB behind olah 0.5.4, upstream 2 MB/s per connection",
     "3": "(3) 1000 × 4 KiB, 40 ms per Hub request",
     "4": "(4) rerun of (3), complete cache",
     "5": "(5) `--version` start-up",
 }
 
 
-def render(results, info, machine):
-    def fmt_time(seconds):
-        return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
+def fmt_time(seconds):
+    return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
+
+def render(results, info, machine):
     lines = [
-        "| case | tool | median wall | runs | ratio hfget / tool | peak RSS |",
-        "|---|---|---:|---|---:|---:|",
+        "| case | tool | median wall | runs | hfget / tool | user+sys | peak RSS | resolves | 429s |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|",
     ]
     for case, title in CASES.items():
-        rows = [r for r in results.rows if r[0] == case]
         hfget = results.median(case, "hfget")
-        for _, tool, walls, rss in rows:
+        for c, tool, samples in results.rows:
+            if c != case or not samples:
+                continue
+            ok = all(s["ok"] for s in samples)
+            walls = [s["wall"] for s in samples]
             median = statistics.median(walls)
-            ratio = "" if tool == "hfget" or not hfget else f"{hfget / median:.3g}"
-            shown = ", ".join(fmt_time(w) for w in walls) if len(walls) <= 5 else f"{len(walls)} runs (hyperfine)"
-            lines.append(f"| {title} | {tool} | **{fmt_time(median)}** | {shown} | {ratio} | {max(rss):.0f} MiB |")
+            shown = ", ".join(fmt_time(w) + ("" if s["ok"] else " ✗") for w, s in zip(walls, samples)) \
+                if len(walls) <= 5 else f"{len(walls)} runs (hyperfine)"
+            ratio = "" if tool == "hfget" or not hfget or not ok else f"{hfget / median:.2f}"
+            cpu = statistics.median(s["cpu"] for s in samples)
+            rss = max(s["rss"] for s in samples)
+            res = statistics.median(s["resolves"] for s in samples) if "resolves" in samples[0] else None
+            r429 = max(s.get("r429", 0) for s in samples) if "r429" in samples[0] else None
+            wall_cell = f"**{fmt_time(median)}**" if ok else f"failed ({fmt_time(median)})"
+            lines.append(
+                f"| {title} | {tool} | {wall_cell} | {shown} | {ratio} | "
+                f"{'' if case == '5' else f'{cpu:.2f} s'} | {rss:.0f} MiB | "
+                f"{'' if res is None else f'{res:g}'} | {'' if r429 is None else r429} |")
     table = "\n".join(lines)
+    failures = []
+    for c, tool, samples in results.rows:
+        for i, s in enumerate(samples):
+            if not s["ok"]:
+                failures.append(f"- ({c}) {tool}, run {i + 1}: `{s['stderr'].strip()[-400:]}`".replace("\n", " "))
 
-    def target(case, tool, limit):
-        h, t = results.median(case, "hfget"), results.median(case, tool)
-        if h is None or t is None:
-            return "not measured"
-        ratio = h / t
-        return f"{ratio:.2f} × {tool} ({'met' if ratio <= limit else 'NOT met'}, target ≤ {limit})"
-
-    def absolute(case, limit):
-        h = results.median(case, "hfget")
+    def ratio(case, tool, limit, base="hfget"):
+        h, t = results.median(case, base), results.median(case, tool)
         if h is None:
-            return "not measured"
-        return f"{fmt_time(h)} ({'met' if h <= limit else 'NOT met'}, target ≤ {fmt_time(limit)})"
+            return f"hfget did not complete ({'failed' if results.samples(case, base) else 'not measured'}): NOT met"
+        if t is None:
+            return f"{tool} not measured or failed"
+        r = h / t
+        return f"{r:.2f} × {tool} ({'met' if r <= limit else 'NOT met'}, target ≤ {limit})"
 
-    rss1 = max((max(r[3]) for r in results.rows if r[0] == "1" and r[1] == "hfget"), default=None)
+    def per_file(case, files, gb):
+        s = results.samples(case, "hfget")
+        if not s or "resolves" not in s[0]:
+            return "not measured"
+        r = statistics.median(x["resolves"] for x in s)
+        hf = results.samples(case, "hf download")
+        hf_r = f"; hf download {statistics.median(x['resolves'] for x in hf) / files:g} per file" if hf else ""
+        return f"{r / files:g} per file, {r / gb:.1f} per GB (hfget){hf_r}"
+
+    rss1 = results.samples("1", "hfget")
+    rss1 = max(s["rss"] for s in rss1) if rss1 else None
+    q = results.samples("6", "hfget")
+    quota_line = "not measured"
+    if q:
+        s = q[0]
+        quota_line = (f"{'completes' if s['ok'] else 'did NOT complete'} in {fmt_time(s['wall'])}, "
+                      f"{s.get('resolves', '?')} resolves, {s.get('r429', '?')} × 429 received "
+                      f"({'met' if s['ok'] and s.get('r429', 1) == 0 else 'NOT met'}, target: completes, zero 429)")
+    slow = results.median("8", "hfget")
+    nonslow = results.median("7", "hfget")
+    slow_line = (f"{slow / nonslow:.2f} × the same download without the slow connection "
+                 f"({'met' if slow / nonslow <= 1.15 else 'NOT met'}, target ≤ 1.15)") if slow and nonslow else \
+        "hfget did not complete (NOT met)" if results.samples("8", "hfget") else "not measured"
     targets = [
-        f"- (1) wall: {target('1', 'curl', 1.05)}; {target('1', 'hf download', 0.75)}",
-        f"- (1) hfget peak RSS: " + (f"{rss1:.0f} MiB ({'met' if rss1 <= 64 else 'NOT met'}, target ≤ 64 MiB)" if rss1 else "not measured"),
-        f"- (3) wall: {target('3', 'hf download', 0.20)}",
-        f"- (4) wall: {absolute('4', 0.2)}",
-        f"- (5) wall: {absolute('5', 0.010)}",
+        f"- (1) wall: {ratio('1', 'curl', 0.80)}; {ratio('1', 'hf download', 0.50)}",
+        "- (1) hfget peak RSS: " + (f"{rss1:.0f} MiB ({'met' if rss1 <= 64 else 'NOT met'}, target ≤ 64 MiB)" if rss1 else "not measured"),
+        f"- resolves per large file: (1) {per_file('1', 2, 2 * SCALE)}; (7) {per_file('7', 1, SCALE)} "
+        "(target ≤ connections used + failures + splits)",
+        f"- (6) 2 GB under 40 resolves / 300 s: {quota_line}",
+        f"- (7) wall: {ratio('7', 'aria2c -x16 -s16', 0.80)}",
+        f"- (8) one slow connection: {slow_line}",
+        f"- (9) behind olah: {ratio('9', 'curl (one stream)', 1.3)}",
+        f"- (3) wall: {ratio('3', 'hf download', 0.10)}",
     ]
     versions = "\n".join(f"  - {k}: `{v}`" for k, v in machine["versions"].items())
     extra = f" (hfget flags: `{info['hfget_args']}`)" if info.get("hfget_args") else ""
+    scale = f" **Smoke run: every file scaled by {info['scale']}.**" if info.get("scale", 1) != 1 else ""
+    load = (f"Load average before/after the run: {info['loadavg_before'][0]:.1f} / {info['loadavg_after'][0]:.1f} "
+            f"(1-minute) on {os.cpu_count()} cores.")
+    note = f" {info['note']}" if info.get("note") else ""
     return f"""# Benchmarks
 
-Generated by `bench/run.sh` ({info['runs']} runs per cell, medians; {info['duration_s'] / 60:.1f} minutes){extra}.
-Regenerate with one command:
+Generated by `bench/run.sh` in one run ({info['runs']} runs per cell unless the cell says fewer, medians;
+{info['duration_s'] / 60:.1f} minutes){extra}.{scale} {load}{note}
 
 ```
 bench/run.sh            # installs what is missing, builds the release binaries, rewrites this file
+bench/run.sh --cases 7,8 --tools hfget --runs 2 --output -     # a subset, printed only
 ```
 
-It installs `nginx`, `aria2`, `time`, `hyperfine` and `curl` (Debian packages) when missing, and a
-virtualenv with `huggingface_hub==2.4.0` in `bench/work/venv` (or uses `HF_BIN=/path/to/hf`). Data lives in `bench/work/`
-(gitignored, ~3 GB).
+It installs `nginx`, `aria2`, `time`, `hyperfine` and `curl` (Debian packages) when missing, a
+virtualenv with `huggingface_hub==2.4.0` in `bench/work/venv` (or `HF_BIN=/path/to/hf`) and one with
+`olah==0.5.4` in `bench/work/venv-olah` (or `OLAH_BIN`). Data lives in `bench/work/` (gitignored, ~4 GB).
 
 ## Setup
 
 - Machine: {machine['cpu']}, {machine['memory']} RAM, Linux {machine['kernel']}, ext4 on a virtual disk.
-- Disk write bandwidth (`dd if=/dev/zero bs=1M count=2048`, best of 3): **{info['dd_cached']:.0f} MB/s**
-  into the page cache, **{info['dd_fdatasync']:.0f} MB/s** with `conv=fdatasync` (a virtual disk backed by the
-  host's cache). hfget in (1) writes 2 GB in the median time below, i.e. {2000 / results.median('1', 'hfget') if results.median('1', 'hfget') else 0:.0f} MB/s
-  while hashing every byte; curl, which neither resolves nor hashes, gets {2000 / results.median('1', 'curl') if results.median('1', 'curl') else 0:.0f} MB/s. No tool here fsyncs, and 2 GB stays below
-  the dirty-page limit, so (1) and (2) measure the page-cache path: CPU and memory bandwidth, not the
-  device.
-- Hub: `hub-emulator` (release build) on 127.0.0.1. CDN origin: **nginx** (sendfile, 2 workers)
-  serving the blobs written by `hub-emulator export-blobs`, reached through the Hub's signed 302s
-  (`cdn_base_url`), as the issue asks. One curl stream of a 1 GB blob to /dev/null: nginx
-  **{info['nginx_one_stream']:.0f} MB/s**; the emulator's own CDN **{info['emulator_cdn_one_stream']:.0f} MB/s** (pattern bytes generated on the
-  fly). Either origin is faster than any client below writes to disk, so the origin is not the
-  bottleneck.
-- Page cache: {'dropped once (`echo 3 > /proc/sys/vm/drop_caches` works here), then' if info['drop_caches'] else 'could not be dropped;'} the origin's
-  blobs are read once so every run serves them from memory; each run writes into a fresh folder after
-  a `sync`.
-- hfget: `hfget download REPO --cache-dir DIR -q` with default flags (64 files, 8 connections per
-  large file, 16 MiB chunks; every chunk resolved through the Hub and verified). `hf download`:
-  huggingface_hub 2.4.0 with `HF_HUB_DISABLE_XET=1` (the emulator has no Xet CAS), default 8 workers.
-  curl: one stream per file straight from nginx (`curl --parallel`), no Hub, no hashing. aria2c:
-  `-x16 -s16 --file-allocation=falloc` straight from nginx, no Hub, no hashing.
-  Case (5) uses `hyperfine -N --warmup 5 --runs 100`.
+  `dd` into the page cache: {info.get('dd_cached', 0):.0f} MB/s. Other agents share these 2 cores
+  (see the load average above), so absolute times carry noise; each row's tools ran interleaved,
+  run by run, so they saw the same load.
+- Hub: `hub-emulator` (release build) on 127.0.0.1, resolving through signed `302`s.
+  - (1), (2), (6): the CDN is **nginx** (sendfile) serving `hub-emulator export-blobs` output
+    (one stream: {info.get('nginx_one_stream', 0):.0f} MB/s). curl (`--parallel`, one stream per file) and
+    aria2c (`-x16 -s16`) fetch straight from nginx, with no Hub and no hashing — except in (6), where
+    they go through the Hub's resolve URLs so that they pay resolves too.
+  - (6): the emulator's `resolver_quota` (40 per 300 s, the real `RateLimit` headers, `429` when
+    spent); one run per tool, each in a fresh window.
+  - (7), (8): the emulator's own CDN with `cdn_connection_bytes_per_sec = 25 MB/s` and
+    `range_binding = exact_when_ranged` (the 2026 binding). curl and `hf download` are one stream
+    through the Hub (one run each: ~40 s); aria2c gets the signed URL of one Range-less resolve. (8)
+    adds `slow_cdn_connection` (the 3rd CDN connection of each run at 1 MB/s) and compares with (7).
+  - (9): olah 0.5.4 (a fresh cache per bench run, a fresh file per tool run) in front of an emulator
+    whose CDN gives 2 MB/s per connection, so one olah block fetch (64 MiB) runs at 2 MB/s.
+  - (3), (4): 40 ms on every Hub request; curl (`--parallel-max 64 -L`) and aria2c (`-j64`) get
+    the 1000 resolve URLs, hfget and `hf download` the repo.
+- hfget: `hfget download REPO [FILE] --cache-dir DIR -q`, default flags, every byte verified.
+  `hf download`: huggingface_hub 2.4.0 with `HF_HUB_DISABLE_XET=1` (the emulator has no Xet CAS).
+- "resolves" = Hub requests whose URL contains `/resolve/` (the quota's bucket), median per run;
+  "429s" = the most `429` answers any run received. Case (5): `hyperfine -N --warmup 5 --runs 100`.
 - Versions:
 {versions}
 
@@ -525,30 +812,11 @@ virtualenv with `huggingface_hub==2.4.0` in `bench/work/venv` (or uses `HF_BIN=/
 
 {table}
 
-## Targets (issue #5)
+## Targets (issue #9)
 
 {chr(10).join(targets)}
 
-## How the defaults were chosen
-
-A sweep of case (1), hfget alone, 2 runs each (a separate run of
-`bench/run.sh --cases 1 --tools hfget --runs 2 --output - --hfget-args '…'`, same machine):
-
-| flags | walls | peak RSS |
-|---|---|---:|
-| `--connections 4` | 1.94 s, 1.81 s | 44 MiB |
-| `--connections 8` (default) | 2.03 s, 1.90 s | 61 MiB (1 MiB write buffers; 512 KiB reused per worker now: 40 MiB) |
-| `--connections 16` | 2.08 s, 1.95 s | 89 MiB |
-| `--chunk-size 8M` | 1.94 s, 2.16 s | 63 MiB |
-| `--chunk-size 64M` | 1.86 s, 1.78 s | 48 MiB |
-
-On loopback with 2 cores the work is CPU-bound (the client copies, writes and hashes; nginx
-sends), so the connection count and chunk size barely move the wall time; memory grows with
-connections. The defaults — 8 connections per file, 16 MiB chunks (files of 32 MiB and more are
-split), at most 16 connections across large files — are the usual WAN choices (a single connection
-to the Hub's CDN is reported capped around 40 MB/s, landscape.md §(b)) at a memory cost that stays
-well inside the 64 MiB target here. 64 files in flight (`--max-workers`) makes case (3) latency-bound
-at ~1000 × 2 Hub round trips / 64; `hf download` uses 8.
+{"## Failed runs" + chr(10) + chr(10) + chr(10).join(failures) if failures else ""}
 """
 
 

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Regenerates BENCHMARKS.md: installs what is missing (Debian packages, a venv with the pinned
-# huggingface_hub for `hf download`), builds the release binaries, then runs bench/bench.py
-# (all cases, 3 runs each, a few minutes). Extra arguments go to bench.py (--runs N, --cases 1,3,
-# --hfget-args '--chunk-size 32M', --output -).
+# huggingface_hub for `hf download`, one with olah 0.5.4), builds the release binaries, then runs
+# bench/bench.py (every case of issue #9, 3 runs each, about 15 minutes). Extra arguments go to
+# bench.py (--runs N, --cases 1,7, --tools hfget, --hfget-args '--connections 16', --output -,
+# --scale 0.02 for a quick smoke run, --note 'machine was busy').
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,15 @@ if [ -z "${HF_BIN:-}" ]; then
     "$venv/bin/pip" install -q --disable-pip-version-check "huggingface_hub==2.4.0"
   fi
   export HF_BIN="$PWD/$venv/bin/hf"
+fi
+
+if [ -z "${OLAH_BIN:-}" ]; then
+  venv=bench/work/venv-olah
+  if [ ! -x "$venv/bin/olah-cli" ]; then
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check "olah==0.5.4"
+  fi
+  export OLAH_BIN="$PWD/$venv/bin/olah-cli"
 fi
 
 cargo build --release -p hfget -p hub-emulator
