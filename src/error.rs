@@ -187,6 +187,12 @@ impl Error {
                 | AuthError::UnknownLogin { .. }
                 | AuthError::AmbiguousLogin { .. },
             ) => "usage",
+            // Issue #14 / #13.1 / #13.10 (helper oauth).
+            Error::Auth(AuthError::OAuth(error)) => error.cause(),
+            Error::Auth(AuthError::Oidc(error)) => error.cause(),
+            Error::Auth(AuthError::Hub(error)) => hub_cause(error),
+            Error::Auth(AuthError::LoginInterrupted) => "interrupted",
+            Error::Auth(AuthError::Offline { .. }) => "offline",
             Error::Auth(_) => "local_filesystem",
             Error::Cache(CacheError::UnsafePath(_)) => "unsafe_listing",
             Error::Cache(_) => "local_filesystem",
@@ -210,7 +216,7 @@ impl Error {
     }
 }
 
-fn hub_cause(error: &HubError) -> &'static str {
+pub fn hub_cause(error: &HubError) -> &'static str {
     match &error.kind {
         HubErrorKind::RepoNotFound | HubErrorKind::AuthenticationRequired => "repo_not_found",
         HubErrorKind::RevisionNotFound => "revision_not_found",

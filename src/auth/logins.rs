@@ -171,6 +171,10 @@ pub struct LoginEntry {
     pub token: Option<String>,
     /// The login hfget uses when neither --token nor an environment variable gives a token.
     pub active: bool,
+    /// When a browser login's access token expires (unix seconds), as Python's `auth list`
+    /// shows it (issue #14).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<u64>,
 }
 
 /// Every login of this endpoint, without opening the keyring. `keyring_enabled` says whether
@@ -193,6 +197,7 @@ pub fn list(settings: &Settings, keyring_enabled: bool) -> Result<Vec<LoginEntry
                 role: non_empty(&info.role),
                 token: non_empty(&info.masked),
                 active: active_keyring.as_deref() == Some(name.as_str()),
+                expires_at: info.oauth.as_ref().and_then(|facts| facts.expires_at),
             });
         }
     }
@@ -213,6 +218,9 @@ pub fn list(settings: &Settings, keyring_enabled: bool) -> Result<Vec<LoginEntry
             role: info.and_then(|i| non_empty(&i.role)),
             token: masked,
             active: file_active && token.is_some() && token == file_token,
+            expires_at: stored
+                .field(name, super::oauth_store::EXPIRES_KEY)
+                .and_then(|v| v.parse().ok()),
         });
     }
     if let Some(token) = &file_token
@@ -225,6 +233,7 @@ pub fn list(settings: &Settings, keyring_enabled: bool) -> Result<Vec<LoginEntry
             role: None,
             token: Some(token.masked()),
             active: file_active,
+            expires_at: None,
         });
     }
     Ok(entries)

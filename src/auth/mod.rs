@@ -82,6 +82,11 @@ impl TokenSource {
                 "unset {} (or set it to a valid token); it takes precedence over any login",
                 self.variable().unwrap_or(env::HF_TOKEN)
             ),
+            // Browser logins are named `oauth-{user}` (as Python names them): they are renewed
+            // by logging in with the browser again.
+            TokenSource::Keyring { name } if name.starts_with("oauth-") => format!(
+                "log in again with `hfget login --web`, or remove it with `hfget logout {name}`"
+            ),
             TokenSource::Keyring { name } => format!(
                 "log in again with `hfget login --name {name}`, or remove it with `hfget logout {name}`"
             ),

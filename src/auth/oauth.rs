@@ -91,6 +91,19 @@ impl OAuthError {
         }
     }
 
+    /// A stable name for `--json` failures.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            OAuthError::DeviceRequest(error) | OAuthError::RefreshFailed { source: error, .. } => {
+                crate::error::hub_cause(error)
+            }
+            OAuthError::Denied => "browser_login_denied",
+            OAuthError::Expired { .. } => "browser_login_code_expired",
+            OAuthError::Refused { .. } => "browser_login_refused",
+            OAuthError::RefreshRefused { .. } => "browser_login_expired",
+        }
+    }
+
     /// Whether only a new login can help (the refresh token is dead), as opposed to a failure
     /// that may pass (network, 5xx).
     pub fn needs_new_login(&self) -> bool {

@@ -196,7 +196,8 @@ pub(crate) async fn recover_rejected(
     resolved: &ResolvedToken,
 ) -> Option<ResolvedToken> {
     let (login, facts) = login_ref(settings, resolved)?;
-    if !facts.refreshable || settings.offline {
+    // A renewal already refused (invalid_grant) will be refused again: only a new login helps.
+    if !facts.refreshable || facts.refresh_error.is_some() || settings.offline {
         return None;
     }
     let client = HubClient::new(settings, Some(resolved.token.clone())).ok()?;

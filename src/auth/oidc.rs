@@ -64,6 +64,15 @@ pub enum OidcError {
 }
 
 impl OidcError {
+    /// A stable name for `--json` failures.
+    pub fn cause(&self) -> &'static str {
+        match self {
+            OidcError::NoProvider | OidcError::GithubPermission => "oidc_unavailable",
+            OidcError::Provider(_) => "oidc_provider_failed",
+            OidcError::Exchange { .. } => "oidc_exchange_refused",
+        }
+    }
+
     pub fn exit_code(&self) -> u8 {
         match self {
             OidcError::NoProvider | OidcError::GithubPermission => exit::TOKEN,

@@ -86,28 +86,43 @@ fn list(settings: &Settings, environment: &dyn Environment, json: bool) -> Resul
     } else if entries.is_empty() {
         output::info("No logins. Log in with `hfget login`.");
     } else {
-        let rows: Vec<(bool, [String; 5])> = std::iter::once((
-            false,
-            ["NAME", "USER", "ROLE", "STORE", "TOKEN"].map(str::to_string),
-        ))
-        .chain(entries.iter().map(|e| {
-            (
-                e.active,
-                [
-                    e.name.clone(),
-                    e.user.clone().unwrap_or_else(|| "-".into()),
-                    // The same words as `whoami` (issue #13.13: not `fineGrained`).
-                    e.role
-                        .as_deref()
-                        .map(|role| role_label(Some(role)))
-                        .unwrap_or_else(|| "-".into()),
-                    e.store.to_string(),
-                    e.token.clone().unwrap_or_else(|| "-".into()),
-                ],
-            )
-        }))
-        .collect();
-        let mut widths = [0usize; 5];
+        // An EXPIRES column only when a browser login is listed, as `hf auth list` 2.x does.
+        let with_expiry = entries.iter().any(|e| e.expires_at.is_some());
+        let now = crate::auth::oauth_store::now_unix();
+        let header = ["NAME", "USER", "ROLE", "STORE", "TOKEN", "EXPIRES"].map(str::to_string);
+        let rows: Vec<(bool, Vec<String>)> = std::iter::once((false, header.to_vec()))
+            .chain(entries.iter().map(|e| {
+                let expires = match e.expires_at {
+                    Some(at) if at <= now => {
+                        format!("{} (expired)", crate::auth::oauth_store::format_utc(at))
+                    }
+                    Some(at) => crate::auth::oauth_store::format_utc(at),
+                    None => "-".into(),
+                };
+                (
+                    e.active,
+                    vec![
+                        e.name.clone(),
+                        e.user.clone().unwrap_or_else(|| "-".into()),
+                        // The same words as `whoami` (issue #13.13: not `fineGrained`).
+                        e.role
+                            .as_deref()
+                            .map(|role| role_label(Some(role)))
+                            .unwrap_or_else(|| "-".into()),
+                        e.store.to_string(),
+                        e.token.clone().unwrap_or_else(|| "-".into()),
+                        expires,
+                    ],
+                )
+            }))
+            .map(|(active, mut row)| {
+                if !with_expiry {
+                    row.pop();
+                }
+                (active, row)
+            })
+            .collect();
+        let mut widths = vec![0usize; rows[0].1.len()];
         for (_, row) in &rows {
             for (width, cell) in widths.iter_mut().zip(row) {
                 *width = (*width).max(cell.chars().count());
@@ -118,7 +133,7 @@ fn list(settings: &Settings, environment: &dyn Environment, json: bool) -> Resul
             .map(|(active, row)| {
                 let cells: Vec<String> = row
                     .iter()
-                    .zip(widths)
+                    .zip(&widths)
                     .map(|(cell, width)| format!("{cell:<width$}"))
                     .collect();
                 format!("{} {}", if *active { '*' } else { ' ' }, cells.join("  "))

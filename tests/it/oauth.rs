@@ -184,6 +184,13 @@ fn oauth_login_web_approve_stores_the_pair_as_python_does() {
         .run(&["download", "alice/secret", "weights.txt"])
         .success();
     assert_eq!(std::fs::read(path.stdout_line()).unwrap(), SECRET_FILE);
+
+    // `auth list` shows when it expires, as `hf auth list` does.
+    let listed = ctx.run(&["auth", "list"]).success();
+    assert!(listed.stdout.contains("EXPIRES"), "{}", listed.stdout);
+    assert!(listed.stdout.contains(" UTC"), "{}", listed.stdout);
+    let json = ctx.run(&["auth", "list", "--json"]).success().json();
+    assert_eq!(json[0]["expires_at"], expires_at, "{json}");
 }
 
 #[test]
@@ -433,6 +440,27 @@ fn oauth_refresh_before_expiry_renews_and_stores_the_new_pair() {
     let grants = ctx.emulator.oauth_grants().len();
     ctx.run(&["whoami"]).success();
     assert_eq!(ctx.emulator.oauth_grants().len(), grants);
+}
+
+#[test]
+fn oauth_renews_a_browser_login_that_python_made() {
+    // Python's layout only (stored_tokens with refresh_token and expires_at, the token file),
+    // without any of hfget's own facts: hfget renews it with Python's one-day margin.
+    let ctx = ctx_with(fast());
+    file_login(&ctx);
+    std::fs::remove_dir_all(ctx.path("config")).unwrap();
+    let old_access = stored_field(&ctx, "hf_token").unwrap();
+    let who = ctx.run(&["whoami"]).success();
+    assert!(who.stdout.contains("user: alice"), "{}", who.stdout);
+    assert_eq!(ctx.emulator.oauth_grants().last().unwrap(), "refresh_token");
+    let new_access = stored_field(&ctx, "hf_token").unwrap();
+    assert_ne!(new_access, old_access);
+    assert_eq!(
+        std::fs::read_to_string(ctx.hf_home().join("token")).unwrap(),
+        new_access
+    );
+    // Python's lock file sits beside stored_tokens, as `filelock` makes it.
+    assert!(ctx.hf_home().join("stored_tokens.lock").exists());
 }
 
 #[test]
@@ -709,6 +737,8 @@ fn oidc_exchange_with_a_given_id_token_and_its_failures() {
         "{}",
         out.stderr
     );
+    let json = ctx.run(&["whoami", "--json"]).failure(4).json();
+    assert_eq!(json["cause"], "oidc_unavailable", "{json}");
 
     // GitHub Actions without `permissions: id-token: write`.
     ctx.env("GITHUB_ACTIONS", "true");
