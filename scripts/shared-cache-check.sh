@@ -12,5 +12,5 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 echo "CPU: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //') ($(nproc) cores)"
 export CI=true
-cargo test --locked --release --test it shared_cache -- --include-ignored --nocapture --test-threads=1 2>&1 \
+cargo test --locked --test it shared_cache -- --include-ignored --nocapture --test-threads=1 2>&1 \
   | grep -E '^(figure:|note:|round|test shared_cache|test result)'

@@ -86,8 +86,7 @@ impl Waiter for WaitDisplay<'_> {
             (None, None) => return,
         };
         if !self.labelled {
-            self.progress
-                .set_label(format!("{} (waiting for {who})", self.file));
+            self.progress.set_label(format!("{} (waiting)", self.file));
             self.labelled = true;
         }
         let due = match self.last_note {

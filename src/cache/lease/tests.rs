@@ -268,3 +268,24 @@ async fn an_appending_owner_that_wakes_up_after_a_takeover_cannot_touch_the_adop
         "the old owner's late writes land in a file of its own"
     );
 }
+
+#[tokio::test]
+async fn a_lease_older_than_the_timeout_and_the_skew_margin_is_taken_over_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let claim = blob_claim(dir.path(), Duration::from_secs(30));
+    foreign_lease(&claim, 2);
+    let two_hours_ago = SystemTime::now() - Duration::from_secs(7200);
+    File::options()
+        .write(true)
+        .open(claim.lease_path())
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    let started = Instant::now();
+    let lease = own(&claim).await;
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "no 30 s wait for a lease that old"
+    );
+    assert_eq!(std::fs::read(lease.partial()).unwrap(), b"xx");
+}
