@@ -122,6 +122,16 @@ pub trait Environment: Send + Sync {
     }
 }
 
+/// Which of `HF_HUB_OFFLINE` and `TRANSFORMERS_OFFLINE` turned offline mode on (§5.4). Here,
+/// beside the names, so `doctor` does not reach up into `commands` for it (issue #13, cycles).
+pub fn offline_variables(environment: &dyn Environment) -> Vec<String> {
+    [HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE]
+        .into_iter()
+        .filter(|name| environment.flag(name) == Some(true))
+        .map(str::to_string)
+        .collect()
+}
+
 /// The real process environment.
 pub struct ProcessEnvironment;
 

@@ -7,7 +7,7 @@
 //! - [`auth`]: where the token comes from and where logins are kept.
 //! - [`download`]: plan, transfer, retry, verify. [`cache`]: the huggingface_hub layout.
 //! - [`output`]: stderr messages and progress. [`env`]: every environment variable.
-//! - [`error`]: the top-level error and the exit codes.
+//! - [`error`]: the top-level error and the exit codes. [`random`]: a leaf for random numbers.
 
 pub(crate) mod auth;
 pub(crate) mod cache;
@@ -19,11 +19,13 @@ pub(crate) mod env;
 pub(crate) mod error;
 pub(crate) mod hub;
 pub(crate) mod output;
+pub(crate) mod random;
+pub(crate) mod secret;
 
 use std::ffi::OsString;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use crate::error::{Error, exit};
 
@@ -70,10 +72,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     // What Ctrl-C means depends on the command (issue #13.1: not the download message at the
     // login prompt). Dropping the command's future runs its guards (the login prompt's echo
     // restore) before the message is printed.
-    let interrupted = commands::interrupted(&cli.command);
+    let interrupted = cli.command.interruption();
     let result = runtime.block_on(async {
         tokio::select! {
-            result = commands::run(cli) => result,
+            result = run(cli) => result,
             _ = tokio::signal::ctrl_c() => Err(interrupted),
         }
     });
@@ -93,6 +95,32 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                 let _ = commands::print_stdout(&error.to_json().to_string());
             }
             ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+/// Runs the parsed command. Here, at the root, so that `cli` (the definitions) and `commands`
+/// (the work) do not import each other (issue #13, cycles).
+async fn run(cli: cli::Cli) -> Result<u8, Error> {
+    let environment = env::ProcessEnvironment;
+    let settings = env::Settings::from_env(&environment);
+    match cli.command {
+        cli::Command::Download(args) => {
+            commands::download::run(args, &settings, &environment).await
+        }
+        cli::Command::Doctor(args) => commands::doctor::run(args, &settings, &environment).await,
+        cli::Command::Completions { shell } => {
+            commands::completions::run(shell, cli::Cli::command())
+        }
+        cli::Command::Login(args) => commands::login::run(args, &settings, &environment).await,
+        cli::Command::Logout(args) => commands::logout::run(args, &settings, &environment).await,
+        cli::Command::Whoami(args) => commands::whoami::run(args, &settings, &environment).await,
+        cli::Command::Auth { command } => {
+            commands::auth::run(command, &settings, &environment).await
+        }
+        cli::Command::Env(args) => commands::env::run(args, &settings, &environment).await,
+        cli::Command::Cache { command } => {
+            commands::cache::run(command, &settings, &environment).await
         }
     }
 }

@@ -16,7 +16,9 @@ pub mod oauth_store;
 pub mod oidc;
 pub mod state;
 pub mod stored_tokens;
-pub mod token;
+// The token value is a leaf (`crate::secret`) that `hub` uses too; `auth::token` stays its name
+// here (issue #13, cycles: hub imported auth for it while auth imports hub).
+pub(crate) use crate::secret as token;
 pub mod token_file;
 
 use std::fmt;

@@ -69,7 +69,7 @@ pub fn write_private(path: &Path, contents: &[u8]) -> Result<(), AuthError> {
     let temp = parent.join(format!(
         ".{file_name}.{}.{:x}.tmp",
         std::process::id(),
-        crate::hub::client::random_u64()
+        crate::random::random_u64()
     ));
     let mut options = std::fs::OpenOptions::new();
     options.write(true).create_new(true);

@@ -436,7 +436,7 @@ impl Claimer {
     /// `O_EXCL`-creates the lease. `None` when another one exists.
     fn create(&mut self) -> Result<Option<PendingLease>, CacheError> {
         let path = self.claim.lease_path();
-        let token = format!("{TOKEN_PREFIX}{:016x}", crate::hub::client::random_u64());
+        let token = format!("{TOKEN_PREFIX}{:016x}", crate::random::random_u64());
         let me = machine();
         let owner = Owner {
             version: LEASE_VERSION,
@@ -503,7 +503,7 @@ impl Claimer {
         let aside = self.claim.blobs.join(format!(
             ".{}.lease.{:08x}.expired",
             self.claim.etag,
-            crate::hub::client::random_u64() as u32
+            crate::random::random_u64() as u32
         ));
         match std::fs::rename(&path, &aside) {
             Ok(()) => {}

@@ -288,7 +288,7 @@ pub fn temporary_sibling(path: &Path) -> PathBuf {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let random = crate::hub::client::random_u64() as u32;
+    let random = crate::random::random_u64() as u32;
     path.with_file_name(format!(".{name}.{random:08x}.tmp"))
 }
 
@@ -302,7 +302,7 @@ pub fn private_variant(incomplete: &Path) -> PathBuf {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let stem = name.strip_suffix(".incomplete").unwrap_or(&name);
-    let random = crate::hub::client::random_u64() as u32;
+    let random = crate::random::random_u64() as u32;
     incomplete.with_file_name(format!("{stem}.{random:08x}.incomplete"))
 }
 

@@ -1,14 +1,39 @@
 //! `hfget doctor [REPO_ID [FILE]]`: diagnose a refused download, or check the setup.
 
+use clap::Args;
+
 use crate::auth::keyring::KeyringHandle;
 use crate::auth::{self, ResolvedToken, TokenSource};
-use crate::cli::DoctorArgs;
 use crate::commands::print_stdout;
 use crate::doctor::{self, Diagnosis, Subject, render, setup};
 use crate::env::{self, Environment, Settings};
 use crate::error::Error;
 use crate::hub::HubClient;
+use crate::hub::RepoType;
 use crate::hub::repo::{merge_revision, parse_repo_argument};
+
+#[derive(Debug, Args)]
+pub struct DoctorArgs {
+    /// The repository to diagnose (`owner/name`, `datasets/owner/name`, `hf://…`). Omit it to
+    /// check the setup instead.
+    #[arg(value_name = "REPO_ID")]
+    pub repo_id: Option<String>,
+    /// A file to probe (default: the smallest file of the repository).
+    #[arg(value_name = "FILE")]
+    pub file: Option<String>,
+    /// The repository type, when the id does not say it.
+    #[arg(long = "repo-type", visible_alias = "type", value_enum)]
+    pub repo_type: Option<RepoType>,
+    /// A branch, tag, commit hash or `refs/pr/N` [default: main].
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// Diagnose this token instead of the one hfget would pick.
+    #[arg(long, value_name = "TOKEN", value_parser = super::non_empty_token)]
+    pub token: Option<String>,
+    /// Print one JSON object: cause, layer, summary, fix, evidence.
+    #[arg(long)]
+    pub json: bool,
+}
 
 pub async fn run(
     args: DoctorArgs,
@@ -39,7 +64,7 @@ pub async fn run(
     let diagnosis = if settings.offline {
         // Not a usage error: the family is "offline" (exit 10, issue #13.10), named after the
         // variable that is actually set.
-        doctor::offline(settings, &subject, offline_variables(environment))
+        doctor::offline(settings, &subject, env::offline_variables(environment))
     } else {
         diagnose_with_sources(settings, &sources.candidates, &subject).await?
     };
@@ -66,15 +91,6 @@ pub async fn diagnose_with_sources(
         implicit_token_withheld,
     )
     .await)
-}
-
-/// Which of `HF_HUB_OFFLINE` and `TRANSFORMERS_OFFLINE` turned offline mode on (§5.4).
-pub fn offline_variables(environment: &dyn Environment) -> Vec<String> {
-    [env::HF_HUB_OFFLINE, env::TRANSFORMERS_OFFLINE]
-        .into_iter()
-        .filter(|name| environment.flag(name) == Some(true))
-        .map(str::to_string)
-        .collect()
 }
 
 /// The token hfget would send: the first candidate, unless HF_HUB_DISABLE_IMPLICIT_TOKEN allows

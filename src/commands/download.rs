@@ -1,15 +1,16 @@
 //! `hfget download REPO_ID [FILES...]`: turn the command line into a [`DownloadRequest`], run
 //! the engine, and print the result (stdout: the path, or one JSON object; stderr: a summary).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+use clap::Args;
 
 use unicode_width::UnicodeWidthStr;
 
 use crate::auth;
 use crate::auth::keyring::KeyringHandle;
 use crate::cache::{CacheError, Place, RepoPath};
-use crate::cli::DownloadArgs;
 use crate::commands::doctor::{diagnose_with_sources, print_diagnosis};
 use crate::commands::print_stdout;
 use crate::doctor::{self, Cause, Subject};
@@ -21,8 +22,103 @@ use crate::env::{Environment, Settings};
 use crate::error::{Error, exit};
 use crate::hub::HubClient;
 use crate::hub::HubError;
+use crate::hub::RepoType;
 use crate::hub::repo::{merge_revision, parse_repo_argument};
 use crate::output;
+
+#[derive(Debug, Args)]
+pub struct RepoArgs {
+    /// The repository: `owner/name`, `datasets/owner/name`, `spaces/owner/name`, an `hf://` URI,
+    /// or a Hub URL pasted from the browser (`https://huggingface.co/owner/name/blob/main/file`).
+    #[arg(value_name = "REPO_ID")]
+    pub repo_id: String,
+    /// The repository type, when the id does not say it.
+    #[arg(long = "repo-type", visible_alias = "type", value_enum)]
+    pub repo_type: Option<RepoType>,
+    /// A branch, tag, commit hash or `refs/pr/N` [default: main].
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// A Hub token for this command only (otherwise HF_TOKEN, your login, or the token file).
+    #[arg(long, value_name = "TOKEN", value_parser = super::non_empty_token)]
+    pub token: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct DownloadArgs {
+    #[command(flatten)]
+    pub repo: RepoArgs,
+    /// Files to download (a name ending in `/` means the whole folder). Default: the whole snapshot.
+    #[arg(value_name = "FILES")]
+    pub files: Vec<String>,
+    /// Only files matching this glob (repeatable; `*` also matches `/`, as in `hf download`).
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Skip files matching this glob (repeatable).
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// The huggingface_hub cache to use [default: $HF_HUB_CACHE, $HF_HOME/hub, ~/.cache/huggingface/hub].
+    #[arg(long, value_name = "DIR", conflicts_with = "local_dir", value_parser = non_empty_dir)]
+    pub cache_dir: Option<PathBuf>,
+    /// Write plain files into this folder instead of the cache.
+    #[arg(long, value_name = "DIR", value_parser = non_empty_dir)]
+    pub local_dir: Option<PathBuf>,
+    /// Download again even what is already there.
+    #[arg(long, visible_alias = "force-download")]
+    pub force: bool,
+    /// Show what would be downloaded, and how much, without downloading.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// How many files to download at once. Small files are bound by the Hub's latency, not by
+    /// bandwidth, so many in flight pay off.
+    #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub max_workers: u16,
+    /// Connections per large file: files of at least twice --chunk-size are fetched as byte
+    /// ranges in parallel (each through the Hub's resolve endpoint). All large files together
+    /// use at most twice this many connections. 1 streams every file on one connection.
+    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub connections: u16,
+    /// Bytes per range request of a large file (suffixes K, M, G: powers of 1024).
+    #[arg(long, value_name = "SIZE", default_value = "16M", value_parser = parse_chunk_size)]
+    pub chunk_size: u64,
+    /// Print one JSON object (path, commit, files) instead of the bare path.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `--local-dir ""` (an unset variable) would write into the current folder, and
+/// `--cache-dir ""` would build a cache there: both are refused, like `--token ""`.
+pub fn non_empty_dir(text: &str) -> Result<PathBuf, String> {
+    if text.trim().is_empty() {
+        return Err("the folder is empty (an unset variable?). Name a folder".to_string());
+    }
+    Ok(PathBuf::from(text))
+}
+
+/// `--chunk-size`: a byte count with an optional K/M/G suffix (powers of 1024), 64K to 1G.
+pub fn parse_chunk_size(text: &str) -> Result<u64, String> {
+    let trimmed = text.trim();
+    let upper = trimmed.to_ascii_uppercase();
+    let upper = upper
+        .strip_suffix("IB")
+        .or_else(|| upper.strip_suffix('B'))
+        .unwrap_or(&upper);
+    let (digits, shift) = match upper.chars().last() {
+        Some('K') => (&upper[..upper.len() - 1], 10),
+        Some('M') => (&upper[..upper.len() - 1], 20),
+        Some('G') => (&upper[..upper.len() - 1], 30),
+        _ => (upper, 0),
+    };
+    let value = digits
+        .trim()
+        .parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(1 << shift))
+        .ok_or_else(|| format!("`{trimmed}` is not a size like 16M, 512K or 1G"))?;
+    if !(64 << 10..=1 << 30).contains(&value) {
+        return Err(format!("`{trimmed}` is outside 64K..1G"));
+    }
+    Ok(value)
+}
 
 pub async fn run(
     args: DownloadArgs,
@@ -349,3 +445,6 @@ async fn explain_refusal(
     }
     Ok(diagnosis.exit_code())
 }
+
+#[cfg(test)]
+mod tests;

@@ -13,35 +13,15 @@ pub mod whoami;
 
 use std::io::Write;
 
-use crate::cli::{Cli, Command};
-use crate::env::{ProcessEnvironment, Settings};
 use crate::error::Error;
 
-pub async fn run(cli: Cli) -> Result<u8, Error> {
-    let environment = ProcessEnvironment;
-    let settings = Settings::from_env(&environment);
-    match cli.command {
-        Command::Download(args) => download::run(args, &settings, &environment).await,
-        Command::Doctor(args) => doctor::run(args, &settings, &environment).await,
-        Command::Completions { shell } => completions::run(shell),
-        Command::Login(args) => login::run(args, &settings, &environment).await,
-        Command::Logout(args) => logout::run(args, &settings, &environment).await,
-        Command::Whoami(args) => whoami::run(args, &settings, &environment).await,
-        Command::Auth { command } => auth::run(command, &settings, &environment).await,
-        Command::Env(args) => env::run(args, &settings, &environment).await,
-        Command::Cache { command } => cache::run(command, &settings, &environment).await,
+/// `--token ""` (typically `--token "$UNSET_VARIABLE"`) is refused rather than read as "no
+/// flag", which would silently send another identity's token (issue #13.12).
+pub fn non_empty_token(text: &str) -> Result<String, String> {
+    if text.trim().is_empty() {
+        return Err("the token is empty (an unset variable?). Pass a token, or leave --token out to use HF_TOKEN or your login".to_string());
     }
-}
-
-/// The error a Ctrl-C during `command` ends with.
-pub fn interrupted(command: &Command) -> Error {
-    match command {
-        Command::Login(_)
-        | Command::Auth {
-            command: auth::AuthCommand::Login(_),
-        } => Error::Auth(crate::auth::AuthError::LoginInterrupted),
-        _ => Error::Interrupted,
-    }
+    Ok(text.to_string())
 }
 
 /// Writes a result line to stdout. A closed pipe (`hfget … | head -1`) is not an error.

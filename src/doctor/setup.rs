@@ -92,7 +92,7 @@ pub async fn check_setup(
         .unwrap_or_default();
     let reachable = if settings.offline {
         // Name the variable that is set: TRANSFORMERS_OFFLINE is not HF_HUB_OFFLINE (#13.10).
-        let names = crate::commands::doctor::offline_variables(environment);
+        let names = crate::env::offline_variables(environment);
         let names = if names.is_empty() {
             env::HF_HUB_OFFLINE.to_string()
         } else {

@@ -17,11 +17,11 @@ use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, LOCATIO
 use reqwest::{Method, Response, StatusCode, Url};
 
 use super::error::{ErrorResponse, HubError, HubErrorKind, NetworkErrorKind, retry_after_secs};
-pub use super::retry::random_u64;
 use super::retry::{Attempts, Pacer, RequestClass, RetryPolicy};
-use crate::auth::Token;
 use crate::env::Settings;
 use crate::output;
+use crate::random::random_u64;
+use crate::secret::Token;
 
 pub const MAX_REDIRECTS: usize = 10;
 const USER_AGENT: &str = concat!("hfget/", env!("CARGO_PKG_VERSION"), "; rust");
@@ -504,7 +504,7 @@ fn warn_on_plain_http_token(endpoint: &Url, token: Option<&Token>) {
     if !loopback {
         output::warn(format!(
             "HF_ENDPOINT {} uses plain http://: your token will cross the network unencrypted. Use https:// if the server supports it.",
-            crate::auth::token::redact_url_password(endpoint.as_str())
+            crate::secret::redact_url_password(endpoint.as_str())
         ));
     }
 }

@@ -19,7 +19,6 @@
 //!   resets, instead of spending the last requests and then eating 429s.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasher, Hasher};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -28,6 +27,7 @@ use tokio::time::Instant;
 
 use super::error::HubError;
 use crate::output;
+use crate::random::random_u64;
 
 /// Failures in a row, without a single new byte, before a file (or one of its segments) is given
 /// up. Shared by the single-stream and the parallel paths.
@@ -388,18 +388,6 @@ impl Pacer {
             wait.as_secs_f64().ceil()
         ));
     }
-}
-
-/// A random number without a dependency: std's `RandomState` is seeded per process from the OS.
-pub fn random_u64() -> u64 {
-    let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
-    hasher.write_u64(
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos() as u64)
-            .unwrap_or_default(),
-    );
-    hasher.finish()
 }
 
 #[cfg(test)]
