@@ -1411,6 +1411,19 @@ async fn run_checks(
         };
         let comparison = verify::compare(expected, &files);
         let checked = comparison.to_check.len();
+        let bytes: u64 = comparison
+            .to_check
+            .iter()
+            .filter_map(|(_, path)| std::fs::metadata(path).ok())
+            .map(|m| m.len())
+            .sum();
+        // Hashing runs at disk speed: say what is coming when it takes more than a moment.
+        if bytes >= 1 << 30 {
+            output::info(format!(
+                "Hashing {checked} file(s), {}…",
+                human_bytes(bytes)
+            ));
+        }
         let results = verify::check_all(comparison.to_check, hash_with_kind);
         // Without a listing, "missing" and "extra" mean nothing.
         let (missing, extra) = if names_only {
