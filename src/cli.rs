@@ -49,10 +49,10 @@ pub enum Command {
         /// The shell to generate for.
         shell: clap_complete::Shell,
     },
-    /// Log in: check a token with the Hub and keep it in the OS keyring (or, with --store file,
-    /// in the HF token file the Python tools share).
+    /// Log in with your browser or a token: check it with the Hub and keep it in the OS keyring
+    /// (or, with --store file, in the HF token file the Python tools share).
     #[command(
-        after_help = "Examples:\n  hfget login                          # hidden prompt\n  wl-paste | hfget login --name laptop  # or xclip -o -selection clipboard\n  hfget login --store file             # no keyring on this machine\n\nToken sources, in order: --token > HF_TOKEN > HUGGING_FACE_HUB_TOKEN > the active hfget login (keyring) > the HF token file."
+        after_help = "Examples:\n  hfget login                          # asks: browser (default) or hidden token prompt\n  hfget login --web                    # browser login; also works without a terminal\n  wl-paste | hfget login --name laptop  # or xclip -o -selection clipboard\n  hfget login --store file             # no keyring on this machine\n\nIn CI, set HF_OIDC_RESOURCE instead: no login, a short-lived token for that run (README).\nToken sources, in order: --token > OIDC (HF_OIDC_RESOURCE) > HF_TOKEN > HUGGING_FACE_HUB_TOKEN > the active hfget login (keyring) > the HF token file."
     )]
     Login(crate::commands::login::LoginArgs),
     /// Log out: remove the active login, a named one, or all of them.

@@ -15,7 +15,7 @@
 mod browser;
 mod terminal;
 
-use std::io::{IsTerminal, Read};
+use std::io::{IsTerminal, Read, Write};
 use std::time::{Duration, Instant};
 
 use clap::Args;
@@ -41,7 +41,7 @@ pub struct LoginArgs {
     #[arg(long, value_name = "TOKEN", conflicts_with = "web")]
     pub token: Option<String>,
     /// Log in with your browser: hfget shows a page and a code to approve there (on any
-    /// device), then waits. Works without a terminal; the default on one.
+    /// device), then waits. Works without a terminal; on a terminal it is the default choice.
     #[arg(long)]
     pub web: bool,
     /// With --web: do not try to open a browser, only print the page and the code.
@@ -247,9 +247,45 @@ fn show_code(device: &DeviceCode) {
 }
 
 /// "Waiting for approval" with a spinner on a terminal, and plain lines otherwise.
+///
+/// Drawn by hand (one line, rewritten in place with `\r`) rather than with indicatif: when
+/// Ctrl-C drops the login mid-wait, the terminal has just echoed `^C` and indicatif's clear
+/// left the spinner line behind. Here the last write is always "erase this line", made under
+/// the same lock as every frame, so nothing is drawn after it.
 struct Spinner {
-    bar: Option<indicatif::ProgressBar>,
+    line: Option<std::sync::Arc<std::sync::Mutex<SpinnerLine>>>,
     deadline: Instant,
+}
+
+struct SpinnerLine {
+    message: String,
+    frame: usize,
+    stopped: bool,
+}
+
+impl SpinnerLine {
+    const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
+
+    fn draw(&mut self) {
+        if self.stopped {
+            return;
+        }
+        self.frame = (self.frame + 1) % Self::FRAMES.len();
+        let mut stderr = std::io::stderr().lock();
+        let _ = write!(
+            stderr,
+            "\r{} {}\x1b[K",
+            Self::FRAMES[self.frame],
+            self.message
+        );
+        let _ = stderr.flush();
+    }
+
+    fn erase(&self) {
+        let mut stderr = std::io::stderr().lock();
+        let _ = write!(stderr, "\r\x1b[2K");
+        let _ = stderr.flush();
+    }
 }
 
 impl Spinner {
@@ -261,18 +297,27 @@ impl Spinner {
                 "Waiting for approval (the code expires in {minutes} min; Ctrl-C cancels)…"
             ));
             return Spinner {
-                bar: None,
+                line: None,
                 deadline,
             };
         }
-        let bar = indicatif::ProgressBar::new_spinner();
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
-        );
-        bar.enable_steady_tick(Duration::from_millis(120));
+        let line = std::sync::Arc::new(std::sync::Mutex::new(SpinnerLine {
+            message: String::new(),
+            frame: 0,
+            stopped: false,
+        }));
+        let ticking = line.clone();
+        tokio::spawn(async move {
+            loop {
+                match ticking.lock() {
+                    Ok(mut line) if !line.stopped => line.draw(),
+                    _ => return,
+                }
+                tokio::time::sleep(Duration::from_millis(120)).await;
+            }
+        });
         let spinner = Spinner {
-            bar: Some(bar),
+            line: Some(line),
             deadline,
         };
         spinner.update(&Waiting::Pending);
@@ -285,7 +330,7 @@ impl Spinner {
             .saturating_duration_since(Instant::now())
             .as_secs();
         let status = format!(
-            "Waiting for approval in the browser (code expires in {}:{:02}; Ctrl-C cancels)",
+            "Waiting for approval: {}:{:02} left (Ctrl-C cancels)",
             left / 60,
             left % 60
         );
@@ -297,12 +342,14 @@ impl Spinner {
             )),
             Waiting::Retrying(why) => Some(format!("{why}; still waiting.")),
         };
-        match &self.bar {
-            Some(bar) => {
+        match self.line.as_ref().and_then(|line| line.lock().ok()) {
+            Some(mut line) => {
                 if let Some(note) = note {
-                    bar.println(note);
+                    line.erase();
+                    eprintln!("{note}");
                 }
-                bar.set_message(status);
+                line.message = status;
+                line.draw();
             }
             None => {
                 if let Some(note) = note {
@@ -313,15 +360,19 @@ impl Spinner {
     }
 
     fn finish(&self) {
-        if let Some(bar) = &self.bar {
-            bar.finish_and_clear();
+        if let Some(mut line) = self.line.as_ref().and_then(|line| line.lock().ok())
+            && !line.stopped
+        {
+            line.stopped = true;
+            line.erase();
         }
     }
 }
 
 impl Drop for Spinner {
     fn drop(&mut self) {
-        // Ctrl-C drops the future mid-wait: clear the spinner line before the message.
+        // Ctrl-C drops the future mid-wait: erase the spinner line (and the echoed `^C`)
+        // before the message.
         self.finish();
     }
 }

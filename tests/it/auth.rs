@@ -1020,6 +1020,9 @@ fn auth_ctrl_c_while_waiting_for_the_browser_cancels_cleanly() {
     assert_eq!(rc, "rc=130", "{screen}");
     assert!(!stty.split_whitespace().any(|f| f == "-echo"), "{stty}");
     assert!(screen.contains("code: "), "{screen}");
+    // The spinner line (and the echoed ^C) is erased before the message.
+    assert!(!screen.contains("left (Ctrl-C cancels)"), "{screen}");
+    assert!(!screen.contains("^C"), "{screen}");
     assert!(
         screen.contains("error: Login cancelled; nothing was stored."),
         "{screen}"
