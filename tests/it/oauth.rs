@@ -443,6 +443,48 @@ fn oauth_refresh_before_expiry_renews_and_stores_the_new_pair() {
 }
 
 #[test]
+fn oauth_two_commands_renewing_at_once_spend_the_refresh_token_once() {
+    // The server rotates refresh tokens: without the lock, the second renewal would present a
+    // retired refresh token and be refused (and the login would look expired).
+    let ctx = ctx_with(fast());
+    file_login(&ctx);
+    let text = stored_tokens(&ctx).replace(
+        &format!("expires_at = {}", stored_field(&ctx, "expires_at").unwrap()),
+        &format!("expires_at = {}", now() + 30),
+    );
+    std::fs::write(ctx.hf_home().join("stored_tokens"), text).unwrap();
+    let children: Vec<Child> = (0..3)
+        .map(|_| {
+            ctx.command(&["whoami"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    for child in children {
+        let out = finish(child).success();
+        assert!(out.stdout.contains("user: alice"), "{}", out.stdout);
+        assert!(
+            !out.stderr.contains("could not be renewed"),
+            "{}",
+            out.stderr
+        );
+    }
+    let refreshes = ctx
+        .emulator
+        .oauth_grants()
+        .iter()
+        .filter(|g| *g == "refresh_token")
+        .count();
+    assert_eq!(refreshes, 1);
+    assert_eq!(
+        ctx.emulator.oauth_live_refresh_tokens(),
+        [stored_field(&ctx, "refresh_token").unwrap()]
+    );
+}
+
+#[test]
 fn oauth_renews_a_browser_login_that_python_made() {
     // Python's layout only (stored_tokens with refresh_token and expires_at, the token file),
     // without any of hfget's own facts: hfget renews it with Python's one-day margin.
