@@ -72,12 +72,15 @@ pub struct DownloadArgs {
     /// bandwidth, so many in flight pay off.
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub max_workers: u16,
-    /// Connections per large file: files of at least twice --chunk-size are fetched as byte
-    /// ranges in parallel (each through the Hub's resolve endpoint). All large files together
-    /// use at most twice this many connections. 1 streams every file on one connection.
-    #[arg(long, value_name = "N", default_value_t = 8, value_parser = clap::value_parser!(u16).range(1..=64))]
-    pub connections: u16,
-    /// Bytes per range request of a large file (suffixes K, M, G: powers of 1024).
+    /// Connections per large file (files of at least twice --chunk-size), pinned. Without it
+    /// hfget adapts: it starts with 4 and adds more while the throughput grows, up to 32 (a
+    /// CDN that caps each connection gets as many as it takes), and uses 2 behind a mirror
+    /// that serves the bytes itself. All large files together use at most twice N (32 when
+    /// adapting). 1 streams every file on one connection.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub connections: Option<u16>,
+    /// Large files are those of at least twice this size; a segment's progress is saved for
+    /// resuming after every this many bytes, at most 4M (suffixes K, M, G: powers of 1024).
     #[arg(long, value_name = "SIZE", default_value = "16M", value_parser = parse_chunk_size)]
     pub chunk_size: u64,
     /// Print one JSON object (path, commit, files) instead of the bare path.
@@ -273,7 +276,7 @@ fn build_request(args: &DownloadArgs, settings: &Settings) -> Result<DownloadReq
         dry_run: args.dry_run,
         max_workers: usize::from(args.max_workers),
         tuning: crate::download::parallel::Tuning {
-            connections_per_file: usize::from(args.connections),
+            connections: args.connections.map(usize::from),
             chunk_size: args.chunk_size,
         },
         no_file_locks: settings.no_file_locks,

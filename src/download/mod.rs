@@ -15,6 +15,7 @@ mod wait;
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
 use serde::Serialize;
 use tokio::sync::Semaphore;
@@ -575,15 +576,8 @@ fn incomplete_path(request: &DownloadRequest, commit: &str, file: &RemoteFile) -
     }
 }
 
-/// The connections all large files share: two files at full width. Small files are bound by
-/// latency, not bandwidth, so they only count against `max_workers`; large ones are bound by
-/// bandwidth, where more connections than this only add contention (BENCHMARKS.md).
-pub fn connection_budget(tuning: &parallel::Tuning) -> usize {
-    tuning.connections_per_file.max(1) * 2
-}
-
 /// Runs every needed transfer, at most `max_workers` files at a time; large files also share a
-/// connection budget for their ranges ([`connection_budget`]). The first failure stops the
+/// connection budget for their ranges ([`parallel::Tuning::budget`]). The first failure stops the
 /// rest; partial files stay on disk for the next run. Returns the files another process
 /// downloaded while this one waited for them.
 async fn execute(
@@ -615,7 +609,9 @@ async fn execute(
     let fetching = planned.iter().filter(moves_bytes).count();
     let progress = Progress::new(total, fetching, request.progress_bars);
     let semaphore = Arc::new(Semaphore::new(request.max_workers.max(1)));
-    let budget = Arc::new(Semaphore::new(connection_budget(&request.tuning)));
+    // The connections all large files share (two files at full width when pinned).
+    let budget = Arc::new(Semaphore::new(request.tuning.budget()));
+    let mirror = Arc::new(AtomicBool::new(false));
     // Shared by every job: cloning the request (its file list and compiled globs) per file is
     // real work on repos of thousands of files.
     let shared_request = Arc::new(request.clone());
@@ -629,6 +625,7 @@ async fn execute(
         }
         let job = Job {
             budget: budget.clone(),
+            mirror: mirror.clone(),
             client: client.clone(),
             request: shared_request.clone(),
             commit: shared_commit.clone(),
@@ -683,6 +680,7 @@ enum JobEnd {
 /// One file's work, owned so it can run on its own task.
 struct Job {
     budget: Arc<Semaphore>,
+    mirror: Arc<AtomicBool>,
     client: HubClient,
     request: Arc<DownloadRequest>,
     commit: Arc<str>,
@@ -729,6 +727,7 @@ impl Job {
                 transfer: &transfer,
                 tuning,
                 budget: self.budget.clone(),
+                mirror: self.mirror.clone(),
             };
             if parallel.run().await? == ParallelEnd::Placed {
                 return Ok(());

@@ -1,79 +1,108 @@
-//! Large files over several connections: the file is cut into fixed chunks, a few workers fetch
-//! chunks as byte ranges and write them with positional writes into one preallocated
-//! `.incomplete`, a hasher follows behind, and the verified file is renamed into place (issue #5).
+//! Large files over several connections (issues #5, #9): one *segment* per connection, each
+//! fetched with one resolve and one request, written with positional writes into one
+//! preallocated `.incomplete`, hashed in order, verified and placed by [`super::verify::settle`].
 //!
 //! Why it is built this way:
-//! - **Every range goes through the resolve endpoint.** Xet-era CDN URLs are signed for exactly
-//!   the `Range` header that minted them and expire (landscape.md §2.4), so a chunk never reuses
-//!   another chunk's URL, and a retry of a chunk resolves again. The listing is still one request
-//!   for the whole repository (the planner's), and there is no per-file `HEAD`: the size and
-//!   hash come from the listing.
-//! - **Positional writes, bounded buffers.** Each worker collects up to [`WRITE_BUFFER`] bytes of
-//!   its body, then `write_at`s them from `spawn_blocking` (the runtime threads never block on the
-//!   disk). Memory is one buffer per connection, whatever the file size. The file is preallocated
-//!   (`fallocate`) so that a full disk fails at the start, not at 90 %.
-//! - **Hashing overlaps the download by re-reading from the page cache.** sha256 and the git
-//!   blob sha1 are sequential; chunks finish out of order. Hashing in order from memory would mean
-//!   holding every chunk that finished ahead of the one still streaming (connections × chunk size,
-//!   far beyond the 64 MiB memory target). Instead one blocking hasher per file walks the
-//!   contiguous written prefix — each chunk publishes how many of its bytes are on disk — and
-//!   `read_at`s what was written moments ago, which the kernel serves from the page cache: no
-//!   second read from the disk, a memcpy at most, and sha256 with SHA-NI runs at ~1.7 GB/s
-//!   (rust-stack.md §4), above this machine's disk and loopback rates. When the last byte lands
-//!   only the tail that was still in flight remains to hash. A resumed file is hashed the same
-//!   way, from its first byte.
-//! - **Resume, within and across runs.** A chunk cut mid-body keeps its written bytes and asks
-//!   for the rest of *that chunk only*, through a fresh resolve. Progress is persisted in a small
-//!   sidecar, `<incomplete>.chunks` (JSON: each chunk's range and how many of its bytes are
-//!   written), rewritten atomically as chunks finish or fail. A killed run's successor reads it
-//!   and fetches only what is missing; without a sidecar, the `.incomplete` of the single-stream
-//!   path counts as a written prefix. Nothing is trusted blindly: the hash covers every byte, and
-//!   a file that does not match is discarded and fetched once more, never placed. The sidecar is
-//!   deleted once the blob is placed.
-//! - **A server that ignores `Range`** (answers 200) cannot be split; the caller falls back to the
-//!   single-stream path, which handles that case.
+//! - **One resolve per segment, not per fixed chunk.** The Hub counts every `/resolve/` URL
+//!   against a quota (real-hub-2026.md §1; 5000 per 5 minutes for a free account), and a
+//!   mirror makes one upstream call per client request. So the file starts as one segment on
+//!   one connection; every further connection *splits* the largest remaining segment (a fresh
+//!   resolve for the new range), and a connection re-resolves only after a failure. A file
+//!   costs at most one resolve per connection, plus one per failure or split. Each signed URL
+//!   is used once, for exactly the `Range` it was minted for (Xet-era URLs are bound to it,
+//!   §4): a segment that was cut simply stops reading its body at the new end.
+//! - **Adaptive connections.** In default mode a file starts with [`INITIAL_CONNECTIONS`] and
+//!   doubles them while the total throughput keeps growing (by [`GROWTH_FACTOR`] per step), up
+//!   to [`MAX_CONNECTIONS`]; it stops at the first step that does not pay. A CDN that caps
+//!   each connection (issue #9 measured 25 MB/s) thus gets as many as it takes, an uncapped
+//!   link stays at a few. `--connections N` pins the number.
+//! - **No tail.** A connection that finishes takes work from the others: it splits the largest
+//!   remaining segment, down to [`min_segment`]. A last range that is too small to split but
+//!   slow (no new byte for [`RACE_AFTER`]) gets a second request racing it; whichever gets
+//!   further writes the bytes (both write the same bytes, so overlap is harmless).
+//! - **Mirrors.** When an LFS file's bytes come from the endpoint's own origin instead of a
+//!   redirect to another host, the endpoint is a pull-through mirror such as olah
+//!   (real-hub-2026.md §5): it fetches upstream in 64 MiB blocks and holds requests for a block
+//!   it is still filling. Then a file uses at most [`MIRROR_CONNECTIONS`] and splits only at
+//!   64 MiB boundaries, so every connection leads its own block. The first connection of a
+//!   file opens alone, and the others start only once its answer told which case this is.
+//! - **Positional writes, bounded buffers.** Each connection collects up to [`WRITE_BUFFER`]
+//!   bytes, then `write_at`s them from `spawn_blocking`. Memory is one buffer per connection,
+//!   whatever the file size. The file is preallocated so that a full disk fails at the start.
+//! - **Hashing from memory when bytes arrive in order.** sha256 and the git sha1 are
+//!   sequential. The connection whose bytes are next for the hasher hashes its buffer right
+//!   after writing it (the bytes are hot in cache); bytes that arrived ahead of the hash
+//!   position are read back later by one blocking hasher thread, from the page cache. The debug
+//!   log (`-v`) says how many bytes took each path.
+//! - **Resume, within and across runs.** Progress is persisted in `<incomplete>.chunks` (JSON:
+//!   each segment's range and how many of its bytes are written), rewritten atomically after
+//!   every 4 MiB of a segment (or `--chunk-size`, if smaller), on every split and on failures. A killed
+//!   run's successor reads it and fetches only what is missing; without a record, the
+//!   `.incomplete` of the single-stream path counts as a written prefix. The final hash covers
+//!   every byte; a file that does not match is discarded and fetched once more, never placed.
+//! - **A server that ignores `Range`** (answers 200) cannot be split; the caller falls back to
+//!   the single-stream path, which handles that case.
+//! - **Failures.** Each connection retries its segment through the one retry policy
+//!   ([`crate::hub::retry`]); a failure counts against the no-progress limit only if the whole
+//!   file made no progress since the previous one, so a file still flowing on other connections
+//!   is never given up.
 //!
 //! Writes are not `fsync`ed: a SIGKILL leaves every written byte in the page cache, and after a
-//! power loss the final hash check catches any chunk the sidecar claims but the disk lost.
+//! power loss the final hash check catches any segment the record claims but the disk lost.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
-use tokio::sync::Semaphore;
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 
 use super::error::DownloadError;
 use super::transfer::{Tally, Transfer, describe_interruption, file_len};
-use super::verify::{ContentHasher, Settled, after_mismatch, settle};
+use super::verify::{ContentHasher, HashKind, Settled, after_mismatch, settle};
 use crate::cache::CacheError;
+use crate::hub::HubError;
 use crate::hub::error::{HubErrorKind, NetworkErrorKind};
 use crate::hub::fetch::FetchError;
-use crate::hub::retry::Attempts;
-use crate::hub::{HubClient, HubError, RepoId};
+use crate::hub::retry::{Attempts, RetryPolicy};
 use crate::output;
 use crate::output::progress::FileProgress;
 
 /// Bytes a connection collects before one positional write: large enough that the syscall and
-/// `spawn_blocking` costs vanish, small enough that 16 connections stay within a few MiB. Each
-/// worker allocates its buffer once and reuses it for every chunk.
+/// `spawn_blocking` costs vanish, small enough that 32 connections stay within 16 MiB.
 pub const WRITE_BUFFER: usize = 512 << 10;
-/// Bytes the hasher reads (from the page cache) per step.
+/// Bytes the hasher reads back (from the page cache) per step.
 const HASH_STEP: usize = 1 << 20;
 const SIDECAR_VERSION: u32 = 1;
-/// Bytes a connection writes between two updates of the chunk record within a chunk (besides
-/// the update at each chunk's end): what a killed run's successor may fetch again, per
-/// connection (issue #12).
+/// The most bytes a segment writes between two updates of the progress record (fewer with a
+/// smaller `--chunk-size`): what a killed run's successor may fetch again, per connection
+/// (issue #12).
 const RECORD_EVERY: u64 = 4 << 20;
+/// Connections a large file starts with in adaptive mode.
+pub const INITIAL_CONNECTIONS: usize = 4;
+/// The most connections one file (and, together, all files) may use in adaptive mode.
+pub const MAX_CONNECTIONS: usize = 32;
+/// Connections per file behind a pull-through mirror.
+pub const MIRROR_CONNECTIONS: usize = 2;
+/// A pull-through mirror's block (olah's `LFS_FILE_BLOCK`, real-hub-2026.md §5).
+pub const MIRROR_BLOCK: u64 = 64 << 20;
+/// How often the throughput is sampled, and how long new connections get to ramp up.
+const GROWTH_WINDOW: Duration = Duration::from_millis(250);
+/// A step of growth must raise the throughput by this factor to be followed by another.
+const GROWTH_FACTOR: f64 = 1.3;
+/// A last range without a new byte for this long gets a second request racing it.
+pub const RACE_AFTER: Duration = Duration::from_secs(2);
 
 /// How large files are split; from `--connections` and `--chunk-size`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Tuning {
-    /// Ranges of one file in flight at once.
-    pub connections_per_file: usize,
-    /// Bytes per range request.
+    /// `--connections N`: that many per file; `None` adapts ([`INITIAL_CONNECTIONS`] up to
+    /// [`MAX_CONNECTIONS`]).
+    pub connections: Option<usize>,
+    /// Files of at least twice this size are split; a segment's progress is saved after every
+    /// this many bytes.
     pub chunk_size: u64,
 }
 
@@ -85,17 +114,33 @@ impl Tuning {
     }
 
     pub fn splits(&self, size: u64) -> bool {
-        self.connections_per_file > 1 && size >= self.parallel_threshold()
+        self.connections != Some(1) && size >= self.parallel_threshold()
+    }
+
+    /// The connections all large files share: two files at full width when pinned; the
+    /// adaptive limit otherwise.
+    pub fn budget(&self) -> usize {
+        match self.connections {
+            Some(n) => n.max(1) * 2,
+            None => MAX_CONNECTIONS,
+        }
     }
 }
 
+/// The smallest segment a split may leave (either side), outside mirror mode.
+pub fn min_segment(tuning: &Tuning) -> u64 {
+    tuning.chunk_size.clamp(WRITE_BUFFER as u64 * 2, 4 << 20)
+}
+
 /// A large file's transfer: the same source and destination as the single-stream path, plus
-/// how to split it and the connection budget all large files share.
+/// how to split it and what all large files share.
 pub struct ParallelTransfer<'a> {
     pub transfer: &'a Transfer<'a>,
     pub tuning: Tuning,
     /// The connection budget all large files share.
     pub budget: Arc<Semaphore>,
+    /// Set once any LFS file was served by the endpoint itself (a pull-through mirror).
+    pub mirror: Arc<AtomicBool>,
 }
 
 /// How a parallel transfer ended, when it did not fail.
@@ -117,8 +162,11 @@ enum AttemptEnd {
 impl ParallelTransfer<'_> {
     pub async fn run(&self) -> Result<ParallelEnd, DownloadError> {
         let mut corrupt_attempts = 0;
+        let mut first = true;
         loop {
-            match self.attempt().await? {
+            let end = self.attempt(first).await?;
+            first = false;
+            match end {
                 AttemptEnd::Verified => {
                     self.transfer.progress.finish();
                     return Ok(ParallelEnd::Placed);
@@ -139,29 +187,23 @@ impl ParallelTransfer<'_> {
         }
     }
 
-    async fn attempt(&self) -> Result<AttemptEnd, DownloadError> {
-        let (incomplete, size, chunk_size, etag) = (
+    async fn attempt(&self, first: bool) -> Result<AttemptEnd, DownloadError> {
+        let (incomplete, size, etag) = (
             self.transfer.incomplete.clone(),
             self.transfer.file.size,
-            self.tuning.chunk_size,
             self.transfer.file.etag.clone(),
         );
-        let opened =
-            tokio::task::spawn_blocking(move || open_state(&incomplete, &etag, size, chunk_size))
-                .await
-                .map_err(|e| DownloadError::Task(e.to_string()))??;
-        let shared = Arc::new(Shared {
-            file: opened.file,
-            incomplete: self.transfer.incomplete.clone(),
-            sidecar: sidecar_path(&self.transfer.incomplete),
-            etag: self.transfer.file.etag.clone(),
+        let opened = tokio::task::spawn_blocking(move || open_state(&incomplete, &etag, size))
+            .await
+            .map_err(task_error)??;
+        let lfs = self.transfer.file.kind == HashKind::Sha256;
+        let shared = Arc::new(Shared::new(
+            opened,
+            self.transfer.incomplete.clone(),
+            self.transfer.file.etag.clone(),
             size,
-            chunks: opened.chunks,
-            next: AtomicUsize::new(0),
-            cancelled: AtomicBool::new(false),
-            signal: (Mutex::new(()), Condvar::new()),
-            persist_lock: Mutex::new(()),
-        });
+            ContentHasher::new(self.transfer.file.kind, size),
+        ));
         let credited = shared.written_bytes();
         if credited > 0 {
             output::debug(|| {
@@ -172,39 +214,26 @@ impl ParallelTransfer<'_> {
             });
         }
         self.transfer.progress.advance_resumed(credited);
-        self.transfer.tally.resumed(credited);
+        if first {
+            self.transfer.tally.resumed(credited);
+        }
         let _cancel = CancelOnDrop(shared.clone());
-
         let hasher = {
             let shared = shared.clone();
-            let hasher = ContentHasher::new(self.transfer.file.kind, size);
-            tokio::task::spawn_blocking(move || shared.hash_in_order(hasher))
+            tokio::task::spawn_blocking(move || shared.hash_read_back())
         };
+        let (opened_tx, opened_rx) = watch::channel(None);
         let context = Arc::new(WorkerContext {
-            client: self.transfer.client.clone(),
+            transfer: TransferRef::of(self.transfer),
             retry: self.transfer.retry_policy(),
-            repo: self.transfer.repo.clone(),
-            commit: self.transfer.commit.to_string(),
-            path: self.transfer.file.path.to_string(),
-            progress: self.transfer.progress.clone(),
-            tally: self.transfer.tally.clone(),
+            tuning: self.tuning,
+            lfs,
+            mirror: self.mirror.clone(),
             shared: shared.clone(),
+            opened: opened_tx,
         });
-        let pending = shared.chunks.iter().filter(|c| !c.is_done()).count();
-        let mut workers = JoinSet::new();
-        for _ in 0..self.tuning.connections_per_file.min(pending).max(1) {
-            workers.spawn(worker(context.clone(), self.budget.clone()));
-        }
-        let mut failure = None;
-        while let Some(joined) = workers.join_next().await {
-            let result = joined.unwrap_or_else(|e| Err(WorkerError::Fatal(task_error(e))));
-            if let Err(error) = result {
-                failure = Some(error);
-                break;
-            }
-        }
-        if let Some(failure) = failure {
-            workers.abort_all();
+        let outcome = self.connections(&context, opened_rx).await;
+        if let Err(failure) = outcome {
             shared.cancel();
             let _ = hasher.await;
             return match failure {
@@ -215,16 +244,27 @@ impl ParallelTransfer<'_> {
                 }
                 WorkerError::RangesIgnored => {
                     self.transfer.progress.rewind(shared.written_bytes());
-                    discard(&shared.incomplete, &shared.sidecar)?;
+                    let (incomplete, sidecar) = (shared.incomplete.clone(), shared.sidecar.clone());
+                    tokio::task::spawn_blocking(move || discard(&incomplete, &sidecar))
+                        .await
+                        .map_err(task_error)??;
                     Ok(AttemptEnd::RangesIgnored)
                 }
             };
         }
         let digest = hasher
             .await
-            .map_err(|e| DownloadError::Task(e.to_string()))?
-            .map_err(|e| DownloadError::from(CacheError::io("read", &self.transfer.incomplete, e)))?
-            .finish();
+            .map_err(task_error)?
+            .map_err(|e| DownloadError::from(CacheError::io("read", &self.transfer.incomplete, e)))?;
+        let (from_memory, read_back) = shared.hash_paths();
+        output::debug(|| {
+            format!(
+                "{}: hashed {from_memory} bytes from memory, {read_back} read back from the page cache; {} connections, {} segments",
+                self.transfer.file.path,
+                shared.connections_used.load(Ordering::Relaxed),
+                shared.segment_count(),
+            )
+        });
         let file = self.transfer.file.clone();
         let destination = self.transfer.destination.clone();
         let settled = {
@@ -249,60 +289,398 @@ impl ParallelTransfer<'_> {
             }
         }
     }
+
+    /// Runs the connections of one attempt until every segment is written: the first alone
+    /// until its answer arrives (mirror or not), then the initial set, then growth and races.
+    async fn connections(
+        &self,
+        context: &Arc<WorkerContext>,
+        mut opened: watch::Receiver<Option<bool>>,
+    ) -> Result<(), WorkerError> {
+        let shared = &context.shared;
+        let mut workers = JoinSet::new();
+        let mut running = 0usize;
+        let spawn = |workers: &mut JoinSet<_>, permit: OwnedSemaphorePermit| {
+            workers.spawn(connection(context.clone(), permit, None));
+        };
+        let permit = self
+            .budget
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| DownloadError::Task(e.to_string()))?;
+        spawn(&mut workers, permit);
+        running += 1;
+        // Wait for the first answer (or the first connection's end).
+        loop {
+            tokio::select! {
+                changed = opened.changed() => {
+                    if changed.is_err() || opened.borrow().is_some() {
+                        break;
+                    }
+                }
+                joined = workers.join_next() => {
+                    match joined {
+                        Some(result) => {
+                            running -= 1;
+                            flatten(result)?;
+                        }
+                        None => break,
+                    }
+                    break;
+                }
+            }
+        }
+        let mirror = context.mirror.load(Ordering::Acquire) && context.lfs;
+        let limit = context.connection_limit(mirror);
+        let initial = if mirror {
+            limit
+        } else {
+            self.tuning.connections.unwrap_or(INITIAL_CONNECTIONS)
+        }
+        .min(limit);
+        while running < initial && shared.has_work(context.split_unit(mirror)) {
+            let Ok(permit) = self.budget.clone().acquire_owned().await else {
+                break;
+            };
+            spawn(&mut workers, permit);
+            running += 1;
+        }
+        let mut growth = Growth::new(self.tuning.connections.is_none() && !mirror);
+        let mut ticker = tokio::time::interval(GROWTH_WINDOW);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                joined = workers.join_next() => {
+                    match joined {
+                        Some(result) => {
+                            running -= 1;
+                            flatten(result)?;
+                        }
+                        None => {
+                            if shared.is_complete() {
+                                return Ok(());
+                            }
+                            // Every connection ended but bytes are missing (a segment freed
+                            // by a connection that stopped early): start another.
+                            let permit = self
+                                .budget
+                                .clone()
+                                .acquire_owned()
+                                .await
+                                .map_err(|e| DownloadError::Task(e.to_string()))?;
+                            spawn(&mut workers, permit);
+                            running += 1;
+                        }
+                    }
+                }
+                _ = ticker.tick() => {
+                    let mirror = context.mirror.load(Ordering::Acquire) && context.lfs;
+                    let limit = context.connection_limit(mirror);
+                    let unit = context.split_unit(mirror);
+                    let wanted = growth.sample(shared.written_bytes(), running, limit);
+                    let mut added = 0;
+                    while running < limit && added < wanted && shared.has_work(unit) {
+                        let Ok(permit) = self.budget.clone().try_acquire_owned() else {
+                            break;
+                        };
+                        spawn(&mut workers, permit);
+                        running += 1;
+                        added += 1;
+                    }
+                    if running < limit
+                        && let Some(index) = shared.stalled_segment(unit, now_ms())
+                        && let Ok(permit) = self.budget.clone().try_acquire_owned()
+                    {
+                        workers.spawn(connection(context.clone(), permit, Some(index)));
+                        running += 1;
+                    }
+                }
+            }
+        }
+    }
 }
 
-/// One file's shared state: the open `.incomplete`, its chunks, and the hasher's wake-up signal.
+fn flatten(
+    result: Result<Result<(), WorkerError>, tokio::task::JoinError>,
+) -> Result<(), WorkerError> {
+    result.unwrap_or_else(|e| Err(WorkerError::Fatal(task_error(e))))
+}
+
+/// The adaptive controller: doubles the connections while a step raises the throughput by
+/// [`GROWTH_FACTOR`]; stops at the first step that does not.
+struct Growth {
+    enabled: bool,
+    last_bytes: Option<u64>,
+    last_rate: f64,
+    /// Samples to skip while new connections ramp up.
+    settling: u32,
+    /// The connections the last step brought the file to.
+    after_step: usize,
+}
+
+impl Growth {
+    fn new(enabled: bool) -> Growth {
+        Growth {
+            enabled,
+            last_bytes: None,
+            last_rate: 0.0,
+            settling: 1,
+            after_step: 0,
+        }
+    }
+
+    /// Called every [`GROWTH_WINDOW`] with the file's written bytes; returns how many
+    /// connections to add.
+    fn sample(&mut self, bytes: u64, running: usize, limit: usize) -> usize {
+        let previous = self.last_bytes.replace(bytes);
+        if !self.enabled {
+            return 0;
+        }
+        let Some(previous) = previous else {
+            return 0;
+        };
+        if self.settling > 0 {
+            self.settling -= 1;
+            return 0;
+        }
+        let rate = bytes.saturating_sub(previous) as f64 / GROWTH_WINDOW.as_secs_f64();
+        if rate <= 0.0 {
+            // Nothing arrived at all in this window (waiting on a mirror, a stall): no verdict.
+            return 0;
+        }
+        if self.after_step > 0 && rate < self.last_rate * GROWTH_FACTOR {
+            output::debug(|| {
+                format!(
+                    "{running} connections: {:.1} MB/s, not {GROWTH_FACTOR}× the {:.1} MB/s before; no more connections",
+                    rate / 1e6,
+                    self.last_rate / 1e6
+                )
+            });
+            self.enabled = false;
+            return 0;
+        }
+        if running >= limit {
+            self.enabled = false;
+            return 0;
+        }
+        output::debug(|| {
+            format!(
+                "{running} connections: {:.1} MB/s; trying {}",
+                rate / 1e6,
+                (running * 2).min(limit)
+            )
+        });
+        self.last_rate = rate;
+        self.after_step = (running * 2).min(limit);
+        self.settling = 1;
+        self.after_step - running
+    }
+}
+
+/// One file's shared state: the open `.incomplete`, its segments, the hash state.
 struct Shared {
     file: std::fs::File,
     incomplete: PathBuf,
     sidecar: PathBuf,
     etag: String,
     size: u64,
-    chunks: Vec<Chunk>,
-    /// The next chunk index a worker may claim.
-    next: AtomicUsize,
+    /// Sorted by start; together they tile `[0, size)`.
+    segments: Mutex<Vec<Arc<Segment>>>,
+    /// Bytes written in this attempt (any segment): "the file is progressing".
+    progress: AtomicU64,
     cancelled: AtomicBool,
-    /// Wakes the hasher when a chunk's written count grows (or on cancel).
+    /// Wakes the read-back hasher when a segment's written count grows (or on cancel).
     signal: (Mutex<()>, Condvar),
     /// One sidecar write at a time.
     persist_lock: Mutex<()>,
+    hash: Mutex<HashState>,
+    connections_used: AtomicUsize,
 }
 
-struct Chunk {
+struct HashState {
+    hasher: Option<ContentHasher>,
+    /// Bytes `[0, position)` are hashed.
+    position: u64,
+    from_memory: u64,
+    read_back: u64,
+}
+
+struct Segment {
     start: u64,
-    /// Exclusive.
-    end: u64,
-    /// Bytes from `start` that are written to the file (a prefix of the chunk).
+    /// Exclusive; shrinks when the segment is split.
+    end: AtomicU64,
+    /// Bytes from `start` that are written (a prefix of the segment).
     written: AtomicU64,
+    /// `written` at the last sidecar write.
+    persisted: AtomicU64,
+    /// Connections working on it (0: free; 2: a race).
+    workers: AtomicUsize,
+    /// Milliseconds since the attempt started, at the last new byte (or claim).
+    last_progress_ms: AtomicU64,
 }
 
-impl Chunk {
-    fn len(&self) -> u64 {
-        self.end - self.start
+impl Segment {
+    fn new(start: u64, end: u64, written: u64) -> Segment {
+        Segment {
+            start,
+            end: AtomicU64::new(end),
+            written: AtomicU64::new(written),
+            persisted: AtomicU64::new(written),
+            workers: AtomicUsize::new(0),
+            last_progress_ms: AtomicU64::new(0),
+        }
+    }
+
+    fn end(&self) -> u64 {
+        self.end.load(Ordering::Acquire)
+    }
+
+    /// The first byte not yet written.
+    fn frontier(&self) -> u64 {
+        self.start + self.written.load(Ordering::Acquire)
+    }
+
+    fn remaining(&self) -> u64 {
+        self.end().saturating_sub(self.frontier())
     }
 
     fn is_done(&self) -> bool {
-        self.written.load(Ordering::Acquire) >= self.len()
+        self.remaining() == 0
     }
 }
 
 impl Shared {
+    fn new(
+        opened: Opened,
+        incomplete: PathBuf,
+        etag: String,
+        size: u64,
+        hasher: ContentHasher,
+    ) -> Shared {
+        Shared {
+            file: opened.file,
+            sidecar: sidecar_path(&incomplete),
+            incomplete,
+            etag,
+            size,
+            segments: Mutex::new(
+                opened
+                    .layout
+                    .iter()
+                    .map(|&[start, end, written]| Arc::new(Segment::new(start, end, written)))
+                    .collect(),
+            ),
+            progress: AtomicU64::new(0),
+            cancelled: AtomicBool::new(false),
+            signal: (Mutex::new(()), Condvar::new()),
+            persist_lock: Mutex::new(()),
+            hash: Mutex::new(HashState {
+                hasher: Some(hasher),
+                position: 0,
+                from_memory: 0,
+                read_back: 0,
+            }),
+            connections_used: AtomicUsize::new(0),
+        }
+    }
+
+    fn segments(&self) -> Vec<Arc<Segment>> {
+        self.segments.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn segment_count(&self) -> usize {
+        self.segments.lock().map(|s| s.len()).unwrap_or(0)
+    }
+
     fn written_bytes(&self) -> u64 {
-        self.chunks
+        self.segments()
             .iter()
-            .map(|c| c.written.load(Ordering::Acquire))
+            .map(|s| s.written.load(Ordering::Acquire).min(s.end() - s.start))
             .sum()
     }
 
-    /// The next chunk that still needs bytes, if any.
-    fn claim(&self) -> Option<usize> {
-        loop {
-            let index = self.next.fetch_add(1, Ordering::AcqRel);
-            let chunk = self.chunks.get(index)?;
-            if !chunk.is_done() {
-                return Some(index);
-            }
+    fn is_complete(&self) -> bool {
+        self.segments().iter().all(|s| s.is_done())
+    }
+
+    fn hash_paths(&self) -> (u64, u64) {
+        self.hash
+            .lock()
+            .map(|h| (h.from_memory, h.read_back))
+            .unwrap_or_default()
+    }
+
+    /// Whether a new connection would find work: a free segment, or one it may split.
+    fn has_work(&self, unit: u64) -> bool {
+        self.segments().iter().any(|s| {
+            let remaining = s.remaining();
+            remaining > 0
+                && (s.workers.load(Ordering::Acquire) == 0 || split_point(s, unit).is_some())
+        })
+    }
+
+    /// Work for a connection: a free segment first (lowest offset), else a split of the
+    /// segment with the most bytes left. `None`: nothing left to take.
+    fn claim(&self, unit: u64, now_ms: u64) -> Option<Claim> {
+        let mut segments = self.segments.lock().ok()?;
+        if let Some(free) = segments
+            .iter()
+            .find(|s| s.remaining() > 0 && s.workers.load(Ordering::Acquire) == 0)
+        {
+            free.workers.fetch_add(1, Ordering::AcqRel);
+            free.last_progress_ms.store(now_ms, Ordering::Release);
+            return Some(Claim {
+                segment: free.clone(),
+                split: false,
+            });
         }
+        let (index, point) = segments
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| split_point(s, unit).map(|p| (i, s, p)))
+            .max_by_key(|(_, s, p)| s.end() - p)
+            .map(|(i, _, p)| (i, p))?;
+        let old = &segments[index];
+        let end = old.end.swap(point, Ordering::AcqRel);
+        let new = Arc::new(Segment::new(point, end, 0));
+        new.workers.store(1, Ordering::Release);
+        new.last_progress_ms.store(now_ms, Ordering::Release);
+        segments.insert(index + 1, new.clone());
+        Some(Claim {
+            segment: new,
+            split: true,
+        })
+    }
+
+    /// A last range worth racing: no segment is free or splittable, and this one has one
+    /// connection and no new byte for [`RACE_AFTER`].
+    fn stalled_segment(&self, unit: u64, now: u64) -> Option<usize> {
+        if self.has_work(unit) {
+            return None;
+        }
+        let segments = self.segments();
+        segments.iter().position(|s| {
+            s.remaining() > 0
+                && s.workers.load(Ordering::Acquire) == 1
+                && now.saturating_sub(s.last_progress_ms.load(Ordering::Acquire))
+                    >= RACE_AFTER.as_millis() as u64
+        })
+    }
+
+    /// Joins a race on segment `index` (see [`Shared::stalled_segment`]).
+    fn join_race(&self, index: usize, now_ms: u64) -> Option<Claim> {
+        let segments = self.segments.lock().ok()?;
+        let segment = segments.get(index)?;
+        if segment.remaining() == 0 || segment.workers.load(Ordering::Acquire) != 1 {
+            return None;
+        }
+        segment.workers.fetch_add(1, Ordering::AcqRel);
+        segment.last_progress_ms.store(now_ms, Ordering::Release);
+        Some(Claim {
+            segment: segment.clone(),
+            split: true,
+        })
     }
 
     fn notify(&self) {
@@ -316,26 +694,81 @@ impl Shared {
         self.notify();
     }
 
-    /// Hashes the file from byte 0, following the written prefix of each chunk in turn.
-    /// Blocking: runs on its own `spawn_blocking` thread.
-    fn hash_in_order(&self, mut hasher: ContentHasher) -> std::io::Result<ContentHasher> {
-        let mut buffer = vec![0u8; HASH_STEP];
-        let mut position = 0u64;
-        let mut index = 0usize;
-        while position < self.size {
-            let Some(chunk) = self.chunks.get(index) else {
-                break;
-            };
-            if position >= chunk.end {
-                index += 1;
+    /// The end of the contiguous written prefix that starts at `position`.
+    fn written_from(&self, position: u64) -> u64 {
+        let Ok(segments) = self.segments.lock() else {
+            return position;
+        };
+        let mut at = position;
+        for segment in segments.iter() {
+            let end = segment.end();
+            if end <= at {
                 continue;
             }
-            let available = chunk.start + chunk.written.load(Ordering::Acquire);
+            if segment.start > at {
+                break;
+            }
+            let frontier = segment.frontier().min(end);
+            if frontier <= at {
+                break;
+            }
+            at = frontier;
+            if frontier < end {
+                break;
+            }
+        }
+        at
+    }
+
+    /// Hashes bytes `[position, position + len)` that were just written from `buffer`, if they
+    /// are next in line. Blocking (called beside the write).
+    fn hash_from_memory(&self, position: u64, buffer: &[u8]) {
+        let Ok(mut state) = self.hash.lock() else {
+            return;
+        };
+        let end = position + buffer.len() as u64;
+        if state.position < position || state.position >= end {
+            return;
+        }
+        let skip = (state.position - position) as usize;
+        let tail = &buffer[skip..];
+        if let Some(hasher) = state.hasher.as_mut() {
+            hasher.update(tail);
+        }
+        state.position = end;
+        state.from_memory += tail.len() as u64;
+    }
+
+    /// Hashes, by reading back from the page cache, whatever is written but was not hashed
+    /// from memory, until the whole file is hashed. Blocking: runs on its own thread.
+    fn hash_read_back(&self) -> std::io::Result<String> {
+        let mut buffer = vec![0u8; HASH_STEP];
+        loop {
+            let position = self
+                .hash
+                .lock()
+                .map_err(|_| std::io::Error::other("a download thread panicked"))?
+                .position;
+            if position >= self.size {
+                break;
+            }
+            let available = self.written_from(position);
             if available > position {
+                let mut state = self
+                    .hash
+                    .lock()
+                    .map_err(|_| std::io::Error::other("a download thread panicked"))?;
+                // A writer may have hashed from memory meanwhile.
+                if state.position != position {
+                    continue;
+                }
                 let step = ((available - position) as usize).min(HASH_STEP);
                 read_exact_at(&self.file, &mut buffer[..step], position)?;
-                hasher.update(&buffer[..step]);
-                position += step as u64;
+                if let Some(hasher) = state.hasher.as_mut() {
+                    hasher.update(&buffer[..step]);
+                }
+                state.position += step as u64;
+                state.read_back += step as u64;
                 continue;
             }
             let (lock, condvar) = &self.signal;
@@ -345,13 +778,21 @@ impl Shared {
             if self.cancelled.load(Ordering::Acquire) {
                 return Err(std::io::Error::other("the download was cancelled"));
             }
-            // Re-check under the lock: writers bump the count before taking it to notify.
-            if chunk.start + chunk.written.load(Ordering::Acquire) > position {
+            // Re-check under the lock: writers publish before they take it to notify.
+            if self.written_from(position) > position {
                 continue;
             }
             let _ = condvar.wait_timeout(guard, Duration::from_millis(100));
         }
-        Ok(hasher)
+        let mut state = self
+            .hash
+            .lock()
+            .map_err(|_| std::io::Error::other("a download thread panicked"))?;
+        state
+            .hasher
+            .take()
+            .map(ContentHasher::finish)
+            .ok_or_else(|| std::io::Error::other("the file was hashed twice"))
     }
 
     fn sidecar_json(&self) -> Result<String, DownloadError> {
@@ -359,14 +800,53 @@ impl Shared {
             version: SIDECAR_VERSION,
             etag: self.etag.clone(),
             size: self.size,
-            chunks: self
-                .chunks
-                .iter()
-                .map(|c| [c.start, c.end, c.written.load(Ordering::Acquire)])
-                .collect(),
+            chunks: self.layout(),
         };
         serde_json::to_string(&record).map_err(|e| DownloadError::Task(e.to_string()))
     }
+
+    fn layout(&self) -> Vec<[u64; 3]> {
+        self.segments()
+            .iter()
+            .map(|s| {
+                let end = s.end();
+                [
+                    s.start,
+                    end,
+                    s.written.load(Ordering::Acquire).min(end - s.start),
+                ]
+            })
+            .collect()
+    }
+}
+
+/// Milliseconds on a monotonic clock shared by every thread of the process.
+fn now_ms() -> u64 {
+    static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
+    EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64
+}
+
+/// Where a split of `segment` may go: half-way through what is left, rounded up to `unit`,
+/// leaving at least `unit` on both sides (and never inside the write buffer in flight).
+fn split_point(segment: &Segment, unit: u64) -> Option<u64> {
+    if segment.workers.load(Ordering::Acquire) == 0 {
+        return None;
+    }
+    let frontier = segment.frontier() + WRITE_BUFFER as u64;
+    let end = segment.end();
+    if end <= frontier {
+        return None;
+    }
+    let middle = frontier + (end - frontier) / 2;
+    let point = middle.div_ceil(unit) * unit;
+    (point >= frontier + unit && point + unit <= end).then_some(point)
+}
+
+/// Work a connection took.
+struct Claim {
+    segment: Arc<Segment>,
+    /// It cost a split (or a race), not just a free segment.
+    split: bool,
 }
 
 /// Stops the hasher if the transfer future is dropped (another file failed, Ctrl-C).
@@ -384,7 +864,7 @@ struct Sidecar {
     version: u32,
     etag: String,
     size: u64,
-    /// `[start, end (exclusive), bytes written from start]`.
+    /// `[start, end (exclusive), bytes written from start]`, one per segment.
     chunks: Vec<[u64; 3]>,
 }
 
@@ -413,7 +893,7 @@ fn read_sidecar(path: &Path, etag: &str, size: u64) -> Option<Vec<[u64; 3]>> {
     valid.then_some(record.chunks)
 }
 
-/// Chunks must tile `[0, size)` in order, each with `written <= len`.
+/// Segments must tile `[0, size)` in order, each with `written <= len`.
 fn layout_is_valid(chunks: &[[u64; 3]], size: u64) -> bool {
     let mut expected_start = 0;
     for &[start, end, written] in chunks {
@@ -425,41 +905,25 @@ fn layout_is_valid(chunks: &[[u64; 3]], size: u64) -> bool {
     expected_start == size && !chunks.is_empty()
 }
 
-/// `[start, end)` ranges of `chunk_size` covering `size` bytes.
-fn plan_chunks(size: u64, chunk_size: u64) -> Vec<(u64, u64)> {
-    let chunk_size = chunk_size.max(1);
-    let mut chunks = Vec::with_capacity(size.div_ceil(chunk_size) as usize);
-    let mut start = 0;
-    while start < size {
-        let end = (start + chunk_size).min(size);
-        chunks.push((start, end));
-        start = end;
+/// The layout of a file with a written prefix of `prefix` bytes and no record: one segment, or
+/// a finished prefix and the rest.
+fn layout_with_prefix(size: u64, prefix: u64) -> Vec<[u64; 3]> {
+    let prefix = prefix.min(size);
+    if prefix == 0 || prefix == size {
+        return vec![[0, size, prefix]];
     }
-    chunks
-}
-
-/// Chunks with a written prefix of `prefix` bytes (a single-stream `.incomplete`).
-fn chunks_with_prefix(size: u64, chunk_size: u64, prefix: u64) -> Vec<[u64; 3]> {
-    plan_chunks(size, chunk_size)
-        .into_iter()
-        .map(|(start, end)| [start, end, prefix.clamp(start, end) - start])
-        .collect()
+    vec![[0, prefix, prefix], [prefix, size, 0]]
 }
 
 struct Opened {
     file: std::fs::File,
-    chunks: Vec<Chunk>,
+    layout: Vec<[u64; 3]>,
 }
 
 /// Opens (or creates) the `.incomplete` and decides which bytes are already there: the
 /// sidecar's record if it is valid for this blob and the file has full size, else the file's
 /// length as a written prefix. Then writes the sidecar and preallocates. Blocking.
-fn open_state(
-    incomplete: &Path,
-    etag: &str,
-    size: u64,
-    chunk_size: u64,
-) -> Result<Opened, DownloadError> {
+fn open_state(incomplete: &Path, etag: &str, size: u64) -> Result<Opened, DownloadError> {
     let sidecar = sidecar_path(incomplete);
     remove_orphaned_temporaries(&sidecar);
     let existing = file_len(incomplete);
@@ -467,9 +931,9 @@ fn open_state(
         Some(chunks) if existing == size => chunks,
         _ if existing > size => {
             remove_if_exists(incomplete)?;
-            chunks_with_prefix(size, chunk_size, 0)
+            layout_with_prefix(size, 0)
         }
-        _ => chunks_with_prefix(size, chunk_size, existing),
+        _ => layout_with_prefix(size, existing),
     };
     if let Some(parent) = incomplete.parent() {
         crate::cache::create_dir_all(parent)?;
@@ -481,26 +945,18 @@ fn open_state(
         .write(true)
         .open(incomplete)
         .map_err(|e| CacheError::io("open", incomplete, e))?;
-    let chunks: Vec<Chunk> = layout
-        .iter()
-        .map(|&[start, end, written]| Chunk {
-            start,
-            end,
-            written: AtomicU64::new(written),
-        })
-        .collect();
     // The sidecar first, then the full length: a preallocated file always has a record of which
     // of its bytes are real.
     let record = Sidecar {
         version: SIDECAR_VERSION,
         etag: etag.to_string(),
         size,
-        chunks: layout,
+        chunks: layout.clone(),
     };
     let text = serde_json::to_string(&record).map_err(|e| DownloadError::Task(e.to_string()))?;
     write_atomically(&sidecar, &text)?;
     preallocate(&file, size).map_err(|e| CacheError::io("allocate space for", incomplete, e))?;
-    Ok(Opened { file, chunks })
+    Ok(Opened { file, layout })
 }
 
 /// A run killed between writing the sidecar's temporary file and renaming it leaves
@@ -540,16 +996,24 @@ fn write_atomically(path: &Path, text: &str) -> Result<(), DownloadError> {
 
 async fn persist(shared: &Arc<Shared>) -> Result<(), DownloadError> {
     let shared = shared.clone();
-    tokio::task::spawn_blocking(move || {
-        let _guard = shared.persist_lock.lock();
-        if !shared.incomplete.exists() {
-            return Ok(());
-        }
-        let text = shared.sidecar_json()?;
-        write_atomically(&shared.sidecar, &text)
-    })
-    .await
-    .map_err(|e| DownloadError::Task(e.to_string()))?
+    tokio::task::spawn_blocking(move || persist_now(&shared))
+        .await
+        .map_err(task_error)?
+}
+
+/// Writes the sidecar. Blocking.
+fn persist_now(shared: &Shared) -> Result<(), DownloadError> {
+    let _guard = shared.persist_lock.lock();
+    if !shared.incomplete.exists() {
+        return Ok(());
+    }
+    for segment in shared.segments() {
+        segment
+            .persisted
+            .store(segment.written.load(Ordering::Acquire), Ordering::Release);
+    }
+    let text = shared.sidecar_json()?;
+    write_atomically(&shared.sidecar, &text)
 }
 
 fn discard(incomplete: &Path, sidecar: &Path) -> Result<(), DownloadError> {
@@ -569,16 +1033,66 @@ fn task_error(error: tokio::task::JoinError) -> DownloadError {
     DownloadError::Task(error.to_string())
 }
 
-/// What a worker needs, owned so it can run on its own task.
-struct WorkerContext {
-    client: HubClient,
-    retry: crate::hub::retry::RetryPolicy,
-    repo: RepoId,
+/// The parts of a [`Transfer`] a connection task needs, owned.
+struct TransferRef {
+    client: crate::hub::HubClient,
+    repo: crate::hub::RepoId,
     commit: String,
     path: String,
+    size: u64,
     progress: FileProgress,
     tally: Arc<Tally>,
+}
+
+impl TransferRef {
+    fn of(transfer: &Transfer<'_>) -> TransferRef {
+        TransferRef {
+            client: transfer.client.clone(),
+            repo: transfer.repo.clone(),
+            commit: transfer.commit.to_string(),
+            path: transfer.file.path.to_string(),
+            size: transfer.file.size,
+            progress: transfer.progress.clone(),
+            tally: transfer.tally.clone(),
+        }
+    }
+}
+
+/// What a connection needs, owned so it can run on its own task.
+struct WorkerContext {
+    transfer: TransferRef,
+    retry: RetryPolicy,
+    tuning: Tuning,
+    /// Only LFS files tell a mirror apart: regular files come from the endpoint anyway.
+    lfs: bool,
+    mirror: Arc<AtomicBool>,
     shared: Arc<Shared>,
+    /// The first successful open says whether the endpoint served the bytes itself.
+    opened: watch::Sender<Option<bool>>,
+}
+
+impl WorkerContext {
+    fn connection_limit(&self, mirror: bool) -> usize {
+        match (self.tuning.connections, mirror) {
+            (Some(n), false) => n.max(1),
+            (Some(n), true) => n.clamp(1, MIRROR_CONNECTIONS),
+            (None, false) => MAX_CONNECTIONS,
+            (None, true) => MIRROR_CONNECTIONS,
+        }
+    }
+
+    /// The granularity of splits: mirror blocks, or [`min_segment`].
+    fn split_unit(&self, mirror: bool) -> u64 {
+        if mirror {
+            MIRROR_BLOCK.max(self.tuning.chunk_size)
+        } else {
+            min_segment(&self.tuning)
+        }
+    }
+
+    fn mirror_now(&self) -> bool {
+        self.lfs && self.mirror.load(Ordering::Acquire)
+    }
 }
 
 enum WorkerError {
@@ -606,169 +1120,226 @@ impl From<DownloadError> for RangeError {
     }
 }
 
-/// Takes a connection from the shared budget, then fetches chunks of this file until none is
-/// left. Holding the permit across chunks lets one file finish before the next one takes over
-/// its connections.
-async fn worker(context: Arc<WorkerContext>, budget: Arc<Semaphore>) -> Result<(), WorkerError> {
-    let _permit = budget
-        .acquire_owned()
-        .await
-        .map_err(|e| DownloadError::Task(e.to_string()))?;
+/// One connection: takes work (a free segment, a split, or the race it was started for),
+/// fetches it, and takes more until none is left. Holds its budget permit throughout.
+async fn connection(
+    context: Arc<WorkerContext>,
+    _permit: OwnedSemaphorePermit,
+    race: Option<usize>,
+) -> Result<(), WorkerError> {
+    let shared = &context.shared;
     let mut buffer = Vec::with_capacity(WRITE_BUFFER);
-    while let Some(index) = context.shared.claim() {
-        fetch_chunk(&context, index, &mut buffer).await?;
-        persist(&context.shared).await?;
+    let mut race = race;
+    loop {
+        let unit = context.split_unit(context.mirror_now());
+        let claim = match race.take() {
+            Some(index) => shared.join_race(index, now_ms()),
+            None => shared.claim(unit, now_ms()),
+        };
+        let Some(claim) = claim else {
+            return Ok(());
+        };
+        shared.connections_used.fetch_add(1, Ordering::Relaxed);
+        if claim.split {
+            persist(shared).await?;
+        }
+        let result = fetch_segment(&context, &claim.segment, &mut buffer).await;
+        claim.segment.workers.fetch_sub(1, Ordering::AcqRel);
+        persist(shared).await?;
+        result?;
     }
-    Ok(())
 }
 
-/// Fetches the rest of one chunk, retrying with a fresh resolve after each interruption.
-async fn fetch_chunk(
+/// Fetches the rest of one segment, retrying with a fresh resolve after each interruption.
+async fn fetch_segment(
     context: &WorkerContext,
-    index: usize,
+    segment: &Segment,
     buffer: &mut Vec<u8>,
 ) -> Result<(), WorkerError> {
     let shared = &context.shared;
-    let chunk = &shared.chunks[index];
     let mut attempts = Attempts::new(context.retry);
     loop {
-        let before = chunk.written.load(Ordering::Acquire);
-        if before >= chunk.len() {
+        if segment.is_done() {
             return Ok(());
         }
-        let error = match fetch_range(context, index, buffer).await {
-            Ok(()) if chunk.is_done() => return Ok(()),
+        let file_before = shared.progress.load(Ordering::Acquire);
+        let error = match fetch_range(context, segment, buffer).await {
+            Ok(()) if segment.is_done() => return Ok(()),
             Ok(()) => HubError::new(HubErrorKind::Network(NetworkErrorKind::Interrupted)),
             Err(RangeError::Hub(error)) => error,
             Err(RangeError::Worker(error)) => return Err(error),
         };
-        if chunk.written.load(Ordering::Acquire) > before {
+        // Progress anywhere in the file counts: a file still flowing on other connections is
+        // never given up because one of them keeps failing (issue #9).
+        if shared.progress.load(Ordering::Acquire) > file_before {
             attempts.progressed();
+        }
+        if segment.is_done() {
+            return Ok(());
         }
         let Some(wait) = attempts.failed(&error) else {
             return Err(WorkerError::Fatal(
                 error
-                    .with_context(format!("downloading {}", context.path))
+                    .with_context(format!("downloading {}", context.transfer.path))
                     .into(),
             ));
         };
-        let _ = persist(shared).await;
-        let from = chunk.start + chunk.written.load(Ordering::Acquire);
+        let _ = persist(&context.shared).await;
         output::warn(format!(
-            "{}: {}; resuming bytes {from}-{} in {:.1} s.",
-            context.path,
+            "{}: {}; resuming bytes {}-{} in {:.1} s.",
+            context.transfer.path,
             describe_interruption(&error),
-            chunk.end - 1,
+            segment.frontier(),
+            segment.end().saturating_sub(1),
             wait.as_secs_f64()
         ));
         tokio::time::sleep(wait).await;
     }
 }
 
-/// One range request for the unwritten rest of a chunk, through the resolve endpoint.
+/// One request for the unwritten rest of a segment, through the resolve endpoint: the signed
+/// URL it mints is used for exactly this range, and reading stops early if the segment is cut.
 async fn fetch_range(
     context: &WorkerContext,
-    index: usize,
+    segment: &Segment,
     buffer: &mut Vec<u8>,
 ) -> Result<(), RangeError> {
-    let shared = &context.shared;
-    let chunk = &shared.chunks[index];
-    let from = chunk.start + chunk.written.load(Ordering::Acquire);
+    let transfer = &context.transfer;
+    let from = segment.frontier();
+    let end = segment.end();
+    if from >= end {
+        return Ok(());
+    }
     let fail = |error: FetchError| match error {
         FetchError::Hub(error) => RangeError::Hub(error),
         FetchError::BadRange { detail } => DownloadError::BadRange {
-            path: context.path.clone(),
+            path: transfer.path.clone(),
             detail,
         }
         .into(),
         FetchError::SizeMismatch { actual } => DownloadError::SizeMismatch {
-            path: context.path.clone(),
-            expected: shared.size,
+            path: transfer.path.clone(),
+            expected: transfer.size,
             actual,
         }
         .into(),
     };
-    let mut body = context
+    let opened = transfer
         .client
         .open_range(crate::hub::fetch::FileRange {
-            repo: &context.repo,
-            commit: &context.commit,
-            path: &context.path,
-            size: shared.size,
+            repo: &transfer.repo,
+            commit: &transfer.commit,
+            path: &transfer.path,
+            size: transfer.size,
             start: from,
-            end: Some(chunk.end),
+            end: Some(end),
         })
-        .await
-        .map_err(fail)?;
+        .await;
+    let mut body = match opened {
+        Ok(body) => body,
+        Err(error) => {
+            context.opened.send_if_modified(|seen| {
+                // The first connection failed: let the others start anyway.
+                seen.is_none().then(|| *seen = Some(false)).is_some()
+            });
+            return Err(fail(error));
+        }
+    };
     if body.range_ignored {
         return Err(RangeError::Worker(WorkerError::RangesIgnored));
     }
-    if body.served_by_endpoint {
-        output::debug(|| format!("{}: bytes served by the endpoint itself", context.path));
+    if body.served_by_endpoint && context.lfs && !context.mirror.swap(true, Ordering::AcqRel) {
+        output::debug(|| {
+            format!(
+                "{}: the endpoint serves LFS bytes itself (a pull-through mirror); at most {MIRROR_CONNECTIONS} connections per file, {} MiB blocks",
+                transfer.path,
+                MIRROR_BLOCK >> 20
+            )
+        });
     }
+    context.opened.send_if_modified(|seen| {
+        seen.is_none()
+            .then(|| *seen = Some(body.served_by_endpoint))
+            .is_some()
+    });
     buffer.clear();
     let mut position = from;
-    let mut unrecorded = 0;
     loop {
         match body.next_chunk().await {
             Ok(Some(bytes)) => {
                 buffer.extend_from_slice(&bytes);
                 if buffer.len() >= WRITE_BUFFER {
-                    let written = write_chunk_bytes(context, index, position, buffer).await?;
-                    position += written;
-                    unrecorded += written;
-                    // Record progress inside long chunks too, so a `kill -9` loses at most this
-                    // much per connection to whoever resumes (issue #12: ≤ 1.25 × sent).
-                    if unrecorded >= RECORD_EVERY {
-                        persist(shared).await?;
-                        unrecorded = 0;
+                    position = write_segment_bytes(context, segment, position, buffer).await?;
+                    if position >= segment.end() {
+                        // Cut by a split, or finished by a racing connection: this request's
+                        // job is done; dropping the body closes its connection.
+                        return Ok(());
                     }
                 }
             }
             Ok(None) => break,
             Err(error) => {
                 // Keep what arrived: the retry continues after it.
-                write_chunk_bytes(context, index, position, buffer).await?;
+                write_segment_bytes(context, segment, position, buffer).await?;
                 return Err(fail(error));
             }
         }
     }
-    write_chunk_bytes(context, index, position, buffer).await?;
+    write_segment_bytes(context, segment, position, buffer).await?;
     Ok(())
 }
 
-/// Writes `buffer` at `position` (off the runtime threads), then publishes the chunk's new
-/// written count to the hasher and the progress bars. Leaves `buffer` empty (same allocation)
-/// and returns how many bytes were written.
-async fn write_chunk_bytes(
+/// Writes `buffer` at `position` (off the runtime threads, clipped to the segment's current
+/// end), hashes it if it is next in line, then publishes the segment's new written count to
+/// the hasher, the progress bars and the record. Leaves `buffer` empty (same allocation) and
+/// returns the position after the bytes.
+async fn write_segment_bytes(
     context: &WorkerContext,
-    index: usize,
+    segment: &Segment,
     position: u64,
     buffer: &mut Vec<u8>,
 ) -> Result<u64, DownloadError> {
     if buffer.is_empty() {
-        return Ok(0);
+        return Ok(position);
     }
+    let end = segment.end();
+    if position >= end {
+        buffer.clear();
+        return Ok(position);
+    }
+    let keep = ((end - position) as usize).min(buffer.len());
+    buffer.truncate(keep);
     let shared = context.shared.clone();
     let owned = std::mem::take(buffer);
     let mut owned = tokio::task::spawn_blocking(move || {
         write_all_at(&shared.file, &owned, position)
-            .map(|()| owned)
-            .map_err(|e| CacheError::io("write", &shared.incomplete, e))
+            .map_err(|e| CacheError::io("write", &shared.incomplete, e))?;
+        shared.hash_from_memory(position, &owned);
+        Ok::<_, DownloadError>(owned)
     })
     .await
     .map_err(task_error)??;
-    let written = owned.len() as u64;
-    let chunk = &context.shared.chunks[index];
-    chunk
+    let after = position + owned.len() as u64;
+    let before = segment
         .written
-        .store(position + written - chunk.start, Ordering::Release);
-    context.progress.advance(written);
-    context.tally.fetched(written);
+        .fetch_max(after - segment.start, Ordering::AcqRel);
+    let new_bytes = (after - segment.start).saturating_sub(before);
+    if new_bytes > 0 {
+        segment.last_progress_ms.store(now_ms(), Ordering::Release);
+        context.shared.progress.fetch_add(new_bytes, Ordering::AcqRel);
+        context.transfer.progress.advance(new_bytes);
+        context.transfer.tally.fetched(new_bytes);
+    }
     context.shared.notify();
+    let written = segment.written.load(Ordering::Acquire);
+    if written.saturating_sub(segment.persisted.load(Ordering::Acquire))
+        >= context.tuning.chunk_size.min(RECORD_EVERY)
+    {
+        persist(&context.shared).await?;
+    }
     owned.clear();
     *buffer = owned;
-    Ok(written)
+    Ok(after)
 }
 
 #[cfg(unix)]

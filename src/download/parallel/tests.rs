@@ -1,22 +1,26 @@
 use super::*;
 
-#[test]
-fn chunks_tile_the_file() {
-    assert_eq!(plan_chunks(10, 4), vec![(0, 4), (4, 8), (8, 10)]);
-    assert_eq!(plan_chunks(8, 4), vec![(0, 4), (4, 8)]);
-    assert!(plan_chunks(0, 4).is_empty());
+fn shared_for(dir: &Path, etag: &str, size: u64) -> Arc<Shared> {
+    let incomplete = dir.join("blob.incomplete");
+    let opened = open_state(&incomplete, etag, size).unwrap();
+    Arc::new(Shared::new(
+        opened,
+        incomplete,
+        etag.to_string(),
+        size,
+        ContentHasher::new(HashKind::Sha256, size),
+    ))
+}
+
+fn layout(shared: &Shared) -> Vec<[u64; 3]> {
+    shared.layout()
 }
 
 #[test]
-fn a_single_stream_prefix_marks_chunks_written() {
-    assert_eq!(
-        chunks_with_prefix(10, 4, 5),
-        vec![[0, 4, 4], [4, 8, 1], [8, 10, 0]]
-    );
-    assert_eq!(
-        chunks_with_prefix(10, 4, 0),
-        vec![[0, 4, 0], [4, 8, 0], [8, 10, 0]]
-    );
+fn a_single_stream_prefix_becomes_a_written_segment() {
+    assert_eq!(layout_with_prefix(10, 5), vec![[0, 5, 5], [5, 10, 0]]);
+    assert_eq!(layout_with_prefix(10, 0), vec![[0, 10, 0]]);
+    assert_eq!(layout_with_prefix(10, 10), vec![[0, 10, 10]]);
 }
 
 #[test]
@@ -31,51 +35,105 @@ fn sidecar_layouts_are_checked() {
 #[test]
 fn the_threshold_follows_the_chunk_size() {
     let tuning = Tuning {
-        connections_per_file: 8,
+        connections: Some(8),
         chunk_size: 16 << 20,
     };
     assert!(!tuning.splits((32 << 20) - 1));
     assert!(tuning.splits(32 << 20));
+    assert_eq!(tuning.budget(), 16);
     let single = Tuning {
-        connections_per_file: 1,
+        connections: Some(1),
         ..tuning
     };
     assert!(!single.splits(1 << 30));
+    let adaptive = Tuning {
+        connections: None,
+        ..tuning
+    };
+    assert!(adaptive.splits(1 << 30));
+    assert_eq!(adaptive.budget(), MAX_CONNECTIONS);
+}
+
+#[test]
+fn claims_take_free_segments_then_split_the_largest_remainder() {
+    let dir = tempfile::tempdir().unwrap();
+    let mib = 1 << 20;
+    let shared = shared_for(dir.path(), &"e".repeat(64), 64 * mib);
+    let unit = 4 * mib;
+    let first = shared.claim(unit, 0).unwrap();
+    assert!(!first.split, "the file starts as one free segment");
+    assert_eq!((first.segment.start, first.segment.end()), (0, 64 * mib));
+    let second = shared.claim(unit, 0).unwrap();
+    assert!(second.split, "a second connection splits the first's segment");
+    assert_eq!(first.segment.end(), second.segment.start);
+    assert_eq!(second.segment.end(), 64 * mib);
+    assert_eq!(second.segment.start % unit, 0, "split points are aligned");
+    // The first segment has written 20 MiB; the next split takes the larger remainder.
+    first.segment.written.store(20 * mib, Ordering::Release);
+    let third = shared.claim(unit, 0).unwrap();
+    assert!(third.segment.start > second.segment.start, "{:?}", layout(&shared));
+    let tiles = layout(&shared);
+    assert!(layout_is_valid(&tiles, 64 * mib), "{tiles:?}");
+    assert_eq!(tiles.len(), 3);
+}
+
+#[test]
+fn nothing_is_split_below_the_unit_and_finished_work_is_not_claimed() {
+    let dir = tempfile::tempdir().unwrap();
+    let mib = 1 << 20;
+    let shared = shared_for(dir.path(), &"e".repeat(64), 10 * mib);
+    let unit = 4 * mib;
+    let first = shared.claim(unit, 0).unwrap();
+    first.segment.written.store(3 * mib, Ordering::Release);
+    // 7 MiB left, less the buffer in flight: no split leaves 4 MiB on both sides.
+    assert!(shared.claim(unit, 0).is_none(), "{:?}", layout(&shared));
+    assert!(!shared.has_work(unit));
+    first.segment.written.store(10 * mib, Ordering::Release);
+    first.segment.workers.store(0, Ordering::Release);
+    assert!(shared.claim(unit, 0).is_none());
+    assert!(shared.is_complete());
+}
+
+#[test]
+fn a_stalled_last_range_is_raced_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let mib = 1 << 20;
+    let shared = shared_for(dir.path(), &"e".repeat(64), 4 * mib);
+    let unit = 4 * mib;
+    let owner = shared.claim(unit, 1_000).unwrap();
+    let race_after = RACE_AFTER.as_millis() as u64;
+    assert_eq!(shared.stalled_segment(unit, 1_000 + race_after - 1), None, "not yet");
+    owner.segment.written.store(mib, Ordering::Release);
+    assert_eq!(shared.stalled_segment(unit, 1_000 + race_after), Some(0));
+    let racer = shared.join_race(0, 5_000).unwrap();
+    assert!(Arc::ptr_eq(&racer.segment, &owner.segment));
+    assert!(shared.join_race(0, 5_000).is_none(), "one racer at a time");
+    assert_eq!(shared.stalled_segment(unit, 100_000), None, "already raced");
 }
 
 #[test]
 fn a_sidecar_round_trips_and_counts_bytes_on_disk() {
     let dir = tempfile::tempdir().unwrap();
-    let incomplete = dir.path().join("blob.incomplete");
     let etag = "e".repeat(64);
-    let opened = open_state(&incomplete, &etag, 10, 4).unwrap();
+    let shared = shared_for(dir.path(), &etag, 10);
+    let incomplete = dir.path().join("blob.incomplete");
     assert_eq!(file_len(&incomplete), 10, "preallocated");
     assert_eq!(bytes_on_disk(&incomplete, &etag, 10), 0);
-    opened.chunks[1].written.store(3, Ordering::Release);
-    let shared = Shared {
-        file: opened.file,
-        incomplete: incomplete.clone(),
-        sidecar: sidecar_path(&incomplete),
-        etag: etag.clone(),
-        size: 10,
-        chunks: opened.chunks,
-        next: AtomicUsize::new(0),
-        cancelled: AtomicBool::new(false),
-        signal: (Mutex::new(()), Condvar::new()),
-        persist_lock: Mutex::new(()),
-    };
-    write_atomically(&shared.sidecar, &shared.sidecar_json().unwrap()).unwrap();
+    // Two connections: the file is split; the second segment has 3 bytes.
+    let _first = shared.claim(2, 0).unwrap();
+    // A 10-byte file cannot be split at 2-byte units past a 512 KiB buffer; build it by hand.
+    {
+        let mut segments = shared.segments.lock().unwrap();
+        segments[0].end.store(4, Ordering::Release);
+        segments.push(Arc::new(Segment::new(4, 10, 3)));
+    }
+    persist_now(&shared).unwrap();
     assert_eq!(bytes_on_disk(&incomplete, &etag, 10), 3);
-    let reopened = open_state(&incomplete, &etag, 10, 2).unwrap();
-    let layout: Vec<_> = reopened
-        .chunks
-        .iter()
-        .map(|c| (c.start, c.end, c.written.load(Ordering::Acquire)))
-        .collect();
+    let reopened = open_state(&incomplete, &etag, 10).unwrap();
     assert_eq!(
-        layout,
-        vec![(0, 4, 0), (4, 8, 3), (8, 10, 0)],
-        "the recorded layout wins over a new chunk size"
+        reopened.layout,
+        vec![[0, 4, 0], [4, 10, 3]],
+        "the recorded layout is what the next run continues"
     );
     assert_eq!(
         bytes_on_disk(&incomplete, &"f".repeat(64), 10),
@@ -86,56 +144,67 @@ fn a_sidecar_round_trips_and_counts_bytes_on_disk() {
 
 #[test]
 fn the_hasher_follows_written_prefixes_and_stops_on_cancel() {
-    use super::super::verify::HashKind;
     let dir = tempfile::tempdir().unwrap();
-    let incomplete = dir.path().join("blob.incomplete");
+    let shared = shared_for(dir.path(), "x", 8);
+    {
+        let mut segments = shared.segments.lock().unwrap();
+        segments[0].end.store(4, Ordering::Release);
+        segments.push(Arc::new(Segment::new(4, 8, 0)));
+    }
+    let segments = shared.segments();
     // Preallocated: zeros until a worker writes. Bytes are written *while* the hasher runs, in
     // the wrong order, so a hasher that read ahead of the published counts would hash zeros.
-    let opened = open_state(&incomplete, "x", 8, 4).unwrap();
-    let shared = Arc::new(Shared {
-        file: opened.file,
-        incomplete: incomplete.clone(),
-        sidecar: sidecar_path(&incomplete),
-        etag: "x".into(),
-        size: 8,
-        chunks: opened.chunks,
-        next: AtomicUsize::new(0),
-        cancelled: AtomicBool::new(false),
-        signal: (Mutex::new(()), Condvar::new()),
-        persist_lock: Mutex::new(()),
-    });
     let hashing = {
         let shared = shared.clone();
-        std::thread::spawn(move || {
-            shared
-                .hash_in_order(ContentHasher::new(HashKind::Sha256, 8))
-                .map(ContentHasher::finish)
-        })
+        std::thread::spawn(move || shared.hash_read_back())
     };
-    // The second chunk lands first; the hasher must wait for the first.
+    // The second segment lands first; the hasher must wait for the first.
     write_all_at(&shared.file, b"efgh", 4).unwrap();
-    shared.chunks[1].written.store(4, Ordering::Release);
+    segments[1].written.store(4, Ordering::Release);
     shared.notify();
     std::thread::sleep(Duration::from_millis(50));
-    assert!(!hashing.is_finished(), "the first chunk is not written yet");
+    assert!(!hashing.is_finished(), "the first segment is not written yet");
+    // The first half of the first segment arrives in order: hashed from memory.
     write_all_at(&shared.file, b"ab", 0).unwrap();
-    shared.chunks[0].written.store(2, Ordering::Release);
+    shared.hash_from_memory(0, b"ab");
+    segments[0].written.store(2, Ordering::Release);
     shared.notify();
     std::thread::sleep(Duration::from_millis(20));
     write_all_at(&shared.file, b"cd", 2).unwrap();
-    shared.chunks[0].written.store(4, Ordering::Release);
+    segments[0].written.store(4, Ordering::Release);
     shared.notify();
     let mut expected = ContentHasher::new(HashKind::Sha256, 8);
     expected.update(b"abcdefgh");
     assert_eq!(hashing.join().unwrap().unwrap(), expected.finish());
+    let (from_memory, read_back) = shared.hash_paths();
+    assert_eq!(from_memory, 2);
+    assert_eq!(read_back, 6);
 
-    shared.chunks[0].written.store(0, Ordering::Release);
-    let stuck = {
-        let shared = shared.clone();
-        std::thread::spawn(move || shared.hash_in_order(ContentHasher::new(HashKind::Sha256, 8)))
+    let other = tempfile::tempdir().unwrap();
+    let stuck = shared_for(other.path(), "y", 8);
+    let waiting = {
+        let stuck = stuck.clone();
+        std::thread::spawn(move || stuck.hash_read_back())
     };
-    shared.cancel();
-    assert!(stuck.join().unwrap().is_err(), "cancel ends the hasher");
+    stuck.cancel();
+    assert!(waiting.join().unwrap().is_err(), "cancel ends the hasher");
+}
+
+#[test]
+fn bytes_hashed_from_memory_are_not_hashed_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = shared_for(dir.path(), "x", 6);
+    let segment = shared.segments()[0].clone();
+    write_all_at(&shared.file, b"abcdef", 0).unwrap();
+    shared.hash_from_memory(0, b"abc");
+    shared.hash_from_memory(0, b"abc"); // a racing connection's copy of the same bytes
+    shared.hash_from_memory(2, b"cdef"); // overlapping: only "def" is new
+    segment.written.store(6, Ordering::Release);
+    let digest = shared.hash_read_back().unwrap();
+    let mut expected = ContentHasher::new(HashKind::Sha256, 6);
+    expected.update(b"abcdef");
+    assert_eq!(digest, expected.finish());
+    assert_eq!(shared.hash_paths(), (6, 0));
 }
 
 #[test]
@@ -147,8 +216,37 @@ fn a_resumed_download_clears_sidecar_temporaries_left_by_a_killed_run() {
     let unrelated = dir.path().join(".other.incomplete.chunks.deadbeef.tmp");
     std::fs::write(&orphan, "{").unwrap();
     std::fs::write(&unrelated, "{").unwrap();
-    open_state(&incomplete, &"a".repeat(64), 100, 64).unwrap();
+    open_state(&incomplete, &"a".repeat(64), 100).unwrap();
     assert!(!orphan.exists(), "the killed run's temporary is gone");
     assert!(unrelated.exists(), "another blob's files are left alone");
     assert!(sidecar.exists());
+}
+
+#[test]
+fn growth_doubles_while_it_pays_and_stops_when_it_does_not() {
+    let mut growth = Growth::new(true);
+    let window = |mb_per_s: f64| (mb_per_s * 1e6 * GROWTH_WINDOW.as_secs_f64()) as u64;
+    let mut bytes = 0;
+    assert_eq!(growth.sample(bytes, 4, 32), 0, "the first sample is a baseline");
+    bytes += window(100.0);
+    assert_eq!(growth.sample(bytes, 4, 32), 0, "settling");
+    bytes += window(100.0);
+    assert_eq!(growth.sample(bytes, 4, 32), 4, "4 → 8");
+    bytes += window(150.0);
+    assert_eq!(growth.sample(bytes, 8, 32), 0, "settling");
+    bytes += window(200.0);
+    assert_eq!(growth.sample(bytes, 8, 32), 8, "2× faster: 8 → 16");
+    bytes += window(390.0);
+    assert_eq!(growth.sample(bytes, 16, 32), 0, "settling");
+    bytes += window(400.0);
+    assert_eq!(growth.sample(bytes, 16, 32), 16, "16 → 32");
+    bytes += window(410.0);
+    assert_eq!(growth.sample(bytes, 32, 32), 0, "settling");
+    bytes += window(420.0);
+    assert_eq!(growth.sample(bytes, 32, 32), 0, "no gain: stop");
+    bytes += window(900.0);
+    assert_eq!(growth.sample(bytes, 32, 32), 0, "stopped for good");
+    let mut pinned = Growth::new(false);
+    assert_eq!(pinned.sample(0, 4, 32), 0);
+    assert_eq!(pinned.sample(1 << 30, 4, 32), 0);
 }
