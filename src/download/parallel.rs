@@ -18,8 +18,9 @@
 //!   link stays at a few. `--connections N` pins the number.
 //! - **No tail.** A connection that finishes takes work from the others: it splits the largest
 //!   remaining segment, down to [`min_segment`]. A last range that is too small to split but
-//!   slow (no new byte for [`RACE_AFTER`]) gets a second request racing it; whichever gets
-//!   further writes the bytes (both write the same bytes, so overlap is harmless).
+//!   slow (no new byte for [`RACE_AFTER`], or a rate that needs longer than that for the rest)
+//!   gets a second request racing it; both write the same bytes, so overlap is harmless, and
+//!   the segment is done when either reaches its end.
 //! - **Mirrors.** When an LFS file's bytes come from the endpoint's own origin instead of a
 //!   redirect to another host, the endpoint is a pull-through mirror such as olah
 //!   (real-hub-2026.md §5): it fetches upstream in 64 MiB blocks and holds requests for a block
@@ -252,17 +253,17 @@ impl ParallelTransfer<'_> {
                 }
             };
         }
-        let digest = hasher
-            .await
-            .map_err(task_error)?
-            .map_err(|e| DownloadError::from(CacheError::io("read", &self.transfer.incomplete, e)))?;
+        let digest = hasher.await.map_err(task_error)?.map_err(|e| {
+            DownloadError::from(CacheError::io("read", &self.transfer.incomplete, e))
+        })?;
         let (from_memory, read_back) = shared.hash_paths();
         output::debug(|| {
             format!(
-                "{}: hashed {from_memory} bytes from memory, {read_back} read back from the page cache; {} connections, {} segments",
+                "{}: hashed {from_memory} bytes from memory, {read_back} read back from the page cache; {} segment requests, {} segments, at most {} connections at once",
                 self.transfer.file.path,
                 shared.connections_used.load(Ordering::Relaxed),
                 shared.segment_count(),
+                shared.peak_connections.load(Ordering::Relaxed),
             )
         });
         let file = self.transfer.file.clone();
@@ -302,6 +303,9 @@ impl ParallelTransfer<'_> {
         let mut running = 0usize;
         let spawn = |workers: &mut JoinSet<_>, permit: OwnedSemaphorePermit| {
             workers.spawn(connection(context.clone(), permit, None));
+            shared
+                .peak_connections
+                .fetch_max(workers.len(), Ordering::Relaxed);
         };
         let permit = self
             .budget
@@ -394,6 +398,7 @@ impl ParallelTransfer<'_> {
                     {
                         workers.spawn(connection(context.clone(), permit, Some(index)));
                         running += 1;
+                        shared.peak_connections.fetch_max(workers.len(), Ordering::Relaxed);
                     }
                 }
             }
@@ -495,7 +500,10 @@ struct Shared {
     /// One sidecar write at a time.
     persist_lock: Mutex<()>,
     hash: Mutex<HashState>,
+    /// Requests started (claims: first segments, splits, races), for the debug summary.
     connections_used: AtomicUsize,
+    /// The most connections that ran at once.
+    peak_connections: AtomicUsize,
 }
 
 struct HashState {
@@ -516,8 +524,13 @@ struct Segment {
     persisted: AtomicU64,
     /// Connections working on it (0: free; 2: a race).
     workers: AtomicUsize,
-    /// Milliseconds since the attempt started, at the last new byte (or claim).
+    /// [`now_ms`] at the last new byte (or claim).
     last_progress_ms: AtomicU64,
+    /// [`now_ms`] and `written` when the current connection took it: its rate since.
+    claimed_at_ms: AtomicU64,
+    claimed_written: AtomicU64,
+    /// Wakes a connection waiting on its body when a racing one finished the segment.
+    finished: tokio::sync::Notify,
 }
 
 impl Segment {
@@ -529,7 +542,37 @@ impl Segment {
             persisted: AtomicU64::new(written),
             workers: AtomicUsize::new(0),
             last_progress_ms: AtomicU64::new(0),
+            claimed_at_ms: AtomicU64::new(0),
+            claimed_written: AtomicU64::new(written),
+            finished: tokio::sync::Notify::new(),
         }
+    }
+
+    /// A connection takes it at `now`.
+    fn taken(&self, now: u64) {
+        self.workers.fetch_add(1, Ordering::AcqRel);
+        self.last_progress_ms.store(now, Ordering::Release);
+        self.claimed_at_ms.store(now, Ordering::Release);
+        self.claimed_written
+            .store(self.written.load(Ordering::Acquire), Ordering::Release);
+    }
+
+    /// Whether its one connection is dragging: no new byte for [`RACE_AFTER`], or, after a
+    /// second of measuring, a rate that needs more than [`RACE_AFTER`] for what is left.
+    fn is_dragging(&self, now: u64) -> bool {
+        let race_after = RACE_AFTER.as_millis() as u64;
+        if now.saturating_sub(self.last_progress_ms.load(Ordering::Acquire)) >= race_after {
+            return true;
+        }
+        let measured = now.saturating_sub(self.claimed_at_ms.load(Ordering::Acquire));
+        if measured < 1_000 {
+            return false;
+        }
+        let done = self
+            .written
+            .load(Ordering::Acquire)
+            .saturating_sub(self.claimed_written.load(Ordering::Acquire));
+        done == 0 || self.remaining().saturating_mul(measured) / done > race_after
     }
 
     fn end(&self) -> u64 {
@@ -582,6 +625,7 @@ impl Shared {
                 read_back: 0,
             }),
             connections_used: AtomicUsize::new(0),
+            peak_connections: AtomicUsize::new(0),
         }
     }
 
@@ -628,8 +672,7 @@ impl Shared {
             .iter()
             .find(|s| s.remaining() > 0 && s.workers.load(Ordering::Acquire) == 0)
         {
-            free.workers.fetch_add(1, Ordering::AcqRel);
-            free.last_progress_ms.store(now_ms, Ordering::Release);
+            free.taken(now_ms);
             return Some(Claim {
                 segment: free.clone(),
                 split: false,
@@ -644,8 +687,7 @@ impl Shared {
         let old = &segments[index];
         let end = old.end.swap(point, Ordering::AcqRel);
         let new = Arc::new(Segment::new(point, end, 0));
-        new.workers.store(1, Ordering::Release);
-        new.last_progress_ms.store(now_ms, Ordering::Release);
+        new.taken(now_ms);
         segments.insert(index + 1, new.clone());
         Some(Claim {
             segment: new,
@@ -654,17 +696,14 @@ impl Shared {
     }
 
     /// A last range worth racing: no segment is free or splittable, and this one has one
-    /// connection and no new byte for [`RACE_AFTER`].
+    /// connection and is dragging ([`Segment::is_dragging`]).
     fn stalled_segment(&self, unit: u64, now: u64) -> Option<usize> {
         if self.has_work(unit) {
             return None;
         }
         let segments = self.segments();
         segments.iter().position(|s| {
-            s.remaining() > 0
-                && s.workers.load(Ordering::Acquire) == 1
-                && now.saturating_sub(s.last_progress_ms.load(Ordering::Acquire))
-                    >= RACE_AFTER.as_millis() as u64
+            s.remaining() > 0 && s.workers.load(Ordering::Acquire) == 1 && s.is_dragging(now)
         })
     }
 
@@ -675,8 +714,7 @@ impl Shared {
         if segment.remaining() == 0 || segment.workers.load(Ordering::Acquire) != 1 {
             return None;
         }
-        segment.workers.fetch_add(1, Ordering::AcqRel);
-        segment.last_progress_ms.store(now_ms, Ordering::Release);
+        segment.taken(now_ms);
         Some(Claim {
             segment: segment.clone(),
             split: true,
@@ -1265,14 +1303,26 @@ async fn fetch_range(
     buffer.clear();
     let mut position = from;
     loop {
-        match body.next_chunk().await {
+        let finished = segment.finished.notified();
+        tokio::pin!(finished);
+        finished.as_mut().enable();
+        if segment.is_done() {
+            // A racing connection got there first.
+            return Ok(());
+        }
+        let next = tokio::select! {
+            next = body.next_chunk() => next,
+            () = &mut finished => return Ok(()),
+        };
+        match next {
             Ok(Some(bytes)) => {
                 buffer.extend_from_slice(&bytes);
-                if buffer.len() >= WRITE_BUFFER {
+                let reaches_end = position + buffer.len() as u64 >= segment.end();
+                if buffer.len() >= WRITE_BUFFER || reaches_end {
                     position = write_segment_bytes(context, segment, position, buffer).await?;
                     if position >= segment.end() {
-                        // Cut by a split, or finished by a racing connection: this request's
-                        // job is done; dropping the body closes its connection.
+                        // Cut by a split, or finished: this request's job is done; dropping
+                        // the body closes its connection.
                         return Ok(());
                     }
                 }
@@ -1324,9 +1374,15 @@ async fn write_segment_bytes(
         .written
         .fetch_max(after - segment.start, Ordering::AcqRel);
     let new_bytes = (after - segment.start).saturating_sub(before);
+    if segment.is_done() {
+        segment.finished.notify_waiters();
+    }
     if new_bytes > 0 {
         segment.last_progress_ms.store(now_ms(), Ordering::Release);
-        context.shared.progress.fetch_add(new_bytes, Ordering::AcqRel);
+        context
+            .shared
+            .progress
+            .fetch_add(new_bytes, Ordering::AcqRel);
         context.transfer.progress.advance(new_bytes);
         context.transfer.tally.fetched(new_bytes);
     }

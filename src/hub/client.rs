@@ -164,7 +164,10 @@ impl HubClient {
         // chain, even if a later hop comes back: a foreign host must not be able to bounce a
         // request through the Hub to learn what it carries (issue #6).
         let mut may_authorize = true;
-        for _hop in 0..=MAX_REDIRECTS {
+        // A request counts in the bucket of its first URL; later hops of the same chain (the
+        // `/api/resolve-cache/` hop of a resolve) report on that bucket but are not counted.
+        let class = RequestClass::of(url.path());
+        for hop in 0..=MAX_REDIRECTS {
             may_authorize &= self.is_endpoint_origin(&url);
             let mut request = self.http.request(method.clone(), url.clone());
             for (name, value) in headers {
@@ -184,7 +187,7 @@ impl HubClient {
                     .body(text.clone());
             }
             output::debug(|| format!("{method} {}", strip_query(&url)));
-            let response = self.send_paced(request, &url).await?;
+            let response = self.send_paced(request, &url, class, hop == 0).await?;
             let status = response.status();
             if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
                 return Ok(response);
@@ -224,11 +227,12 @@ impl HubClient {
         &self,
         request: reqwest::RequestBuilder,
         url: &Url,
+        class: RequestClass,
+        first_hop: bool,
     ) -> Result<Response, HubError> {
-        let paced = self
-            .is_endpoint_origin(url)
-            .then(|| RequestClass::of(url.path()));
-        if let Some(class) = paced {
+        let paced = self.is_endpoint_origin(url);
+        let admitted = paced && first_hop;
+        if admitted {
             self.pacer.admit(class).await;
         }
         let sent = tokio::time::timeout(self.timeouts.metadata, request.send()).await;
@@ -241,15 +245,20 @@ impl HubClient {
                 HeaderTimeout(self.timeouts.metadata),
             )),
         };
-        if let Some(class) = paced {
+        if paced {
             match &result {
                 Ok(response) => {
                     let header =
                         |name: &str| response.headers().get(name).and_then(|v| v.to_str().ok());
-                    self.pacer
-                        .observe(class, header("ratelimit"), header("ratelimit-policy"));
+                    let (limit, policy) = (header("ratelimit"), header("ratelimit-policy"));
+                    if admitted {
+                        self.pacer.observe(class, limit, policy);
+                    } else {
+                        self.pacer.observe_hop(class, limit, policy);
+                    }
                 }
-                Err(_) => self.pacer.abandon(class),
+                Err(_) if admitted => self.pacer.abandon(class),
+                Err(_) => {}
             }
         }
         result

@@ -276,7 +276,13 @@ pub struct Pacer {
 struct PacerState {
     buckets: HashMap<RequestClass, Bucket>,
     in_flight: HashMap<RequestClass, u64>,
+    /// Classes that got at least one answer. Until then one request at a time goes out, so a
+    /// burst (64 small files at once) cannot spend a quota nobody has announced yet.
+    answered: std::collections::HashSet<RequestClass>,
 }
+
+/// How often a request held for the first answer of its class looks again.
+const FIRST_ANSWER_POLL: Duration = Duration::from_millis(10);
 
 /// A margin after the announced reset: `t` is whole seconds and clocks differ (huggingface_hub
 /// waits `t + 1`).
@@ -290,7 +296,10 @@ impl Pacer {
             let wait = match self.state.lock() {
                 Ok(mut state) => {
                     let state = &mut *state;
+                    let first_pending = !state.answered.contains(&class)
+                        && state.in_flight.get(&class).copied().unwrap_or(0) > 0;
                     let admitted = match state.buckets.get_mut(&class) {
+                        None if first_pending => Err(FIRST_ANSWER_POLL),
                         None => Ok(()),
                         Some(bucket) => {
                             let now = Instant::now();
@@ -306,6 +315,12 @@ impl Pacer {
                             } else {
                                 let wait = bucket.resets_at + RESET_MARGIN - now;
                                 self.announce(bucket, wait);
+                                output::debug(|| {
+                                    format!(
+                                        "{class:?} request held {:.1} s for the quota",
+                                        wait.as_secs_f64()
+                                    )
+                                });
                                 Err(wait)
                             }
                         }
@@ -336,12 +351,31 @@ impl Pacer {
     /// Reads the `RateLimit` (and `RateLimit-Policy`) headers of the answer to an admitted
     /// request of `class`.
     pub fn observe(&self, class: RequestClass, ratelimit: Option<&str>, policy: Option<&str>) {
+        self.read_answer(class, ratelimit, policy, true);
+    }
+
+    /// Reads the headers of a later hop of an admitted request (the `/api/resolve-cache/` hop
+    /// of a resolve): they describe the same bucket, but the request was already counted.
+    pub fn observe_hop(&self, class: RequestClass, ratelimit: Option<&str>, policy: Option<&str>) {
+        self.read_answer(class, ratelimit, policy, false);
+    }
+
+    fn read_answer(
+        &self,
+        class: RequestClass,
+        ratelimit: Option<&str>,
+        policy: Option<&str>,
+        admitted: bool,
+    ) {
         let Ok(mut state) = self.state.lock() else {
             return;
         };
         let state = &mut *state;
         let in_flight = state.in_flight.entry(class).or_default();
-        *in_flight = in_flight.saturating_sub(1);
+        if admitted {
+            state.answered.insert(class);
+            *in_flight = in_flight.saturating_sub(1);
+        }
         let others_in_flight = *in_flight;
         let Some(limit) = ratelimit
             .map(parse_ratelimit)
@@ -353,6 +387,12 @@ impl Pacer {
         let now = Instant::now();
         let resets_at = now + Duration::from_secs(limit.reset_secs);
         let may_send = limit.remaining.saturating_sub(others_in_flight);
+        output::debug(|| {
+            format!(
+                "{class:?} answer: {} left, reset in {} s, {others_in_flight} others in flight",
+                limit.remaining, limit.reset_secs
+            )
+        });
         match state.buckets.get_mut(&class) {
             Some(bucket) if now < bucket.resets_at => {
                 bucket.remaining = bucket.remaining.min(may_send);

@@ -12,6 +12,7 @@ mod doctor;
 mod doctor_findings;
 mod doctor_mirror;
 mod download;
+mod engine;
 mod faults;
 mod https;
 mod interop;

@@ -101,7 +101,6 @@ fn cdn_gets(ctx: &TestContext) -> Vec<RequestRecord> {
         .collect()
 }
 
-
 /// The requests' ranges form segments that tile the file: the first starts at 0, each other
 /// one starts where an earlier one was cut, and each ends at the file's end or where another
 /// starts (a split takes the back half of a segment).
@@ -129,7 +128,11 @@ fn a_large_file_is_fetched_as_segments_each_through_its_own_resolve() {
         "one resolve per segment, fewer than the old one per 1 MiB chunk: {resolves:#?}"
     );
     assert!(resolves.len() >= 2, "the file is split: {resolves:#?}");
-    assert_eq!(cdn.len(), resolves.len(), "one CDN request per resolve: {cdn:#?}");
+    assert_eq!(
+        cdn.len(),
+        resolves.len(),
+        "one CDN request per resolve: {cdn:#?}"
+    );
     let hub_ranges: BTreeSet<_> = resolves.iter().map(range_of).collect();
     let cdn_ranges: BTreeSet<_> = cdn.iter().map(range_of).collect();
     assert_eq!(
@@ -139,7 +142,10 @@ fn a_large_file_is_fetched_as_segments_each_through_its_own_resolve() {
     // Each CDN URL was minted for its own range: no signed URL is used twice.
     let urls: BTreeSet<_> = cdn.iter().map(|r| r.path.clone()).collect();
     assert_eq!(urls.len(), cdn.len());
-    assert!(hub_ranges.contains(&(0, BIG_SIZE - 1)), "the first asks for it all");
+    assert!(
+        hub_ranges.contains(&(0, BIG_SIZE - 1)),
+        "the first asks for it all"
+    );
     assert_segments_tile(&hub_ranges, BIG_SIZE);
     assert!(resolves.iter().all(|r| r.method == "GET"), "no HEAD");
     let listings = ctx
@@ -206,7 +212,11 @@ fn a_cut_inside_one_segment_resumes_that_segment_only() {
     );
     let others: Vec<_> = ranges.iter().filter(|(a, _)| *a > 300_000).collect();
     let distinct: BTreeSet<_> = others.iter().map(|r| r.0).collect();
-    assert_eq!(distinct.len(), others.len(), "no other segment is fetched twice");
+    assert_eq!(
+        distinct.len(),
+        others.len(),
+        "no other segment is fetched twice"
+    );
     let resolves = hub_resolves(&ctx, "big.bin");
     assert!(
         resolves.iter().any(|r| range_of(r) == (from, to)),
@@ -314,10 +324,7 @@ fn corruption_in_one_segment_is_detected_and_the_file_fetched_again() {
     let out = ctx.run(ARGS).success();
     assert!(out.stderr.contains("did not match"), "{}", out.stderr);
     assert_big_is_verified(&ctx);
-    let from_zero = cdn_gets(&ctx)
-        .iter()
-        .filter(|r| range_of(r).0 == 0)
-        .count();
+    let from_zero = cdn_gets(&ctx).iter().filter(|r| range_of(r).0 == 0).count();
     assert_eq!(from_zero, 2, "the whole file once more");
 }
 

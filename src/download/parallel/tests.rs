@@ -64,14 +64,21 @@ fn claims_take_free_segments_then_split_the_largest_remainder() {
     assert!(!first.split, "the file starts as one free segment");
     assert_eq!((first.segment.start, first.segment.end()), (0, 64 * mib));
     let second = shared.claim(unit, 0).unwrap();
-    assert!(second.split, "a second connection splits the first's segment");
+    assert!(
+        second.split,
+        "a second connection splits the first's segment"
+    );
     assert_eq!(first.segment.end(), second.segment.start);
     assert_eq!(second.segment.end(), 64 * mib);
     assert_eq!(second.segment.start % unit, 0, "split points are aligned");
     // The first segment has written 20 MiB; the next split takes the larger remainder.
     first.segment.written.store(20 * mib, Ordering::Release);
     let third = shared.claim(unit, 0).unwrap();
-    assert!(third.segment.start > second.segment.start, "{:?}", layout(&shared));
+    assert!(
+        third.segment.start > second.segment.start,
+        "{:?}",
+        layout(&shared)
+    );
     let tiles = layout(&shared);
     assert!(layout_is_valid(&tiles, 64 * mib), "{tiles:?}");
     assert_eq!(tiles.len(), 3);
@@ -95,16 +102,41 @@ fn nothing_is_split_below_the_unit_and_finished_work_is_not_claimed() {
 }
 
 #[test]
-fn a_stalled_last_range_is_raced_once() {
+fn a_stalled_or_dragging_last_range_is_raced_once() {
     let dir = tempfile::tempdir().unwrap();
     let mib = 1 << 20;
     let shared = shared_for(dir.path(), &"e".repeat(64), 4 * mib);
     let unit = 4 * mib;
     let owner = shared.claim(unit, 1_000).unwrap();
     let race_after = RACE_AFTER.as_millis() as u64;
-    assert_eq!(shared.stalled_segment(unit, 1_000 + race_after - 1), None, "not yet");
-    owner.segment.written.store(mib, Ordering::Release);
-    assert_eq!(shared.stalled_segment(unit, 1_000 + race_after), Some(0));
+    owner.segment.written.store(2 * mib, Ordering::Release);
+    owner
+        .segment
+        .last_progress_ms
+        .store(1_900, Ordering::Release);
+    // 2 MiB in 0.9 s: the other 2 MiB take another 0.9 s; and it was measured too briefly.
+    assert_eq!(shared.stalled_segment(unit, 1_900), None, "not yet");
+    // 2 MiB in 1.5 s, fine; 0 MiB for RACE_AFTER: stalled.
+    owner
+        .segment
+        .last_progress_ms
+        .store(2_500, Ordering::Release);
+    assert_eq!(shared.stalled_segment(unit, 2_500), None, "flowing");
+    assert_eq!(
+        shared.stalled_segment(unit, 2_500 + race_after),
+        Some(0),
+        "stalled"
+    );
+    // Flowing, but too slowly: 64 KiB in 2 s leaves minutes for the rest.
+    let slow_dir = tempfile::tempdir().unwrap();
+    let slow = shared_for(slow_dir.path(), &"e".repeat(64), 4 * mib);
+    let crawler = slow.claim(unit, 0).unwrap();
+    crawler.segment.written.store(64 << 10, Ordering::Release);
+    crawler
+        .segment
+        .last_progress_ms
+        .store(2_000, Ordering::Release);
+    assert_eq!(slow.stalled_segment(unit, 2_000), Some(0), "dragging");
     let racer = shared.join_race(0, 5_000).unwrap();
     assert!(Arc::ptr_eq(&racer.segment, &owner.segment));
     assert!(shared.join_race(0, 5_000).is_none(), "one racer at a time");
@@ -163,7 +195,10 @@ fn the_hasher_follows_written_prefixes_and_stops_on_cancel() {
     segments[1].written.store(4, Ordering::Release);
     shared.notify();
     std::thread::sleep(Duration::from_millis(50));
-    assert!(!hashing.is_finished(), "the first segment is not written yet");
+    assert!(
+        !hashing.is_finished(),
+        "the first segment is not written yet"
+    );
     // The first half of the first segment arrives in order: hashed from memory.
     write_all_at(&shared.file, b"ab", 0).unwrap();
     shared.hash_from_memory(0, b"ab");
@@ -227,7 +262,11 @@ fn growth_doubles_while_it_pays_and_stops_when_it_does_not() {
     let mut growth = Growth::new(true);
     let window = |mb_per_s: f64| (mb_per_s * 1e6 * GROWTH_WINDOW.as_secs_f64()) as u64;
     let mut bytes = 0;
-    assert_eq!(growth.sample(bytes, 4, 32), 0, "the first sample is a baseline");
+    assert_eq!(
+        growth.sample(bytes, 4, 32),
+        0,
+        "the first sample is a baseline"
+    );
     bytes += window(100.0);
     assert_eq!(growth.sample(bytes, 4, 32), 0, "settling");
     bytes += window(100.0);

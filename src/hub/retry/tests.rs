@@ -130,6 +130,8 @@ async fn the_pacer_holds_requests_before_the_quota_is_spent() {
 async fn requests_in_flight_count_against_what_is_left() {
     let pacer = Pacer::default();
     let class = RequestClass::Resolve;
+    pacer.admit(class).await;
+    pacer.observe(class, Some("\"resolvers\";r=100;t=5"), None);
     for _ in 0..4 {
         pacer.admit(class).await;
     }
@@ -154,4 +156,30 @@ fn classes_follow_the_hub_rule() {
         RequestClass::of("/api/models/acme/big/revision/main"),
         RequestClass::Api
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_request_at_a_time_until_the_first_answer() {
+    let pacer = std::sync::Arc::new(Pacer::default());
+    let class = RequestClass::Resolve;
+    pacer.admit(class).await;
+    let second = {
+        let pacer = pacer.clone();
+        tokio::spawn(async move { pacer.admit(class).await })
+    };
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    assert!(!second.is_finished(), "held until the first answer");
+    // An answer without RateLimit headers: no quota to respect, everything flows.
+    pacer.observe(class, None, None);
+    second.await.unwrap();
+    let start = tokio::time::Instant::now();
+    for _ in 0..10 {
+        pacer.admit(class).await;
+    }
+    assert!(start.elapsed() < Duration::from_millis(1));
+    // A network failure of the first request releases the hold too.
+    let other = Pacer::default();
+    other.admit(RequestClass::Api).await;
+    other.abandon(RequestClass::Api);
+    other.admit(RequestClass::Api).await;
 }
