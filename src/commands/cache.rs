@@ -1537,10 +1537,7 @@ async fn repair(
         force: false,
         dry_run: false,
         max_workers: 8,
-        tuning: download::parallel::Tuning {
-            connections_per_file: 8,
-            chunk_size: 16 << 20,
-        },
+        tuning: download::parallel::Tuning::default(),
         no_file_locks: settings.no_file_locks,
         lease_timeout: settings.lease_timeout,
         offline: false,

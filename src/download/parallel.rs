@@ -107,6 +107,16 @@ pub struct Tuning {
     pub chunk_size: u64,
 }
 
+/// The command's defaults: adaptive connections, 16 MiB (`--chunk-size`).
+impl Default for Tuning {
+    fn default() -> Self {
+        Tuning {
+            connections: None,
+            chunk_size: 16 << 20,
+        }
+    }
+}
+
 impl Tuning {
     /// Files at least this large are split; smaller ones stream on one connection, where a
     /// second request would cost a resolve round trip for little gain.

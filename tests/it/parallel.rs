@@ -278,7 +278,10 @@ fn a_killed_run_leaves_segments_the_next_run_does_not_fetch_again() {
         .expect("the sidecar survives the kill");
     let written: u64 = state.iter().map(|(_, _, w)| *w).sum();
     assert!((2 * MIB..BIG_SIZE).contains(&written), "{state:?}");
-    assert!(state.len() >= 2, "the killed run had split the file: {state:?}");
+    assert!(
+        state.len() >= 2,
+        "the killed run had split the file: {state:?}"
+    );
 
     ctx.emulator.clear_faults();
     ctx.clear_requests();
