@@ -592,10 +592,13 @@ fn without_file_locks_leases_alone_fetch_each_blob_once() {
         assert_success(&child.wait_with_output().unwrap());
     }
     let sent = ctx.emulator.counters().cdn_bytes;
-    assert_eq!(
-        sent,
-        BIG.len() + MEDIUM.len(),
-        "each blob crossed the network once"
+    let blobs = BIG.len() + MEDIUM.len();
+    // Once, give or take what the CDN had already pushed past a segment's end when the engine
+    // split that segment for another connection and stopped reading it (issue #9): a few
+    // socket buffers, far below a second copy.
+    assert!(
+        (blobs..blobs + blobs / 10).contains(&sent),
+        "each blob crossed the network once: {sent} bytes sent for {blobs}"
     );
     assert!(
         !ctx.cache().join(".locks/models--acme--shared").exists(),
