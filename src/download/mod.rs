@@ -25,7 +25,7 @@ pub use error::DownloadError;
 use parallel::{ParallelEnd, ParallelTransfer};
 use plan::{FileFilter, RemoteFile, closest_names, remote_files};
 use transfer::{Tally, Transfer};
-use verify::{ContentHasher, HashKind, hash_file_prefix};
+use verify::{ContentHasher, HashKind};
 use wait::WaitDisplay;
 
 use crate::cache::lease::{self, BlobClaim, Claim};
@@ -600,7 +600,8 @@ async fn execute(
         cache.prepare()?;
     }
     // Copies from the cache move the bars too: a large one takes seconds (issue #13.2).
-    let moves_bytes = |p: &&PlannedFile| matches!(p.need, Need::Fetch | Need::CopyFrom(_));
+    let moves_bytes =
+        |p: &&PlannedFile| matches!(p.need, Need::Fetch | Need::CopyFrom(_) | Need::Adopt);
     let total: u64 = planned
         .iter()
         .filter(moves_bytes)
@@ -632,7 +633,7 @@ async fn execute(
             file: file.remote.clone(),
             need: file.need.clone(),
             tally: tally.clone(),
-            progress: if matches!(file.need, Need::Fetch | Need::CopyFrom(_)) {
+            progress: if matches!(file.need, Need::Fetch | Need::CopyFrom(_) | Need::Adopt) {
                 progress.file(file.remote.path.as_str(), file.remote.size)
             } else {
                 FileProgress::hidden()
@@ -898,16 +899,38 @@ impl Job {
     }
 
     /// Hashes an existing file against the expected sha256 (local-dir adoption).
+    /// Hashing a multi-gigabyte file takes seconds: it moves the bars as it reads, and gives
+    /// the bytes back when the file does not match (it is then downloaded). Issue #13.2's
+    /// "0 files … 0 B/0 B" for seconds, in its other place.
     async fn file_matches(&self, path: &Path) -> Result<bool, DownloadError> {
         let owned = path.to_path_buf();
         let (kind, size, etag) = (self.file.kind, self.file.size, self.file.etag.clone());
-        tokio::task::spawn_blocking(move || {
+        let progress = self.progress.clone();
+        let matches = tokio::task::spawn_blocking(move || -> std::io::Result<bool> {
+            use std::io::Read;
             let mut hasher = ContentHasher::new(kind, size);
-            hash_file_prefix(&owned, size, &mut hasher).map(|()| hasher.finish() == etag)
+            let mut reader = std::fs::File::open(&owned)?.take(size);
+            let mut buffer = vec![0u8; 1 << 20];
+            let mut total = 0u64;
+            loop {
+                let read = reader.read(&mut buffer)?;
+                if read == 0 {
+                    break;
+                }
+                hasher.update(&buffer[..read]);
+                progress.advance(read as u64);
+                total += read as u64;
+            }
+            let matches = total == size && hasher.finish() == etag;
+            if !matches {
+                progress.rewind(total);
+            }
+            Ok(matches)
         })
         .await
         .map_err(|e| DownloadError::Task(e.to_string()))?
-        .map_err(|e| CacheError::io("read", path, e).into())
+        .map_err(|e| CacheError::io("read", path, e))?;
+        Ok(matches)
     }
 }
 

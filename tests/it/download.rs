@@ -1194,3 +1194,33 @@ fn bars_and_errors_fit_a_60_column_terminal() {
     let too_wide: Vec<&String> = rows.iter().filter(|r| r.width() > 60).collect();
     assert!(too_wide.is_empty(), "{too_wide:#?}");
 }
+
+/// Issue #13.2, the same class: adopting a file already in a `--local-dir` (right size, no
+/// metadata: it is hashed, which takes seconds for a large one) moves the bars too.
+#[test]
+fn adopting_a_local_file_moves_the_progress_bars() {
+    let ctx = ctx();
+    let dir = ctx.path("ld");
+    ctx.run(&[
+        "download",
+        "acme/tiny",
+        "model.safetensors",
+        "--local-dir",
+        dir.to_str().unwrap(),
+    ])
+    .success();
+    std::fs::remove_dir_all(dir.join(".cache")).unwrap();
+    let shown = run_in_terminal(
+        &ctx,
+        &format!(
+            "download acme/tiny model.safetensors --local-dir {}",
+            dir.display()
+        ),
+        &[],
+    );
+    assert!(!shown.contains("0 files ["), "{shown:?}");
+    assert!(
+        shown.contains("1 file [") && shown.contains("/3.00 MiB"),
+        "{shown:?}"
+    );
+}
