@@ -81,6 +81,7 @@ impl Command {
             | Command::Auth {
                 command: commands::auth::AuthCommand::Login(_),
             } => crate::error::Error::Auth(crate::auth::AuthError::LoginInterrupted),
+            Command::Cache { command } => command.interruption(),
             _ => crate::error::Error::Interrupted,
         }
     }

@@ -104,6 +104,7 @@ impl Error {
             Error::Cache(CacheError::UnsafePath(_)) => exit::INTEGRITY,
             Error::Cache(_) => exit::LOCAL,
             Error::Inventory(crate::cache::scan::InventoryError::Unreadable { .. }) => exit::LOCAL,
+            Error::Inventory(crate::cache::scan::InventoryError::Interrupted) => exit::INTERRUPTED,
             Error::Inventory(_) => exit::NOT_FOUND,
             Error::Output(_) => exit::FAILURE,
             Error::Interrupted => exit::INTERRUPTED,
@@ -199,6 +200,7 @@ impl Error {
             Error::Inventory(crate::cache::scan::InventoryError::Unreadable { .. }) => {
                 "local_filesystem"
             }
+            Error::Inventory(crate::cache::scan::InventoryError::Interrupted) => "interrupted",
             Error::Inventory(_) => "not_in_cache",
             Error::Output(_) => "output",
             Error::Interrupted => "interrupted",

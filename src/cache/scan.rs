@@ -155,6 +155,11 @@ pub enum InventoryError {
     /// `cache verify`: the repo, ref or snapshot asked for is not in the cache.
     #[error("{0}")]
     NotCached(String),
+    /// Ctrl-C during `cache rm`/`prune`.
+    #[error(
+        "Interrupted. What was already deleted stays deleted and the cache stays valid (refs go before snapshots, snapshots before blobs); `hfget cache ls` shows what is left."
+    )]
+    Interrupted,
     #[error("Could not read the cache folder {path}: {source}.")]
     Unreadable {
         path: PathBuf,

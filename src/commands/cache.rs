@@ -162,6 +162,17 @@ impl CacheCommand {
     }
 }
 
+impl CacheCommand {
+    /// What Ctrl-C means: `rm` and `prune` delete, so "partial downloads are kept" is not the
+    /// news; a `verify --repair` download is.
+    pub fn interruption(&self) -> Error {
+        match self {
+            CacheCommand::Rm(_) | CacheCommand::Prune(_) => InventoryError::Interrupted.into(),
+            CacheCommand::Ls(_) | CacheCommand::Verify(_) => Error::Interrupted,
+        }
+    }
+}
+
 pub async fn run(
     command: CacheCommand,
     settings: &Settings,

@@ -921,3 +921,48 @@ fn rm_asks_on_a_terminal_and_only_yes_deletes() {
     );
     assert!(!tiny(&ctx).exists());
 }
+
+#[test]
+fn ctrl_c_at_the_prompt_deletes_nothing_and_says_so() {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    let ctx = TestContext::new(scenario());
+    ctx.run(&["download", "acme/tiny"]).success();
+    let mut command = std::process::Command::new("script");
+    command
+        .args([
+            "-qec",
+            &format!("{} cache rm acme/tiny", env!("CARGO_BIN_EXE_hfget")),
+            "/dev/null",
+        ])
+        .env_clear()
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    for (key, value) in ctx.command(&[]).get_envs() {
+        if let Some(value) = value {
+            command.env(key, value);
+        }
+    }
+    let mut child = command.spawn().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut seen = Vec::new();
+    let mut buffer = [0u8; 256];
+    // Type Ctrl-C only once the question is on the screen.
+    while !String::from_utf8_lossy(&seen).contains("[y/N]") {
+        let read = stdout.read(&mut buffer).unwrap();
+        assert!(read > 0, "no prompt: {}", String::from_utf8_lossy(&seen));
+        seen.extend_from_slice(&buffer[..read]);
+    }
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"\x03").unwrap();
+    stdout.read_to_end(&mut seen).unwrap();
+    drop(stdin);
+    let status = child.wait().unwrap();
+    let shown = String::from_utf8_lossy(&seen);
+    assert!(
+        shown.contains("What was already deleted stays deleted"),
+        "{shown:?}"
+    );
+    assert_eq!(status.code(), Some(130), "{shown:?}");
+    assert!(tiny(&ctx).join("snapshots").exists(), "nothing deleted");
+}
