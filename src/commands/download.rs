@@ -338,7 +338,9 @@ fn count(n: usize, noun: &str) -> String {
 }
 
 fn print_summary(report: &DownloadReport, started: Instant) {
-    if report.dry_run {
+    // Nothing selected (a filter that matched nothing): its warning said so; "Up to date: 0
+    // files downloaded, 0 already present" would only restate it confusingly.
+    if report.dry_run || report.files.is_empty() {
         return;
     }
     let downloaded: Vec<_> = report

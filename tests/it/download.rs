@@ -267,6 +267,7 @@ fn include_exclude_and_dry_run() {
         none.stderr
     );
     assert!(Path::new(none.stdout_line()).is_dir(), "{}", none.stdout);
+    assert!(!none.stderr.contains("Up to date"), "{}", none.stderr);
     let none = ctx
         .run(&["download", "acme/tiny", "--include", "*.gguf", "--json"])
         .success();
