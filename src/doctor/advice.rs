@@ -333,7 +333,7 @@ pub fn advise(cause: Cause, evidence: &Evidence) -> Advice {
         Cause::EndpointInconsistent => {
             let probe = super::classify::inconsistent_probe(evidence);
             let route = probe.map(|p| p.route()).unwrap_or_else(|| "a route".to_string());
-            let answer = probe.map(|p| p.summary()).unwrap_or_default();
+            let answer = probe.map(|p| p.short()).unwrap_or_default();
             let slash_revision = evidence.revision.contains('/');
             let mut explanation = format!(
                 "The endpoint served the {label}'s information, then answered `{route}` with {answer}. The Hub never does that for a repository it serves, so neither the repository nor your token is the problem."
@@ -391,7 +391,7 @@ pub fn advise(cause: Cause, evidence: &Evidence) -> Advice {
         Cause::NotCachedByMirror => {
             let probe = super::classify::inconsistent_probe(evidence);
             let route = probe.map(|p| p.route()).unwrap_or_else(|| "a route".to_string());
-            let answer = probe.map(|p| p.summary()).unwrap_or_default();
+            let answer = probe.map(|p| p.short()).unwrap_or_default();
             (
                 format!("The mirror at {endpoint} has not cached what was asked of {id}."),
                 format!(
@@ -437,7 +437,7 @@ pub fn notes(cause: Cause, evidence: &Evidence) -> Vec<String> {
         notes.push(format!(
             "the endpoint did not answer `{}` like the Hub ({}){}",
             probe.route(),
-            probe.summary(),
+            probe.short(),
             if evidence.endpoint_is_hub() {
                 ""
             } else {

@@ -99,6 +99,16 @@ impl Probe {
         self.is(403) && self.message_lower().contains("disabled")
     }
 
+    /// Status and code only (`404 RepoNotFound`), for sentences: the evidence lines carry the
+    /// message and the request id.
+    pub fn short(&self) -> String {
+        match (self.status, self.code()) {
+            (Some(status), Some(code)) => format!("{status} {code}"),
+            (Some(status), None) => status.to_string(),
+            (None, _) => "no answer".to_string(),
+        }
+    }
+
     /// One line for the report: `403 GatedRepo "…" (request id …)`.
     pub fn summary(&self) -> String {
         let mut line = match (self.status, &self.network_error) {

@@ -244,7 +244,7 @@ async fn endpoint_kind(settings: &Settings, anonymous: &HubClient) -> String {
     };
     match answer {
         Err(error) if matches!(error.status(), Some(404 | 405 | 501)) => format!(
-            "looks like a mirror or proxy: it has no `/{route}` route ({}), so `hfget doctor REPO` relies on file probes there",
+            "looks like a mirror or proxy (no `auth-check` route: {})",
             error.kind_summary()
         ),
         Err(error) if matches!(error.status(), Some(401 | 403)) => {

@@ -497,3 +497,18 @@ fn every_mode_serves_what_the_doctor_promises() {
         "Invalid username or password."
     );
 }
+
+#[test]
+fn the_endpoint_causes_read_well() {
+    // Human reports of the new causes (issue #10), with the emulator scripted as a mirror.
+    let ctx = TestContext::new(standard_scenario());
+    ctx.emulator
+        .add_fault(missing_route("/revision/refs%2Fpr%2F1"));
+    ctx.emulator.add_fault(missing_route("/auth-check"));
+    let out = ctx.run(&["doctor", "acme/tiny", "--revision", "refs/pr/1"]);
+    crate::hfget_snapshot!(ctx, out);
+    let out = ctx.run(&["doctor", "meta/gated"]);
+    insta::with_settings!({ snapshot_suffix => "gated_without_auth_check" }, {
+        crate::hfget_snapshot!(ctx, out);
+    });
+}
