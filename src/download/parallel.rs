@@ -402,7 +402,10 @@ impl ParallelTransfer<'_> {
                         running += 1;
                         added += 1;
                     }
+                    // Never behind a mirror: a second request for a block it is still
+                    // filling is only held back, and costs it an upstream resolve.
                     if running < limit
+                        && !mirror
                         && let Some(index) = shared.stalled_segment(unit, now_ms())
                         && let Ok(permit) = self.budget.clone().try_acquire_owned()
                     {

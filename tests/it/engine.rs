@@ -459,3 +459,42 @@ fn a_resumed_file_reports_what_was_fetched_and_what_was_kept() {
     );
     assert_verified(&ctx, "acme/big", "big.bin", 8 * MIB, 9);
 }
+
+/// Through a real olah 0.5.4 (`HFGET_TEST_OLAH`; skipped with a note outside CI): the case that
+/// failed before issue #9 — a slow upstream, a file of several 16 MiB ranges inside one 64 MiB
+/// olah block, default flags.
+mod through_olah {
+    use super::*;
+    use crate::common::olah::Olah;
+
+    #[test]
+    fn a_slow_upstream_and_default_flags_succeed_with_one_request() {
+        // 2 MB/s per upstream connection (olah opens one per block): 40 MiB take ~21 s.
+        let scenario =
+            one_file("acme/big", "big.bin", 40 * MIB).cdn_connection_bytes_per_sec(2_000_000);
+        let mut ctx = TestContext::new(scenario);
+        let Some(olah) = Olah::start(&ctx.emulator) else {
+            return;
+        };
+        ctx.env("HF_ENDPOINT", &olah.url());
+        let out = ctx
+            .run(&["-v", "download", "acme/big", "big.bin"])
+            .success();
+        assert_verified(&ctx, "acme/big", "big.bin", 40 * MIB, 9);
+        assert!(
+            out.stderr.contains("pull-through mirror"),
+            "hfget saw that olah serves the bytes itself: {}",
+            out.stderr
+        );
+        let (requests, _, peak) = engine_summary(&out.stderr, "big.bin");
+        assert_eq!(
+            requests, 1,
+            "one block, one request: nothing for olah to hold back\n{}",
+            out.stderr
+        );
+        assert!(peak <= 2, "{peak}");
+        // olah makes one upstream resolve per client request (real-hub-2026.md §5).
+        let upstream = resolves_of(&ctx, "big.bin");
+        assert!(upstream.len() <= 2, "{upstream:#?}\n{}", olah.log());
+    }
+}
