@@ -517,6 +517,8 @@ struct Shared {
     connections_used: AtomicUsize,
     /// The most connections that ran at once.
     peak_connections: AtomicUsize,
+    /// [`now_ms`] when this attempt started.
+    started_ms: u64,
 }
 
 struct HashState {
@@ -571,8 +573,10 @@ impl Segment {
     }
 
     /// Whether its one connection is dragging: no new byte for [`RACE_AFTER`], or, after a
-    /// second of measuring, a rate that needs more than [`RACE_AFTER`] for what is left.
-    fn is_dragging(&self, now: u64) -> bool {
+    /// second of measuring, a rate under a quarter of a typical connection's (`typical`, bytes
+    /// per ms) that needs more than [`RACE_AFTER`] for what is left. A CDN that caps every
+    /// connection alike makes no segment drag: a racer would be no faster.
+    fn is_dragging(&self, now: u64, typical: f64) -> bool {
         let race_after = RACE_AFTER.as_millis() as u64;
         if now.saturating_sub(self.last_progress_ms.load(Ordering::Acquire)) >= race_after {
             return true;
@@ -585,7 +589,10 @@ impl Segment {
             .written
             .load(Ordering::Acquire)
             .saturating_sub(self.claimed_written.load(Ordering::Acquire));
-        done == 0 || self.remaining().saturating_mul(measured) / done > race_after
+        let rate = done as f64 / measured as f64;
+        done == 0
+            || (rate * 4.0 < typical
+                && self.remaining().saturating_mul(measured) / done > race_after)
     }
 
     fn end(&self) -> u64 {
@@ -639,6 +646,7 @@ impl Shared {
             }),
             connections_used: AtomicUsize::new(0),
             peak_connections: AtomicUsize::new(0),
+            started_ms: now_ms(),
         }
     }
 
@@ -715,8 +723,13 @@ impl Shared {
             return None;
         }
         let segments = self.segments();
+        let elapsed = now.saturating_sub(self.started_ms).max(1) as f64;
+        let connections = self.peak_connections.load(Ordering::Relaxed).max(1) as f64;
+        let typical = self.progress.load(Ordering::Acquire) as f64 / elapsed / connections;
         segments.iter().position(|s| {
-            s.remaining() > 0 && s.workers.load(Ordering::Acquire) == 1 && s.is_dragging(now)
+            s.remaining() > 0
+                && s.workers.load(Ordering::Acquire) == 1
+                && s.is_dragging(now, typical)
         })
     }
 

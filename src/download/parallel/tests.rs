@@ -127,16 +127,18 @@ fn a_stalled_or_dragging_last_range_is_raced_once() {
         Some(0),
         "stalled"
     );
-    // Flowing, but too slowly: 64 KiB in 2 s leaves minutes for the rest.
-    let slow_dir = tempfile::tempdir().unwrap();
-    let slow = shared_for(slow_dir.path(), &"e".repeat(64), 4 * mib);
-    let crawler = slow.claim(unit, 0).unwrap();
-    crawler.segment.written.store(64 << 10, Ordering::Release);
-    crawler
-        .segment
-        .last_progress_ms
-        .store(2_000, Ordering::Release);
-    assert_eq!(slow.stalled_segment(unit, 2_000), Some(0), "dragging");
+    // Flowing, but slowly: 64 KiB in 2 s leaves a minute for the rest. That drags only if
+    // other connections went faster (a racer would be no faster on a uniformly slow link).
+    let crawler = Segment::new(0, 4 * mib, 0);
+    crawler.taken(0);
+    crawler.written.store(64 << 10, Ordering::Release);
+    crawler.last_progress_ms.store(2_000, Ordering::Release);
+    let its_rate = (64 << 10) as f64 / 2_000.0;
+    assert!(crawler.is_dragging(2_000, its_rate * 5.0), "dragging");
+    assert!(
+        !crawler.is_dragging(2_000, its_rate * 2.0),
+        "like the others"
+    );
     let racer = shared.join_race(0, 5_000).unwrap();
     assert!(Arc::ptr_eq(&racer.segment, &owner.segment));
     assert!(shared.join_race(0, 5_000).is_none(), "one racer at a time");
