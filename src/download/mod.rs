@@ -776,7 +776,14 @@ impl Job {
             end = JobEnd::ByAnotherProcess(self.file.path.to_string());
         }
         if !matches!(self.need, Need::Nothing) {
-            cache.link_snapshot(&self.commit, &self.file.path, etag)?;
+            // Symlinks and folders: filesystem work, off the async workers (issue #9).
+            let (cache, commit, path, etag) = (
+                cache.clone(),
+                self.commit.clone(),
+                self.file.path.clone(),
+                etag.clone(),
+            );
+            transfer::blocking(move || cache.link_snapshot(&commit, &path, &etag)).await??;
         }
         Ok(end)
     }
