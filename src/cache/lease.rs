@@ -468,8 +468,13 @@ impl Claimer {
         text.push(b'\n');
         let beat_offset = text.len() as u64;
         text.extend_from_slice(&beat_line(0));
-        // fsync: on NFS the other clients read the lease from the server.
-        if let Err(e) = file.write_all(&text).and_then(|()| file.sync_all()) {
+        // On a shared filesystem the other machines read the lease from the server: flush it
+        // there (NFS writes back at close otherwise). A local disk needs no fsync per file.
+        let shared = !self.trust.as_ref().is_some_and(|t| t.coherent);
+        let written = file
+            .write_all(&text)
+            .and_then(|()| if shared { file.sync_data() } else { Ok(()) });
+        if let Err(e) = written {
             drop(file);
             let _ = std::fs::remove_file(&path);
             return Err(CacheError::io("write", &path, e));
@@ -488,6 +493,7 @@ impl Claimer {
             path,
             file,
             beat_offset,
+            flush_beats: shared,
             owner,
             partial,
             flock: self.flock.take(),
@@ -652,6 +658,8 @@ struct PendingLease {
     file: File,
     /// Where the heartbeat line starts.
     beat_offset: u64,
+    /// Flush each heartbeat to the file server (shared filesystems).
+    flush_beats: bool,
     owner: Owner,
     partial: PathBuf,
     flock: Option<BlobLock>,
@@ -665,13 +673,13 @@ impl PendingLease {
         let interval = heartbeat_interval(self.timeout);
         let heartbeat = {
             let (file, path, token) = (file.clone(), self.path.clone(), self.owner.token.clone());
-            let offset = self.beat_offset;
+            let (offset, flush) = (self.beat_offset, self.flush_beats);
             tokio::spawn(async move {
                 for count in 1.. {
                     tokio::time::sleep(interval).await;
                     let (file, path, token) = (file.clone(), path.clone(), token.clone());
                     let still_ours = tokio::task::spawn_blocking(move || {
-                        beat(&file, offset, count, &path, &token)
+                        beat(&file, offset, count, flush, &path, &token)
                     })
                     .await
                     .unwrap_or(false);
@@ -709,11 +717,11 @@ fn beat_line(count: u64) -> Vec<u8> {
 /// taken over meanwhile is another file: this write cannot touch it), flushes it to the file
 /// server (NFS clients read the server's copy), which also moves the mtime, and checks the
 /// lease at its path is still this one. Blocking.
-fn beat(file: &File, offset: u64, count: u64, path: &Path, token: &str) -> bool {
+fn beat(file: &File, offset: u64, count: u64, flush: bool, path: &Path, token: &str) -> bool {
     use std::os::unix::fs::FileExt;
     if file
         .write_all_at(&beat_line(count), offset)
-        .and_then(|()| file.sync_data())
+        .and_then(|()| if flush { file.sync_data() } else { Ok(()) })
         .is_err()
     {
         return false;
