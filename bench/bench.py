@@ -647,7 +647,7 @@ def machine_description():
             return "not installed"
 
     versions = {
-        "hfget": first_line([HFGET, "--version"]) + f" (main at `{git_head()}`)",
+        "hfget": first_line([HFGET, "--version"]) + f", built from {git_head()}",
         "huggingface_hub": first_line([HF, "version"]).split("version:")[-1].strip(),
         "curl": first_line(["curl", "--version"]),
         "aria2c": first_line(["aria2c", "--version"]),
@@ -663,8 +663,8 @@ def machine_description():
 
 
 def git_head():
-    r = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h %s"], capture_output=True, text=True)
-    return r.stdout.strip()[:90]
+    r = subprocess.run(["git", "-C", str(ROOT), "log", "-1", "--format=%h"], capture_output=True, text=True)
+    return r.stdout.strip()
 
 
 # ------------------------------------------------------------------------------------------
