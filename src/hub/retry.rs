@@ -307,10 +307,21 @@ impl Pacer {
                                 bucket.remaining -= 1;
                                 Ok(())
                             } else if now >= bucket.resets_at + RESET_MARGIN {
-                                // A new window. Without a known quota, let one request through
-                                // and learn the new count from its answer.
-                                bucket.remaining = bucket.quota.unwrap_or(1).saturating_sub(1);
-                                bucket.resets_at = now + Duration::from_secs(1);
+                                match bucket.quota {
+                                    // A new window of a known quota.
+                                    Some(quota) => {
+                                        bucket.remaining = quota.saturating_sub(1);
+                                        bucket.resets_at = now + Duration::from_secs(1);
+                                    }
+                                    // Nobody announced a quota (a lone 429 from a Hub that sends
+                                    // no RateLimit otherwise): the window is over, so is the
+                                    // pacing, until an answer announces a limit again. Keeping
+                                    // "one request per reset" here throttled 1000 files to one a
+                                    // second after a single 429 (the soak hang).
+                                    None => {
+                                        state.buckets.remove(&class);
+                                    }
+                                }
                                 Ok(())
                             } else {
                                 let wait = bucket.resets_at + RESET_MARGIN - now;

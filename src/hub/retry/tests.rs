@@ -183,3 +183,29 @@ async fn one_request_at_a_time_until_the_first_answer() {
     other.abandon(RequestClass::Api);
     other.admit(RequestClass::Api).await;
 }
+
+/// The soak hang (found by the lead's CI check): one 429 carrying `RateLimit …;r=0;t=1` from a
+/// Hub that sends no RateLimit headers otherwise left the class paced at one request per second
+/// for the rest of the run (1000 small files took many minutes), because answers without the
+/// header never refilled a bucket of unknown quota.
+#[tokio::test(start_paused = true)]
+async fn a_window_of_unknown_quota_ends_with_its_reset() {
+    let pacer = Pacer::default();
+    let class = RequestClass::Resolve;
+    pacer.admit(class).await;
+    pacer.observe(class, Some("\"resolvers\";r=0;t=1"), None);
+    // The held request waits out the window…
+    pacer.admit(class).await;
+    // …and its answer carries no RateLimit header, like every answer before the 429.
+    pacer.observe(class, None, None);
+    let start = tokio::time::Instant::now();
+    for _ in 0..20 {
+        pacer.admit(class).await;
+        pacer.observe(class, None, None);
+    }
+    assert!(
+        start.elapsed() < Duration::from_millis(10),
+        "unpaced again after the window: {:?}",
+        start.elapsed()
+    );
+}
