@@ -405,6 +405,14 @@ impl Pacer {
             )
         });
         match state.buckets.get_mut(&class) {
+            // An exhausted bucket's answer (a 429's `r=0;t=…`) names the reset to wait for, even
+            // when it is sooner than the window an earlier answer announced: keeping the later
+            // reset held every request for 300 s after a `r=0;t=0` 429 (the soak hang).
+            Some(bucket) if now < bucket.resets_at && limit.remaining == 0 => {
+                bucket.remaining = 0;
+                bucket.resets_at = resets_at;
+                bucket.quota = quota.or(bucket.quota);
+            }
             Some(bucket) if now < bucket.resets_at => {
                 bucket.remaining = bucket.remaining.min(may_send);
                 bucket.resets_at = bucket.resets_at.max(resets_at);

@@ -209,3 +209,22 @@ async fn a_window_of_unknown_quota_ends_with_its_reset() {
         start.elapsed()
     );
 }
+
+/// The soak hang, second half: a 429 saying `r=0;t=0` inside a window an earlier answer had
+/// announced as 300 s long held every later request for those 300 s.
+#[tokio::test(start_paused = true)]
+async fn an_exhausted_answer_names_the_reset_to_wait_for() {
+    let pacer = Pacer::default();
+    let class = RequestClass::Resolve;
+    pacer.admit(class).await;
+    pacer.observe(class, Some("\"resolvers\";r=4000;t=300"), None);
+    pacer.admit(class).await;
+    pacer.observe(class, Some("\"resolvers\";r=0;t=0"), None);
+    let start = tokio::time::Instant::now();
+    pacer.admit(class).await;
+    assert!(
+        start.elapsed() <= RESET_MARGIN + Duration::from_millis(10),
+        "waited for the 429's reset, not the window's: {:?}",
+        start.elapsed()
+    );
+}
