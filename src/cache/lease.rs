@@ -343,7 +343,7 @@ impl Claimer {
                             if self.expired(&trust, &holder)
                                 && let Some(lease) = self.take_over(&content)?
                             {
-                                return Ok(Step::Acquired(lease));
+                                return Ok(self.acquired(lease));
                             }
                             Ok(Step::Wait(holder))
                         }
@@ -353,7 +353,7 @@ impl Claimer {
             }
         }
         if let Some(lease) = self.create()? {
-            return Ok(Step::Acquired(lease));
+            return Ok(self.acquired(lease));
         }
         let Some((content, holder)) = self.look() else {
             // Gone between our create and our read: its owner finished or gave up.
@@ -362,7 +362,7 @@ impl Claimer {
         if self.expired(&trust, &holder)
             && let Some(lease) = self.take_over(&content)?
         {
-            return Ok(Step::Acquired(lease));
+            return Ok(self.acquired(lease));
         }
         Ok(Step::Wait(holder))
     }
@@ -434,6 +434,19 @@ impl Claimer {
     }
 
     /// `O_EXCL`-creates the lease. `None` when another one exists.
+    /// A lease just won. The owner before us may have placed the blob and let go between our
+    /// first look and our win: then there is nothing to fetch (a small file was fetched twice by
+    /// three concurrent runs under load, `faults::concurrent_processes_download_each_blob_once`).
+    fn acquired(&self, lease: PendingLease) -> Step {
+        if !self.claim.refetch && self.claim.blob_is_complete() {
+            release(&lease.path, &lease.owner.token);
+            drop(lease);
+            clear_after_completion(&self.claim);
+            return Step::Done;
+        }
+        Step::Acquired(lease)
+    }
+
     fn create(&mut self) -> Result<Option<PendingLease>, CacheError> {
         let path = self.claim.lease_path();
         let token = format!("{TOKEN_PREFIX}{:016x}", crate::random::random_u64());
