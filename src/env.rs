@@ -8,6 +8,11 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+/// How long a silent lease owner is trusted before it is taken over (issue #12: "about 30 s by
+/// default"). Defined here, with the variable that overrides it, so `env` imports no other module
+/// (an `env → cache → hub → env` cycle otherwise).
+pub(crate) const DEFAULT_LEASE_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub const HF_ENDPOINT: &str = "HF_ENDPOINT";
 pub const HF_HOME: &str = "HF_HOME";
 pub const HF_HUB_CACHE: &str = "HF_HUB_CACHE";
@@ -241,7 +246,7 @@ impl Settings {
                 .and_then(|value| value.trim().parse::<f64>().ok())
                 .filter(|secs| secs.is_finite() && *secs > 0.0)
                 .map(std::time::Duration::from_secs_f64)
-                .unwrap_or(crate::cache::lease::DEFAULT_TIMEOUT),
+                .unwrap_or(DEFAULT_LEASE_TIMEOUT),
         }
     }
 

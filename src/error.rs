@@ -21,23 +21,10 @@
 use crate::auth::AuthError;
 use crate::cache::CacheError;
 use crate::download::DownloadError;
+use crate::hub::HubError;
 use crate::hub::repo::RepoIdError;
-use crate::hub::{HubError, HubErrorKind};
 
-pub mod exit {
-    pub const SUCCESS: u8 = 0;
-    pub const FAILURE: u8 = 1;
-    pub const USAGE: u8 = 2;
-    pub const NOT_FOUND: u8 = 3;
-    pub const TOKEN: u8 = 4;
-    pub const ACCESS: u8 = 5;
-    pub const NETWORK: u8 = 6;
-    pub const HUB_UNAVAILABLE: u8 = 7;
-    pub const INTEGRITY: u8 = 8;
-    pub const LOCAL: u8 = 9;
-    pub const OFFLINE: u8 = 10;
-    pub const INTERRUPTED: u8 = 130;
-}
+pub(crate) use crate::exit;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -113,27 +100,7 @@ impl Error {
 }
 
 pub fn hub_exit_code(error: &HubError) -> u8 {
-    match &error.kind {
-        HubErrorKind::RepoNotFound
-        | HubErrorKind::RevisionNotFound
-        | HubErrorKind::EntryNotFound => exit::NOT_FOUND,
-        HubErrorKind::AuthenticationRequired
-        | HubErrorKind::InvalidToken
-        | HubErrorKind::Forbidden => exit::TOKEN,
-        HubErrorKind::GatedRepo
-        | HubErrorKind::RepoDisabled
-        | HubErrorKind::ContentHidden { .. } => exit::ACCESS,
-        HubErrorKind::Network(_) => exit::NETWORK,
-        HubErrorKind::RateLimited | HubErrorKind::ServerError | HubErrorKind::SignedUrlRejected => {
-            exit::HUB_UNAVAILABLE
-        }
-        HubErrorKind::Protocol(_) => exit::INTEGRITY,
-        HubErrorKind::Offline => exit::OFFLINE,
-        HubErrorKind::BadEndpoint(_) => exit::USAGE,
-        HubErrorKind::TokenNotSendable => exit::TOKEN,
-        HubErrorKind::ClientSetup(_) => exit::FAILURE,
-        HubErrorKind::UnexpectedStatus => exit::FAILURE,
-    }
+    error.exit_code()
 }
 
 fn download_exit_code(error: &DownloadError) -> u8 {
@@ -219,25 +186,7 @@ impl Error {
 }
 
 pub fn hub_cause(error: &HubError) -> &'static str {
-    match &error.kind {
-        HubErrorKind::RepoNotFound | HubErrorKind::AuthenticationRequired => "repo_not_found",
-        HubErrorKind::RevisionNotFound => "revision_not_found",
-        HubErrorKind::EntryNotFound => "file_not_found",
-        HubErrorKind::InvalidToken => "invalid_token",
-        HubErrorKind::Forbidden => "forbidden",
-        HubErrorKind::GatedRepo => "gated",
-        HubErrorKind::ContentHidden { .. } => "content_hidden",
-        HubErrorKind::RepoDisabled => "repo_disabled",
-        HubErrorKind::Network(_) => "endpoint_unreachable",
-        HubErrorKind::RateLimited => "rate_limited",
-        HubErrorKind::ServerError | HubErrorKind::SignedUrlRejected => "server_error",
-        HubErrorKind::Protocol(_) => "protocol",
-        HubErrorKind::Offline => "offline_not_cached",
-        HubErrorKind::BadEndpoint(_) => "bad_endpoint",
-        HubErrorKind::TokenNotSendable => "invalid_token",
-        HubErrorKind::ClientSetup(_) => "client_setup",
-        HubErrorKind::UnexpectedStatus => "unexpected_status",
-    }
+    error.cause()
 }
 
 #[cfg(test)]

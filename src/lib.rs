@@ -17,6 +17,7 @@ pub(crate) mod doctor;
 pub(crate) mod download;
 pub(crate) mod env;
 pub(crate) mod error;
+pub(crate) mod exit;
 pub(crate) mod hub;
 pub(crate) mod output;
 pub(crate) mod random;
@@ -27,7 +28,7 @@ use std::process::ExitCode;
 
 use clap::{CommandFactory, Parser};
 
-use crate::error::{Error, exit};
+use crate::error::Error;
 
 /// Parses the arguments, runs the command, and maps any error to a message and an exit code.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {

@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use super::Token;
 use crate::env::{self, Environment, Settings};
-use crate::error::{exit, hub_exit_code};
+use crate::exit;
 use crate::hub::client::{Redirects, accept_json, read_json};
 use crate::hub::{HubClient, HubError};
 
@@ -82,7 +82,7 @@ impl OAuthError {
     pub fn exit_code(&self) -> u8 {
         match self {
             OAuthError::DeviceRequest(error) | OAuthError::RefreshFailed { source: error, .. } => {
-                hub_exit_code(error)
+                error.exit_code()
             }
             OAuthError::Denied
             | OAuthError::Expired { .. }
@@ -95,7 +95,7 @@ impl OAuthError {
     pub fn cause(&self) -> &'static str {
         match self {
             OAuthError::DeviceRequest(error) | OAuthError::RefreshFailed { source: error, .. } => {
-                crate::error::hub_cause(error)
+                error.cause()
             }
             OAuthError::Denied => "browser_login_denied",
             OAuthError::Expired { .. } => "browser_login_code_expired",

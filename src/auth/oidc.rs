@@ -17,7 +17,7 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 
 use super::Token;
 use crate::env::{self, Environment, Settings};
-use crate::error::{exit, hub_exit_code};
+use crate::exit;
 use crate::hub::client::{Redirects, accept_json, read_json};
 use crate::hub::{HubClient, HubError};
 
@@ -76,9 +76,9 @@ impl OidcError {
     pub fn exit_code(&self) -> u8 {
         match self {
             OidcError::NoProvider | OidcError::GithubPermission => exit::TOKEN,
-            OidcError::Provider(error) => hub_exit_code(error),
-            OidcError::Exchange { source, .. } => match hub_exit_code(source) {
-                exit::NETWORK | exit::HUB_UNAVAILABLE => hub_exit_code(source),
+            OidcError::Provider(error) => error.exit_code(),
+            OidcError::Exchange { source, .. } => match source.exit_code() {
+                exit::NETWORK | exit::HUB_UNAVAILABLE => source.exit_code(),
                 _ => exit::TOKEN,
             },
         }

@@ -50,7 +50,7 @@ use super::lock::{BlobLock, TryLock};
 
 /// How long a lease may go without a visible heartbeat before it is taken over (issue #12:
 /// "about 30 s by default"); `HFGET_LEASE_TIMEOUT` changes it.
-pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+pub const DEFAULT_TIMEOUT: Duration = crate::env::DEFAULT_LEASE_TIMEOUT;
 /// Added to the timeout before a lease is judged by its mtime against this machine's clock,
 /// for clocks that disagree between machines. Observed staleness needs no margin.
 const CLOCK_SKEW_MARGIN: Duration = Duration::from_secs(30);

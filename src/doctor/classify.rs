@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use super::evidence::{Evidence, Probe};
-use crate::error::exit;
+use crate::exit;
 
 /// A stable diagnosis identifier (the `cause` field of `--json`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -7,7 +7,7 @@ use serde::Serialize;
 use crate::auth::ResolvedToken;
 use crate::auth::token::redact_url_password;
 use crate::env::{self, Environment, Settings};
-use crate::error::exit;
+use crate::exit;
 use crate::hub::{HubClient, HubErrorKind};
 
 /// How a check came out. `warn` is not a failure (the exit code ignores it), but it is not a

@@ -358,5 +358,56 @@ pub fn classify(response: &ErrorResponse) -> HubErrorKind {
 /// The Retry-After and RateLimit rules live with the one retry policy.
 pub use super::retry::retry_after_secs;
 
+impl HubError {
+    /// The exit code of this failure's family (README "Exit codes").
+    pub fn exit_code(&self) -> u8 {
+        use crate::exit;
+        match &self.kind {
+            HubErrorKind::RepoNotFound
+            | HubErrorKind::RevisionNotFound
+            | HubErrorKind::EntryNotFound => exit::NOT_FOUND,
+            HubErrorKind::AuthenticationRequired
+            | HubErrorKind::InvalidToken
+            | HubErrorKind::Forbidden => exit::TOKEN,
+            HubErrorKind::GatedRepo
+            | HubErrorKind::RepoDisabled
+            | HubErrorKind::ContentHidden { .. } => exit::ACCESS,
+            HubErrorKind::Network(_) => exit::NETWORK,
+            HubErrorKind::RateLimited
+            | HubErrorKind::ServerError
+            | HubErrorKind::SignedUrlRejected => exit::HUB_UNAVAILABLE,
+            HubErrorKind::Protocol(_) => exit::INTEGRITY,
+            HubErrorKind::Offline => exit::OFFLINE,
+            HubErrorKind::BadEndpoint(_) => exit::USAGE,
+            HubErrorKind::TokenNotSendable => exit::TOKEN,
+            HubErrorKind::ClientSetup(_) => exit::FAILURE,
+            HubErrorKind::UnexpectedStatus => exit::FAILURE,
+        }
+    }
+
+    /// A stable, machine-readable name for `--json` (issue #13.9), the doctor's where it has one.
+    pub fn cause(&self) -> &'static str {
+        match &self.kind {
+            HubErrorKind::RepoNotFound | HubErrorKind::AuthenticationRequired => "repo_not_found",
+            HubErrorKind::RevisionNotFound => "revision_not_found",
+            HubErrorKind::EntryNotFound => "file_not_found",
+            HubErrorKind::InvalidToken => "invalid_token",
+            HubErrorKind::Forbidden => "forbidden",
+            HubErrorKind::GatedRepo => "gated",
+            HubErrorKind::ContentHidden { .. } => "content_hidden",
+            HubErrorKind::RepoDisabled => "repo_disabled",
+            HubErrorKind::Network(_) => "endpoint_unreachable",
+            HubErrorKind::RateLimited => "rate_limited",
+            HubErrorKind::ServerError | HubErrorKind::SignedUrlRejected => "server_error",
+            HubErrorKind::Protocol(_) => "protocol",
+            HubErrorKind::Offline => "offline_not_cached",
+            HubErrorKind::BadEndpoint(_) => "bad_endpoint",
+            HubErrorKind::TokenNotSendable => "invalid_token",
+            HubErrorKind::ClientSetup(_) => "client_setup",
+            HubErrorKind::UnexpectedStatus => "unexpected_status",
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests;
