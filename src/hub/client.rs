@@ -344,6 +344,8 @@ impl HubClient {
     /// `X-Error-Message` is absent (§4.1).
     pub async fn decode_error(&self, response: Response) -> HubError {
         let mut details = error_details(&response, self.is_endpoint_origin(response.url()));
+        // The token goes only to the endpoint's origin, so that is where it was sent.
+        details.token_sent = self.token.is_some() && details.from_endpoint;
         let is_html = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
@@ -381,6 +383,8 @@ pub fn error_details(response: &Response, from_endpoint: bool) -> ErrorResponse 
             header("ratelimit").as_deref(),
             header("retry-after").as_deref(),
         ),
+        // Only the caller knows; `HubClient::decode_error` fills it in.
+        token_sent: false,
     }
 }
 

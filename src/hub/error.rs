@@ -20,6 +20,10 @@ pub struct ErrorResponse {
     pub from_endpoint: bool,
     /// Seconds to wait, from `RateLimit: …;t=` or `Retry-After` (§4.7).
     pub retry_after_secs: Option<u64>,
+    /// Whether the failed request carried a token. A 401 to a sent token means the token is
+    /// refused, whatever the wording (issue #10 finding 4: `Invalid username or password.` and
+    /// `Invalid credentials in Authorization header` are both seen), never "log in".
+    pub token_sent: bool,
 }
 
 /// The family a failure belongs to. Everything a user can act on has its own variant.
@@ -343,7 +347,10 @@ pub fn classify(response: &ErrorResponse) -> HubErrorKind {
         return HubErrorKind::RepoDisabled;
     }
     match response.status {
-        401 if lower.contains("invalid credentials") || lower.contains("invalid user token") => {
+        401 if response.token_sent
+            || lower.contains("invalid credentials")
+            || lower.contains("invalid user token") =>
+        {
             HubErrorKind::InvalidToken
         }
         401 => HubErrorKind::AuthenticationRequired,

@@ -106,3 +106,34 @@ fn a_mirrors_proxy_timeout_is_not_called_a_hub_server_error() {
     assert!(text.contains("cannot reach the Hub"), "{text}");
     assert!(!text.contains("the Hub had a server error"), "{text}");
 }
+
+/// Issue #10 finding 4: a 401 to a request that carried a token is the token's fault in either
+/// wording the Hub uses, never "log in".
+#[test]
+fn a_401_to_a_sent_token_is_an_invalid_token_in_any_wording() {
+    for message in [
+        "Invalid username or password.",
+        "Invalid credentials in Authorization header",
+        "something else entirely",
+    ] {
+        let response = |token_sent| ErrorResponse {
+            status: 401,
+            error_message: Some(message.to_string()),
+            from_endpoint: true,
+            token_sent,
+            ..ErrorResponse::default()
+        };
+        assert_eq!(
+            classify(&response(true)),
+            HubErrorKind::InvalidToken,
+            "{message}"
+        );
+    }
+    let anonymous = ErrorResponse {
+        status: 401,
+        error_message: Some("Invalid username or password.".to_string()),
+        from_endpoint: true,
+        ..ErrorResponse::default()
+    };
+    assert_eq!(classify(&anonymous), HubErrorKind::AuthenticationRequired);
+}
