@@ -22,6 +22,7 @@ pub(crate) mod hub;
 pub(crate) mod output;
 pub(crate) mod random;
 pub(crate) mod secret;
+pub(crate) mod time;
 
 use std::ffi::OsString;
 use std::process::ExitCode;

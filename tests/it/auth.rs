@@ -641,29 +641,6 @@ fn secret_service_context() -> Option<TestContext> {
     Some(ctx)
 }
 
-/// `secret-tool lookup service hfget username {host}/{name}`: the stored secret, if any.
-fn secret_tool_lookup(ctx: &TestContext, name: &str) -> Option<String> {
-    let host = ctx
-        .emulator
-        .hub_url()
-        .trim_start_matches("http://")
-        .to_string();
-    let output = std::process::Command::new("secret-tool")
-        .args([
-            "lookup",
-            "service",
-            "hfget",
-            "username",
-            &format!("{host}/{name}"),
-        ])
-        .output()
-        .expect("secret-tool runs (apt-get install libsecret-tools)");
-    output
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
 /// Every file under `dir` whose bytes contain `needle`.
 fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
     let mut found = Vec::new();

@@ -811,28 +811,6 @@ fn secret_service_ctx(oauth: OAuthScenario) -> Option<TestContext> {
     Some(ctx)
 }
 
-fn secret_tool_lookup(ctx: &TestContext, name: &str) -> Option<String> {
-    let host = ctx
-        .emulator
-        .hub_url()
-        .trim_start_matches("http://")
-        .to_string();
-    let output = std::process::Command::new("secret-tool")
-        .args([
-            "lookup",
-            "service",
-            "hfget",
-            "username",
-            &format!("{host}/{name}"),
-        ])
-        .output()
-        .expect("secret-tool runs (apt-get install libsecret-tools)");
-    output
-        .status
-        .success()
-        .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
 fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
     let mut found = Vec::new();
     let mut stack = vec![dir.to_path_buf()];

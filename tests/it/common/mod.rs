@@ -290,3 +290,27 @@ pub fn python() -> Option<PathBuf> {
     }
     found
 }
+
+/// `secret-tool lookup service hfget username {host}/{name}`: the secret the Secret Service
+/// holds for a login, if any (the keyring tests of auth.rs and oauth.rs).
+pub fn secret_tool_lookup(ctx: &TestContext, name: &str) -> Option<String> {
+    let host = ctx
+        .emulator
+        .hub_url()
+        .trim_start_matches("http://")
+        .to_string();
+    let output = std::process::Command::new("secret-tool")
+        .args([
+            "lookup",
+            "service",
+            "hfget",
+            "username",
+            &format!("{host}/{name}"),
+        ])
+        .output()
+        .expect("secret-tool runs (apt-get install libsecret-tools)");
+    output
+        .status
+        .success()
+        .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
+}
