@@ -66,7 +66,18 @@ pub async fn run(
         // variable that is actually set.
         doctor::offline(settings, &subject, env::offline_variables(environment))
     } else {
-        diagnose_with_sources(settings, &sources.candidates, &subject).await?
+        // Issue #14: a browser login the Hub stopped accepting before its announced expiry is
+        // renewed here as in `download` and `whoami`, so the doctor diagnoses the token a
+        // download would really send (no request unless the active token is a browser login).
+        let mut candidates = sources.candidates.clone();
+        if let Some(active) = active_token(settings, &candidates)
+            && let Some(renewed) =
+                auth::oauth_store::recover_rejected(settings, environment, &active).await
+            && let Some(first) = candidates.first_mut()
+        {
+            *first = renewed;
+        }
+        diagnose_with_sources(settings, &candidates, &subject).await?
     };
     print_diagnosis(&diagnosis, args.json)?;
     Ok(diagnosis.exit_code())

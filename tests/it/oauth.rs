@@ -541,7 +541,14 @@ fn oauth_refresh_after_a_401_that_whoami_confirms() {
     assert!(ctx.emulator.oauth_expire_access_token(&new_access));
     let who = ctx.run(&["whoami"]).success();
     assert!(who.stdout.contains("user: alice"), "{}", who.stdout);
-    assert_ne!(stored_field(&ctx, "hf_token").unwrap(), new_access);
+    let newest = stored_field(&ctx, "hf_token").unwrap();
+    assert_ne!(newest, new_access);
+
+    // And so does the doctor: it diagnoses the renewed token, not the rejected one.
+    assert!(ctx.emulator.oauth_expire_access_token(&newest));
+    let doctor = ctx.run(&["doctor", "alice/secret", "weights.txt"]);
+    assert_eq!(doctor.code, 0, "{}\n{}", doctor.stdout, doctor.stderr);
+    assert_ne!(stored_field(&ctx, "hf_token").unwrap(), newest);
 }
 
 #[test]
