@@ -66,16 +66,7 @@ impl BlobLock {
     /// One attempt at the lock a download holds, without waiting; creates the lock file
     /// (`0664`, as Python's `WeakFileLock`). Blocking (a quick system call; on NFS a round trip).
     pub fn try_claim(path: &Path) -> Result<TryLock, CacheError> {
-        if let Some(parent) = path.parent() {
-            create_dir_all(parent)?;
-        }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o664)
-            .open(path)
-            .map_err(|e| CacheError::io("open the lock file", path, e))?;
+        let file = open_lock_file(path)?;
         Ok(match file.try_lock() {
             Ok(()) => TryLock::Held(BlobLock { file: Some(file) }),
             Err(TryLockError::WouldBlock) => TryLock::Busy,
@@ -85,16 +76,7 @@ impl BlobLock {
 
     /// Waits (asynchronously) for the lock, saying every 10 s who it is waiting for.
     pub async fn acquire(path: &Path, what: &str) -> Result<BlobLock, CacheError> {
-        if let Some(parent) = path.parent() {
-            create_dir_all(parent)?;
-        }
-        let file = OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .mode(0o664)
-            .open(path)
-            .map_err(|e| CacheError::io("open the lock file", path, e))?;
+        let file = open_lock_file(path)?;
         let started = Instant::now();
         let mut last_note = started;
         let mut delay = Duration::from_millis(20);
@@ -153,6 +135,21 @@ pub enum Probe {
     Held,
     /// Locks cannot be tested here (unsupported filesystem, permissions): liveness is unknown.
     Unknown(std::io::Error),
+}
+
+/// Opens (creating it, `0664` as Python's `WeakFileLock`, and its folder) the file a lock is
+/// taken on. Blocking.
+fn open_lock_file(path: &Path) -> Result<std::fs::File, CacheError> {
+    if let Some(parent) = path.parent() {
+        create_dir_all(parent)?;
+    }
+    OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .mode(0o664)
+        .open(path)
+        .map_err(|e| CacheError::io("open the lock file", path, e))
 }
 
 #[cfg(test)]

@@ -914,20 +914,10 @@ impl Job {
         let (kind, size, etag) = (self.file.kind, self.file.size, self.file.etag.clone());
         let progress = self.progress.clone();
         let matches = tokio::task::spawn_blocking(move || -> std::io::Result<bool> {
-            use std::io::Read;
             let mut hasher = ContentHasher::new(kind, size);
-            let mut reader = std::fs::File::open(&owned)?.take(size);
-            let mut buffer = vec![0u8; 1 << 20];
-            let mut total = 0u64;
-            loop {
-                let read = reader.read(&mut buffer)?;
-                if read == 0 {
-                    break;
-                }
-                hasher.update(&buffer[..read]);
-                progress.advance(read as u64);
-                total += read as u64;
-            }
+            let total = verify::hash_file_reporting(&owned, size, &mut hasher, |read| {
+                progress.advance(read);
+            })?;
             let matches = total == size && hasher.finish() == etag;
             if !matches {
                 progress.rewind(total);

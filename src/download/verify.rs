@@ -89,19 +89,7 @@ pub fn hash_file_prefix(
     len: u64,
     hasher: &mut ContentHasher,
 ) -> std::io::Result<()> {
-    use std::io::Read;
-    let file = std::fs::File::open(path)?;
-    let mut reader = std::io::BufReader::with_capacity(1 << 20, file.take(len));
-    let mut buffer = vec![0u8; 1 << 20];
-    let mut total = 0u64;
-    loop {
-        let read = reader.read(&mut buffer)?;
-        if read == 0 {
-            break;
-        }
-        hasher.update(&buffer[..read]);
-        total += read as u64;
-    }
+    let total = hash_file_reporting(path, len, hasher, |_| {})?;
     if total != len {
         return Err(std::io::Error::new(
             std::io::ErrorKind::UnexpectedEof,
@@ -109,6 +97,30 @@ pub fn hash_file_prefix(
         ));
     }
     Ok(())
+}
+
+/// Hashes up to `len` bytes of a file from its start, telling `on_read` how many bytes each read
+/// brought (progress bars), and returns how many there were: a shorter file is not an error
+/// here. Blocking: call from `spawn_blocking`.
+pub fn hash_file_reporting(
+    path: &std::path::Path,
+    len: u64,
+    hasher: &mut ContentHasher,
+    mut on_read: impl FnMut(u64),
+) -> std::io::Result<u64> {
+    use std::io::Read;
+    let mut reader = std::fs::File::open(path)?.take(len);
+    let mut buffer = vec![0u8; 1 << 20];
+    let mut total = 0u64;
+    loop {
+        let read = reader.read(&mut buffer)?;
+        if read == 0 {
+            return Ok(total);
+        }
+        hasher.update(&buffer[..read]);
+        on_read(read as u64);
+        total += read as u64;
+    }
 }
 
 /// How a finished transfer ended.
