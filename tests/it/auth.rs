@@ -626,41 +626,7 @@ fn auth_env_reports_sources_masked() {
 // A real Secret Service (scripts/with-secret-service.sh env HFGET_TEST_SECRET_SERVICE=1 …)
 
 fn secret_service_context() -> Option<TestContext> {
-    if std::env::var_os("HFGET_TEST_SECRET_SERVICE").is_none() {
-        eprintln!(
-            "skipping: set HFGET_TEST_SECRET_SERVICE=1 and run under scripts/with-secret-service.sh for the real keyring tests"
-        );
-        return None;
-    }
-    let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").expect(
-        "HFGET_TEST_SECRET_SERVICE=1 needs a session bus: run under scripts/with-secret-service.sh",
-    );
-    let mut ctx = ctx();
-    ctx.remove_env("HFGET_KEYRING")
-        .env("DBUS_SESSION_BUS_ADDRESS", &bus);
-    Some(ctx)
-}
-
-/// Every file under `dir` whose bytes contain `needle`.
-fn files_containing(dir: &Path, needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path)
-                && bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
-            {
-                found.push(path.display().to_string());
-            }
-        }
-    }
-    found
+    with_secret_service(ctx())
 }
 
 #[test]

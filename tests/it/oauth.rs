@@ -803,40 +803,7 @@ fn oidc_exchange_with_a_given_id_token_and_its_failures() {
 // A real Secret Service: the refresh token lives only in the keyring.
 
 fn secret_service_ctx(oauth: OAuthScenario) -> Option<TestContext> {
-    if std::env::var_os("HFGET_TEST_SECRET_SERVICE").is_none() {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must run the keyring tests (HFGET_TEST_SECRET_SERVICE=1 under scripts/with-secret-service.sh)"
-        );
-        eprintln!("skipping: set HFGET_TEST_SECRET_SERVICE=1 under scripts/with-secret-service.sh");
-        return None;
-    }
-    let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").expect("a session bus");
-    let mut ctx = ctx_with(oauth);
-    ctx.remove_env("HFGET_KEYRING")
-        .env("DBUS_SESSION_BUS_ADDRESS", &bus);
-    Some(ctx)
-}
-
-fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
-    let mut found = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let Ok(entries) = std::fs::read_dir(&dir) else {
-            continue;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                stack.push(path);
-            } else if let Ok(bytes) = std::fs::read(&path)
-                && bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
-            {
-                found.push(path.display().to_string());
-            }
-        }
-    }
-    found
+    with_secret_service(ctx_with(oauth))
 }
 
 #[test]

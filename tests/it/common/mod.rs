@@ -314,3 +314,47 @@ pub fn secret_tool_lookup(ctx: &TestContext, name: &str) -> Option<String> {
         .success()
         .then(|| String::from_utf8_lossy(&output.stdout).into_owned())
 }
+
+/// `ctx` wired to the real Secret Service of `scripts/with-secret-service.sh`
+/// (`HFGET_TEST_SECRET_SERVICE=1`), or `None` with a note when that is not set up; under CI it
+/// must be.
+pub fn with_secret_service(mut ctx: TestContext) -> Option<TestContext> {
+    if std::env::var_os("HFGET_TEST_SECRET_SERVICE").is_none() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must run the keyring tests (HFGET_TEST_SECRET_SERVICE=1 under scripts/with-secret-service.sh)"
+        );
+        eprintln!(
+            "skipping: set HFGET_TEST_SECRET_SERVICE=1 and run under scripts/with-secret-service.sh for the real keyring tests"
+        );
+        return None;
+    }
+    let bus = std::env::var("DBUS_SESSION_BUS_ADDRESS").expect(
+        "HFGET_TEST_SECRET_SERVICE=1 needs a session bus: run under scripts/with-secret-service.sh",
+    );
+    ctx.remove_env("HFGET_KEYRING")
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus);
+    Some(ctx)
+}
+
+/// Every file under `dir` whose bytes contain `needle` (a secret must be in none of them).
+pub fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if let Ok(bytes) = std::fs::read(&path)
+                && bytes.windows(needle.len()).any(|w| w == needle.as_bytes())
+            {
+                found.push(path.display().to_string());
+            }
+        }
+    }
+    found
+}
