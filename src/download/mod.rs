@@ -157,11 +157,21 @@ pub async fn download(
         Err(error) => return Err(error),
     };
     let files = select_files(client, request, &commit).await?;
-    let planned = plan_needs(request, &commit, files)?;
+    // Stats, leases and free space: filesystem work, off the async workers (issue #9).
+    let planned = {
+        let (request, commit) = (request.clone(), commit.clone());
+        transfer::blocking(move || -> Result<Vec<PlannedFile>, DownloadError> {
+            let planned = plan_needs(&request, &commit, files)?;
+            if !request.dry_run {
+                check_free_space(&request, &commit, &planned)?;
+            }
+            Ok(planned)
+        })
+        .await??
+    };
     if request.dry_run {
         return Ok(report(request, &commit, &planned, FileStatus::WillDownload));
     }
-    check_free_space(request, &commit, &planned)?;
     let tally = Arc::new(Tally::default());
     let executed = execute(client, request, &commit, &planned, &tally).await;
     record_revision(request, &commit, executed.is_ok())?;
@@ -405,6 +415,8 @@ pub(crate) fn named_a_folder(request: &DownloadRequest, folder: &RepoPath) -> Do
     }
 }
 
+/// What each file still needs, from the files on disk; sweeps the leases killed runs left next
+/// to blobs already in place. Blocking.
 fn plan_needs(
     request: &DownloadRequest,
     commit: &str,
@@ -416,13 +428,20 @@ fn plan_needs(
             _ if request.force => Need::Fetch,
             Target::Cache(dir) => {
                 let cache = CacheRepo::new(dir, &request.repo);
-                if cache.has_file(commit, &remote.path, remote.size) {
+                let need = if cache.has_file(commit, &remote.path, remote.size) {
                     Need::Nothing
                 } else if cache.has_blob(&remote.etag, remote.size) {
                     Need::Link
                 } else {
                     Need::Fetch
+                };
+                if !matches!(need, Need::Fetch) && !request.dry_run {
+                    let blob = cache.blob_path(&remote.etag);
+                    if let Some(blobs) = blob.parent() {
+                        lease::sweep_placed(blobs, &remote.etag, request.lease_timeout);
+                    }
                 }
+                need
             }
             Target::LocalDir { dir, cache } => {
                 let local = LocalDir::new(dir);

@@ -589,3 +589,35 @@ fn without_file_locks_concurrent_processes_stay_correct() {
         "no lock was taken"
     );
 }
+
+/// A run `kill -9`ed between placing a blob and removing its lease leaves the lease behind, and
+/// later runs find the blob in place, so never claim it. The next run sweeps it (the CI soak
+/// `shared_cache::soak_random_kills_on_two_machines` found such a lease after a kill). Before
+/// the fix the lease stayed forever.
+#[test]
+fn a_lease_left_next_to_a_placed_blob_by_a_killed_run_is_swept() {
+    let ctx = ctx();
+    ctx.run(&["download", "acme/tiny"]).success();
+    let blob = model_blob(&ctx);
+    let etag = blob.file_name().unwrap().to_string_lossy().to_string();
+    let lease = blob.with_file_name(format!("{etag}.lease"));
+    // A process of this machine that is gone: its pid names no live process.
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let pid = gone.id();
+    gone.wait().unwrap();
+    let owner = serde_json::json!({
+        "version": 1,
+        "host": "this-machine",
+        "boot_id": std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap().trim(),
+        "pid_ns": std::fs::read_link("/proc/self/ns/pid").unwrap().to_string_lossy(),
+        "pid": pid,
+        "process_start": 1,
+        "token": "hfget-00000000000000ab",
+        "file": "model.safetensors",
+        "size": LFS_SIZE,
+    });
+    std::fs::write(&lease, format!("{owner}\nbeat {:020}\n", 3)).unwrap();
+    ctx.run(&["download", "acme/tiny"]).success();
+    assert!(!lease.exists(), "the dead owner's lease is still there");
+    assert_blob_is_verified(&ctx);
+}

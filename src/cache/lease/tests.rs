@@ -63,6 +63,8 @@ fn foreign_lease(claim: &BlobClaim, written: usize) -> Owner {
 fn process_start_is_read_after_the_command_name() {
     let stat = "123 (a) b (c)) S 1 123 123 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 98765 1000 10";
     assert_eq!(parse_process_start(stat), Some(98765));
+    let zombie = stat.replace(") S ", ") Z ");
+    assert_eq!(parse_process_start(&zombie), None, "a zombie is not alive");
     assert!(process_start(std::process::id()).is_some());
 }
 
