@@ -17,11 +17,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use reqwest::header::{CONTENT_RANGE, HeaderMap, HeaderValue, RANGE};
-use reqwest::{Method, Response, StatusCode};
+use reqwest::{Response, StatusCode};
 
-use super::client::{
-    HeaderTimeout, HubClient, Redirects, Timeouts, network_error_from, strip_query,
-};
+use super::client::{HeaderTimeout, HubClient, Timeouts, network_error_from, strip_query};
 use super::error::{HubError, NetworkErrorKind};
 use super::repo::RepoId;
 use crate::output;
@@ -95,9 +93,7 @@ impl HubClient {
                 headers.insert(RANGE, value);
             }
         }
-        let response = self
-            .send_once(Method::GET, url, &headers, None, Redirects::All)
-            .await?;
+        let response = self.send_for_bytes(url, &headers).await?;
         if !response.status().is_success() {
             return Err(self.decode_error(response).await.into());
         }

@@ -24,6 +24,11 @@ struct TlsFront {
 
 impl TlsFront {
     fn start(upstream: &str) -> Option<TlsFront> {
+        TlsFront::start_on(free_port(), upstream)
+    }
+
+    /// On a port chosen beforehand (a CDN front whose URL the emulator mints before it starts).
+    fn start_on(port: u16, upstream: &str) -> Option<TlsFront> {
         let nginx = ["/usr/sbin/nginx", "/usr/bin/nginx"]
             .into_iter()
             .find(|p| Path::new(p).exists());
@@ -35,11 +40,6 @@ impl TlsFront {
             eprintln!("skipping: nginx is not installed (apt-get install nginx)");
             return None;
         };
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
         let dir = tempfile::tempdir().unwrap();
         let d = dir.path().display();
         let tls = tls_dir();
@@ -88,6 +88,14 @@ impl TlsFront {
     }
 }
 
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 impl Drop for TlsFront {
     fn drop(&mut self) {
         let _ = self.child.kill();
@@ -134,6 +142,54 @@ fn downloads_over_https_and_http2_with_the_system_trust_store() {
         .success()
         .json();
     assert_eq!(json["cause"], "ok");
+}
+
+/// A CDN that speaks HTTP/2 must not fold a file's connections into streams of one TCP
+/// connection (a per-connection cap would then cap the file, issue #9): file bytes go over
+/// HTTP/1.1, one connection per range, while the Hub's API keeps HTTP/2. Before the fix every
+/// range reached the CDN as an HTTP/2 stream.
+#[test]
+fn file_ranges_from_an_http2_cdn_travel_over_http1_connections() {
+    let cdn_port = free_port();
+    let scenario = standard_scenario().cdn_base_url(&format!("https://localhost:{cdn_port}"));
+    let mut ctx = TestContext::new(scenario);
+    let Some(cdn) = TlsFront::start_on(cdn_port, &ctx.emulator.cdn_url()) else {
+        return;
+    };
+    let Some(hub) = TlsFront::start(&ctx.emulator.hub_url()) else {
+        return;
+    };
+    ctx.env("HF_ENDPOINT", &hub.url());
+    ctx.env("SSL_CERT_FILE", tls_dir().join("ca.crt").to_str().unwrap());
+    ctx.env("HF_TOKEN", ALICE);
+    ctx.run(&[
+        "download",
+        "acme/tiny",
+        "model.safetensors",
+        "--connections",
+        "3",
+        "--chunk-size",
+        "1M",
+    ])
+    .success();
+    let cdn_log = cdn.access_log();
+    let gets: Vec<&str> = cdn_log.lines().filter(|l| l.contains(" GET ")).collect();
+    assert!(gets.len() >= 2, "one request per range: {cdn_log}");
+    assert!(
+        gets.iter().all(|l| l.starts_with("HTTP/1.1 ")),
+        "file bytes over HTTP/1.1: {cdn_log}"
+    );
+    assert!(
+        hub.access_log().lines().any(|l| l.starts_with("HTTP/2.0")),
+        "the Hub's API keeps HTTP/2: {}",
+        hub.access_log()
+    );
+    let ranged = ctx
+        .cdn_requests()
+        .into_iter()
+        .filter(|r| r.method == "GET" && r.range.is_some())
+        .count();
+    assert!(ranged >= 2, "{ranged} ranged requests reached the CDN");
 }
 
 #[test]
