@@ -255,6 +255,10 @@ impl ParallelTransfer<'_> {
                 }
                 WorkerError::RangesIgnored => {
                     self.transfer.progress.rewind(shared.written_bytes());
+                    self.transfer.tally.take_back(
+                        shared.progress.load(Ordering::Acquire),
+                        if first { credited } else { 0 },
+                    );
                     let (incomplete, sidecar) = (shared.incomplete.clone(), shared.sidecar.clone());
                     tokio::task::spawn_blocking(move || discard(&incomplete, &sidecar))
                         .await

@@ -74,6 +74,19 @@ impl Tally {
         self.resumed.fetch_add(bytes, Ordering::Relaxed);
     }
 
+    /// Takes back what was counted for bytes that were then discarded (a server that ignores
+    /// `Range` makes either path start the file over): they will be fetched, and counted,
+    /// again.
+    pub fn take_back(&self, fetched: u64, resumed: u64) {
+        let less = |counter: &AtomicU64, bytes: u64| {
+            let _ = counter.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| {
+                Some(n.saturating_sub(bytes))
+            });
+        };
+        less(&self.fetched, fetched);
+        less(&self.resumed, resumed);
+    }
+
     /// (fetched, resumed)
     pub fn totals(&self) -> (u64, u64) {
         (
@@ -136,9 +149,11 @@ impl Transfer<'_> {
         let mut attempts = Attempts::new(self.retry_policy());
         let mut corrupt_attempts = 0;
         let mut first = true;
+        // Bytes of an earlier run this run counted as kept (the first attempt's prefix).
+        let mut kept = 0;
         loop {
             let before = file_len_async(&self.incomplete).await?;
-            let end = self.attempt(first).await?;
+            let end = self.attempt(first, &mut kept).await?;
             first = false;
             match end {
                 AttemptEnd::Verified => break,
@@ -169,8 +184,9 @@ impl Transfer<'_> {
         Ok(())
     }
 
-    /// One request and what came of it. `first`: bytes found on disk now are an earlier run's.
-    async fn attempt(&self, first: bool) -> Result<AttemptEnd, DownloadError> {
+    /// One request and what came of it. `first`: bytes found on disk now are an earlier run's
+    /// (recorded in `kept`).
+    async fn attempt(&self, first: bool, kept: &mut u64) -> Result<AttemptEnd, DownloadError> {
         let size = self.file.size;
         let incomplete = self.incomplete.clone();
         let mut offset = blocking(move || -> Result<u64, DownloadError> {
@@ -190,8 +206,9 @@ impl Transfer<'_> {
         self.progress.advance_resumed(offset);
         if first {
             self.tally.resumed(offset);
+            *kept = offset;
         }
-        let result = self.stream(&mut offset, hasher).await;
+        let result = self.stream(&mut offset, kept, hasher).await;
         // Everything this attempt credited to the bars is what is on disk now. Unless the file
         // was verified, take it back: the next attempt credits the surviving prefix again.
         let end = match result {
@@ -230,10 +247,11 @@ impl Transfer<'_> {
     }
 
     /// One request: open the file from `offset` and append what arrives, hashing as it goes.
-    /// `offset` follows the bytes written.
+    /// `offset` follows the bytes written; `kept` is how many of them an earlier run left.
     async fn stream(
         &self,
         offset: &mut u64,
+        kept: &mut u64,
         mut hasher: ContentHasher,
     ) -> Result<ContentHasher, StreamError> {
         let size = self.file.size;
@@ -254,6 +272,9 @@ impl Transfer<'_> {
                 .and_then(|r| r)
                 .map_err(StreamError::Fatal)?;
             self.progress.rewind(*offset);
+            // Every byte on disk is fetched again: none was kept, and none fetched yet.
+            self.tally.take_back(offset.saturating_sub(*kept), *kept);
+            *kept = 0;
             hasher = ContentHasher::new(self.file.kind, size);
             *offset = 0;
         }
