@@ -248,14 +248,24 @@ async fn lock(path: PathBuf) -> Result<RenewalLock, AuthError> {
         path: path.clone(),
         source,
     };
-    if let Some(parent) = path.parent() {
-        std::fs::create_dir_all(parent).map_err(error)?;
-    }
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
+    // Filesystem work, off the async workers (as the keyring's).
+    let opened = {
+        let path = path.clone();
+        tokio::task::spawn_blocking(move || {
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent)?;
+            }
+            std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+        })
+        .await
+    };
+    let file = opened
+        .map_err(std::io::Error::other)
+        .and_then(|opened| opened)
         .map_err(error)?;
     let started = std::time::Instant::now();
     loop {

@@ -146,13 +146,16 @@ pub async fn download(
     client: &HubClient,
     request: &DownloadRequest,
 ) -> Result<DownloadReport, DownloadError> {
+    // The cache on disk instead of the Hub: filesystem work, off the async workers.
     if request.offline {
-        return offline::serve(request);
+        let request = request.clone();
+        return transfer::blocking(move || offline::serve(&request)).await?;
     }
     let commit = match resolve_commit(client, request).await {
         Ok(commit) => commit,
         Err(DownloadError::Hub(error)) if is_transient(&error) && !request.force => {
-            return serve_cached_instead(request, error);
+            let request = request.clone();
+            return transfer::blocking(move || serve_cached_instead(&request, error)).await?;
         }
         Err(error) => return Err(error),
     };
@@ -174,7 +177,10 @@ pub async fn download(
     }
     let tally = Arc::new(Tally::default());
     let executed = execute(client, request, &commit, &planned, &tally).await;
-    record_revision(request, &commit, executed.is_ok())?;
+    {
+        let (request, commit, succeeded) = (request.clone(), commit.clone(), executed.is_ok());
+        transfer::blocking(move || record_revision(&request, &commit, succeeded)).await??;
+    }
     let elsewhere = executed?;
     let mut done = report(request, &commit, &planned, FileStatus::Downloaded);
     (done.bytes_fetched, done.bytes_resumed) = tally.totals();
@@ -283,7 +289,8 @@ async fn select_files(
     let cached_listing = if request.force {
         None
     } else {
-        tree::read(&tree_path)
+        let path = tree_path.clone();
+        transfer::blocking(move || tree::read(&path)).await?
     };
     let (entries, complete): (Vec<TreeEntry>, bool) = match cached_listing {
         Some(entries) => (entries, true),
@@ -315,7 +322,7 @@ async fn select_files(
         .collect();
     let files = remote_files(&entries)?;
     if complete && !request.dry_run {
-        tree::write(&tree_path, &entries)?;
+        transfer::blocking(move || tree::write(&tree_path, &entries)).await??;
     }
     if request.files.is_empty() {
         let selected: Vec<RemoteFile> = files
@@ -355,20 +362,31 @@ async fn select_files(
     }
     if let Target::Cache(dir) = &request.target {
         let cache = CacheRepo::new(dir, &request.repo);
-        // The markers are found offline through the ref, so it is recorded with them, as
-        // huggingface_hub does.
-        if !request.dry_run {
-            cache.prepare()?;
-            cache.write_ref(&request.revision, commit)?;
-        }
-        for path in &missing {
-            // Best effort, as in huggingface_hub: the marker only saves a later offline lookup,
-            // and an older marker where a folder is needed must not turn "no such file" into a
-            // filesystem error (issue #13.5).
-            if let Err(error) = cache.mark_missing(commit, path) {
-                output::debug(|| format!("could not record that '{path}' is missing: {error}"));
+        let (dry_run, revision, commit, missing) = (
+            request.dry_run,
+            request.revision.clone(),
+            commit.to_string(),
+            missing.clone(),
+        );
+        // Filesystem work, off the async workers (issue #9).
+        transfer::blocking(move || -> Result<(), DownloadError> {
+            // The markers are found offline through the ref, so it is recorded with them, as
+            // huggingface_hub does.
+            if !dry_run {
+                cache.prepare()?;
+                cache.write_ref(&revision, &commit)?;
             }
-        }
+            for path in &missing {
+                // Best effort, as in huggingface_hub: the marker only saves a later offline
+                // lookup, and an older marker where a folder is needed must not turn "no such
+                // file" into a filesystem error (issue #13.5).
+                if let Err(error) = cache.mark_missing(&commit, path) {
+                    output::debug(|| format!("could not record that '{path}' is missing: {error}"));
+                }
+            }
+            Ok(())
+        })
+        .await??;
     }
     // Named files come from paths-info, which only knows what exists; suggestions need the
     // listing, which costs one more request but only on this error path.
@@ -877,11 +895,11 @@ impl Job {
         let destination = local.file_path(&self.file.path);
         match &self.need {
             Need::Nothing => {
-                local.write_metadata(&self.file.path, &self.commit, &self.file.etag)?;
+                self.write_metadata(local).await?;
                 return Ok(());
             }
             Need::Adopt if self.file_matches(&destination).await? => {
-                local.write_metadata(&self.file.path, &self.commit, &self.file.etag)?;
+                self.write_metadata(local).await?;
                 return Ok(());
             }
             Need::CopyFrom(blob) => {
@@ -911,7 +929,7 @@ impl Job {
                 .await
                 .map_err(|e| DownloadError::Task(e.to_string()))?;
                 copied?;
-                local.write_metadata(&self.file.path, &self.commit, &self.file.etag)?;
+                self.write_metadata(local).await?;
                 return Ok(());
             }
             Need::Link => {}
@@ -920,7 +938,19 @@ impl Job {
         let lock = self.lock(&local.lock_path(&self.file.path)).await?;
         let incomplete = local.incomplete_path(&self.file.path, &self.file.etag);
         self.fetch_guarded(&lock, incomplete, destination).await?;
-        local.write_metadata(&self.file.path, &self.commit, &self.file.etag)?;
+        self.write_metadata(local).await?;
+        Ok(())
+    }
+
+    /// `.cache/huggingface/download/<path>.metadata`, off the async workers.
+    async fn write_metadata(&self, local: &LocalDir) -> Result<(), DownloadError> {
+        let (local, path, commit, etag) = (
+            local.clone(),
+            self.file.path.clone(),
+            self.commit.clone(),
+            self.file.etag.clone(),
+        );
+        transfer::blocking(move || local.write_metadata(&path, &commit, &etag)).await??;
         Ok(())
     }
 
