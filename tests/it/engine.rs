@@ -64,7 +64,7 @@ fn resolves_of(ctx: &TestContext, name: &str) -> Vec<RequestRecord> {
 fn engine_summary(stderr: &str, name: &str) -> (u64, u64, u64) {
     let line = stderr
         .lines()
-        .find(|l| l.contains(&format!("{name}: hashed")))
+        .find(|l| l.contains(&format!("{name}: every byte in")))
         .unwrap_or_else(|| panic!("no engine summary for {name} in:\n{stderr}"));
     let number_before = |label: &str| -> u64 {
         let head = line.split(label).next().unwrap();

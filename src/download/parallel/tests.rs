@@ -265,29 +265,82 @@ fn growth_doubles_while_it_pays_and_stops_when_it_does_not() {
     let window = |mb_per_s: f64| (mb_per_s * 1e6 * GROWTH_WINDOW.as_secs_f64()) as u64;
     let mut bytes = 0;
     assert_eq!(
-        growth.sample(bytes, 4, 32),
+        growth.sample(bytes, true, 8, 32),
         0,
         "the first sample is a baseline"
     );
+    bytes += window(10.0);
+    assert_eq!(
+        growth.sample(bytes, false, 8, 32),
+        0,
+        "no verdict while connections wait for their first byte"
+    );
     bytes += window(100.0);
-    assert_eq!(growth.sample(bytes, 4, 32), 0, "settling");
-    bytes += window(100.0);
-    assert_eq!(growth.sample(bytes, 4, 32), 4, "4 → 8");
+    assert_eq!(growth.sample(bytes, true, 8, 32), 8, "8 → 16");
+    bytes += window(120.0);
+    assert_eq!(growth.sample(bytes, true, 16, 32), 0, "settling");
     bytes += window(150.0);
-    assert_eq!(growth.sample(bytes, 8, 32), 0, "settling");
-    bytes += window(200.0);
-    assert_eq!(growth.sample(bytes, 8, 32), 8, "2× faster: 8 → 16");
-    bytes += window(390.0);
-    assert_eq!(growth.sample(bytes, 16, 32), 0, "settling");
-    bytes += window(400.0);
-    assert_eq!(growth.sample(bytes, 16, 32), 16, "16 → 32");
-    bytes += window(410.0);
-    assert_eq!(growth.sample(bytes, 32, 32), 0, "settling");
-    bytes += window(420.0);
-    assert_eq!(growth.sample(bytes, 32, 32), 0, "no gain: stop");
+    assert_eq!(
+        growth.sample(bytes, true, 16, 32),
+        16,
+        "1.5× faster: worth another doubling, 16 → 32"
+    );
+    bytes += window(160.0);
+    assert_eq!(growth.sample(bytes, true, 32, 32), 0, "settling");
+    bytes += window(170.0);
+    assert_eq!(growth.sample(bytes, true, 32, 32), 0, "no gain: stop");
     bytes += window(900.0);
-    assert_eq!(growth.sample(bytes, 32, 32), 0, "stopped for good");
+    assert_eq!(growth.sample(bytes, true, 32, 32), 0, "stopped for good");
     let mut pinned = Growth::new(false);
-    assert_eq!(pinned.sample(0, 4, 32), 0);
-    assert_eq!(pinned.sample(1 << 30, 4, 32), 0);
+    assert_eq!(pinned.sample(0, true, 4, 32), 0);
+    assert_eq!(pinned.sample(1 << 30, true, 4, 32), 0);
+}
+
+/// A CDN that caps every connection: doubling the connections doubles the bytes, so the next
+/// step is ×4 (issue #9: 25 MB/s per connection).
+#[test]
+fn growth_that_pays_in_proportion_takes_a_bigger_step() {
+    let mut growth = Growth::new(true);
+    let window = |mb_per_s: f64| (mb_per_s * 1e6 * GROWTH_WINDOW.as_secs_f64()) as u64;
+    let mut bytes = 0;
+    growth.sample(bytes, true, 4, 64);
+    bytes += window(100.0);
+    assert_eq!(growth.sample(bytes, true, 4, 64), 4, "4 → 8");
+    bytes += window(150.0);
+    assert_eq!(growth.sample(bytes, true, 8, 64), 0, "settling");
+    bytes += window(195.0);
+    assert_eq!(
+        growth.sample(bytes, true, 8, 64),
+        24,
+        "1.95× for 2×: 8 → 32"
+    );
+    bytes += window(500.0);
+    assert_eq!(growth.sample(bytes, true, 32, 64), 0, "settling");
+    bytes += window(780.0);
+    assert_eq!(
+        growth.sample(bytes, true, 32, 64),
+        32,
+        "4× for 4×: ×4 again, up to the limit"
+    );
+    bytes += window(800.0);
+    growth.sample(bytes, true, 64, 64);
+    bytes += window(1600.0);
+    assert_eq!(growth.sample(bytes, true, 64, 64), 0, "at the limit");
+}
+
+#[test]
+fn pending_chunks_are_cut_at_a_new_segment_end() {
+    let mut pending = Pending::default();
+    for piece in [&b"abc"[..], b"defg", b"hi"] {
+        pending.push(Bytes::copy_from_slice(piece));
+    }
+    assert_eq!(pending.len(), 9);
+    pending.truncate(5);
+    assert_eq!(pending.len(), 5);
+    let kept: Vec<u8> = pending.chunks.iter().flat_map(|c| c.to_vec()).collect();
+    assert_eq!(kept, b"abcde");
+    pending.truncate(9);
+    assert_eq!(pending.len(), 5, "truncating never grows");
+    pending.truncate(0);
+    assert!(pending.is_empty() && pending.chunks.is_empty());
 }
