@@ -537,8 +537,18 @@ async fn ls(args: LsArgs, settings: &Settings) -> Result<u8, Error> {
             }
         } else if !args.json {
             output::warn(format!(
-                "{} folder(s) do not fit the cache layout and were skipped; --show-warnings lists them.",
-                inventory.warnings.len()
+                "{} {} not fit the cache layout and {} skipped; --show-warnings lists them.",
+                output::counted(inventory.warnings.len() as u64, "folder"),
+                if inventory.warnings.len() == 1 {
+                    "does"
+                } else {
+                    "do"
+                },
+                if inventory.warnings.len() == 1 {
+                    "was"
+                } else {
+                    "were"
+                }
             ));
         }
     }
@@ -707,7 +717,9 @@ fn ls_human(
         (inventory.size_on_disk, " on disk")
     };
     out.push_str(&format!(
-        "\n{repo_count} repo(s), {revision_count} revision(s), {}{scope}.\n",
+        "\n{}, {}, {}{scope}.\n",
+        output::counted(repo_count as u64, "repo"),
+        output::counted(revision_count as u64, "revision"),
         human_bytes(total)
     ));
     out.push_str(&partials_section(inventory, now));
@@ -739,8 +751,8 @@ fn partials_section(inventory: &Inventory, now: f64) -> String {
     }
     let bytes: u64 = inventory.partials.iter().map(|p| p.allocated).sum();
     let mut out = format!(
-        "\nPartial downloads: {} file(s), {} on disk:\n",
-        inventory.partials.len(),
+        "\nPartial downloads: {}, {} on disk:\n",
+        output::counted(inventory.partials.len() as u64, "file"),
         human_bytes(bytes)
     );
     let mut table = Vec::new();
@@ -785,8 +797,8 @@ fn shared_section(inventory: &Inventory) -> String {
     let size: u64 = store.iter().map(|e| e.size).sum();
     let unreferenced: Vec<_> = store.iter().filter(|e| e.references == Some(0)).collect();
     let mut out = format!(
-        "\nShared Xet store (blobs/, huggingface_hub 2.x): {} blob(s), {}",
-        store.len(),
+        "\nShared Xet store (blobs/, huggingface_hub 2.x): {}, {}",
+        output::counted(store.len() as u64, "blob"),
         human_bytes(size)
     );
     if unreferenced.is_empty() {
@@ -935,7 +947,7 @@ async fn rm(args: RmArgs, settings: &Settings) -> Result<u8, Error> {
 
 fn rm_summary(plan: &Plan) -> String {
     if !plan.file_labels.is_empty() {
-        return format!("{} file(s)", plan.file_labels.len());
+        return output::counted(plan.file_labels.len() as u64, "file");
     }
     let repos = plan.entire_repo_count();
     let revisions: usize = plan
@@ -946,10 +958,10 @@ fn rm_summary(plan: &Plan) -> String {
         .sum();
     let mut parts = Vec::new();
     if repos > 0 {
-        parts.push(format!("{repos} repo(s)"));
+        parts.push(output::counted(repos as u64, "repo"));
     }
     if revisions > 0 {
-        parts.push(format!("{revisions} revision(s)"));
+        parts.push(output::counted(revisions as u64, "revision"));
     }
     parts.join(" and ")
 }
@@ -972,25 +984,31 @@ async fn prune(args: PruneArgs, settings: &Settings) -> Result<u8, Error> {
     let mut parts = Vec::new();
     let revisions = plan.revision_count();
     if revisions > 0 {
-        parts.push(format!("{revisions} detached revision(s)"));
+        parts.push(output::counted(revisions as u64, "detached revision"));
     }
     if !plan.partials.is_empty() {
-        parts.push(format!(
-            "{} stale partial download file(s)",
-            plan.partials.len()
+        parts.push(output::counted(
+            plan.partials.len() as u64,
+            "stale partial download file",
         ));
     }
     if !plan.orphan_blobs.is_empty() {
-        parts.push(format!("{} orphan blob(s)", plan.orphan_blobs.len()));
+        parts.push(output::counted(
+            plan.orphan_blobs.len() as u64,
+            "orphan blob",
+        ));
     }
     if !plan.shared_entries.is_empty() {
-        parts.push(format!(
-            "{} unreferenced shared blob(s)",
-            plan.shared_entries.len()
+        parts.push(output::counted(
+            plan.shared_entries.len() as u64,
+            "unreferenced shared blob",
         ));
     }
     if !plan.empty_dirs.is_empty() {
-        parts.push(format!("{} empty folder(s)", plan.empty_dirs.len()));
+        parts.push(output::counted(
+            plan.empty_dirs.len() as u64,
+            "empty folder",
+        ));
     }
     let summary = parts.join(", ");
     confirm_and_execute(plan, &summary, &args.confirm).await
@@ -1422,7 +1440,8 @@ async fn run_checks(
         // Hashing runs at disk speed: say what is coming when it takes more than a moment.
         if bytes >= 1 << 30 {
             output::info(format!(
-                "Hashing {checked} file(s), {}…",
+                "Hashing {}, {}…",
+                output::counted(checked as u64, "file"),
                 human_bytes(bytes)
             ));
         }
@@ -1582,8 +1601,9 @@ fn print_verify_human(report: &VerifyJson, args: &VerifyArgs) -> Result<(), Erro
             }
         } else {
             output::warn(format!(
-                "{} file(s) of the revision are not on disk (a partial download?); --fail-on-missing-files lists them and fails.",
-                report.missing.len()
+                "{} of the revision {} not on disk (a partial download?); --fail-on-missing-files lists them and fails.",
+                output::counted(report.missing.len() as u64, "file"),
+                output::is_are(report.missing.len() as u64)
             ));
         }
     }
@@ -1595,8 +1615,9 @@ fn print_verify_human(report: &VerifyJson, args: &VerifyArgs) -> Result<(), Erro
             }
         } else {
             output::warn(format!(
-                "{} file(s) on disk are not in the revision; --fail-on-extra-files lists them and fails.",
-                report.extra.len()
+                "{} on disk {} not in the revision; --fail-on-extra-files lists them and fails.",
+                output::counted(report.extra.len() as u64, "file"),
+                output::is_are(report.extra.len() as u64)
             ));
         }
     }
@@ -1606,8 +1627,8 @@ fn print_verify_human(report: &VerifyJson, args: &VerifyArgs) -> Result<(), Erro
     let short = &report.commit;
     if report.ok {
         out.push_str(&format!(
-            "Verified {} file(s) of {what} at {short} in {}: all match.",
-            report.checked,
+            "Verified {} of {what} at {short} in {}: all match.",
+            output::counted(report.checked as u64, "file"),
             report.path.display()
         ));
     } else {

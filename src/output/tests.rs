@@ -53,3 +53,12 @@ fn wrapping_respects_display_width_and_indentation() {
     // Existing lines keep their indentation.
     assert_eq!(wrap("a\n  Hub says: b c", 8, 0), "a\n  Hub\n  says:\n  b c");
 }
+
+#[test]
+fn counts_take_the_number_of_their_noun() {
+    assert_eq!(counted(1u64, "repo"), "1 repo");
+    assert_eq!(counted(0u64, "repo"), "0 repos");
+    assert_eq!(counted(2u64, "detached revision"), "2 detached revisions");
+    assert_eq!(is_are(1u64), "is");
+    assert_eq!(is_are(3u64), "are");
+}

@@ -327,11 +327,7 @@ fn rm_a_revision_keeps_blobs_other_revisions_use() {
         .success();
     let v1 = commit_of(&ctx, "v1");
     let out = ctx.run(&["cache", "rm", &v1, "-y"]).success();
-    assert!(
-        out.stdout.contains("Deleted 1 revision(s)"),
-        "{}",
-        out.stdout
-    );
+    assert!(out.stdout.contains("Deleted 1 revision"), "{}", out.stdout);
     assert!(!tiny(&ctx).join("snapshots").join(&v1).exists());
     assert!(!tiny(&ctx).join("refs/v1").exists());
     // main still has every file, through intact links.
@@ -357,7 +353,7 @@ fn rm_one_file_by_hf_uri_and_a_whole_repo_in_the_three_spellings() {
     let out = ctx
         .run(&["cache", "rm", "hf://acme/tiny/model.safetensors", "-y"])
         .success();
-    assert!(out.stdout.contains("1 file(s)"), "{}", out.stdout);
+    assert!(out.stdout.contains("1 file"), "{}", out.stdout);
     let main = tiny(&ctx).join("snapshots").join(commit_of(&ctx, "main"));
     assert!(!main.join("model.safetensors").exists());
     assert!(main.join("config.json").is_file());
@@ -426,7 +422,7 @@ fn prune_removes_detached_stale_orphans_and_unreferenced_shared_blobs() {
     assert!(orphan.exists(), "dry run");
     let out = ctx.run(&["cache", "prune", "-y"]).success();
     assert!(
-        out.stdout.contains("Deleted 1 detached revision(s)"),
+        out.stdout.contains("Deleted 1 detached revision"),
         "{}",
         out.stdout
     );
@@ -534,7 +530,7 @@ fn verify_missing_and_extra_files_fail_only_when_asked() {
     let out = ctx.run(&["cache", "verify", "acme/tiny"]).success();
     assert!(
         out.stderr
-            .contains("3 file(s) of the revision are not on disk"),
+            .contains("3 files of the revision are not on disk"),
         "{}",
         out.stderr
     );
@@ -916,7 +912,7 @@ fn rm_asks_on_a_terminal_and_only_yes_deletes() {
     assert!(tiny(&ctx).exists());
     let shown = run_on_terminal(&ctx, "cache rm acme/tiny", "y\n");
     assert!(
-        shown.contains("Deleted 1 repo(s); freed 3.00 MiB."),
+        shown.contains("Deleted 1 repo; freed 3.00 MiB."),
         "{shown:?}"
     );
     assert!(!tiny(&ctx).exists());
