@@ -227,6 +227,41 @@ impl CacheRepo {
         })
     }
 
+    /// Removes the symlink temporaries (`.<name>.<random>.tmp`, [`Self::link_snapshot`]) that
+    /// runs killed between creating and renaming them left in `snapshots/<commit>/`. A live
+    /// run's temporary exists for microseconds, so one older than [`STALE_LINK_AGE`] is a dead
+    /// run's, on this machine or another one sharing the cache. Blocking; one walk of the
+    /// snapshot, after a run.
+    pub fn sweep_snapshot_temporaries(&self, commit: &str) {
+        let mut folders = vec![self.snapshot_dir(commit)];
+        while let Some(folder) = folders.pop() {
+            let Ok(entries) = std::fs::read_dir(&folder) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let Ok(kind) = entry.file_type() else {
+                    continue;
+                };
+                if kind.is_dir() {
+                    folders.push(entry.path());
+                    continue;
+                }
+                let name = entry.file_name().to_string_lossy().into_owned();
+                if !(kind.is_symlink() && name.starts_with('.') && name.ends_with(".tmp")) {
+                    continue;
+                }
+                let stale = std::fs::symlink_metadata(entry.path())
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|modified| modified.elapsed().ok())
+                    .is_some_and(|age| age > STALE_LINK_AGE);
+                if stale {
+                    let _ = std::fs::remove_file(entry.path());
+                }
+            }
+        }
+    }
+
     /// Whether the snapshot already has this file, pointing at a blob of the expected size.
     /// Python-written caches count too: only the layout matters (issue #2).
     pub fn has_file(&self, commit: &str, path: &RepoPath, size: u64) -> bool {
@@ -283,6 +318,9 @@ fn parent_of(path: &Path) -> Result<&Path, CacheError> {
 }
 
 /// `<name>.<random>.tmp` beside `path`: same filesystem, so the rename is atomic.
+/// How old a snapshot symlink temporary must be to count as a dead run's.
+const STALE_LINK_AGE: std::time::Duration = std::time::Duration::from_secs(10);
+
 pub fn temporary_sibling(path: &Path) -> PathBuf {
     let name = path
         .file_name()

@@ -264,6 +264,7 @@ fn record_revision(
         // The printed path must exist, even for an empty selection.
         crate::cache::create_dir_all(&snapshot)?;
     }
+    cache.sweep_snapshot_temporaries(commit);
     let placed = std::fs::read_dir(&snapshot).is_ok_and(|mut entries| entries.next().is_some());
     if placed {
         cache.write_ref(&request.revision, commit)?;

@@ -621,3 +621,36 @@ fn a_lease_left_next_to_a_placed_blob_by_a_killed_run_is_swept() {
     assert!(!lease.exists(), "the dead owner's lease is still there");
     assert_blob_is_verified(&ctx);
 }
+
+/// A run killed between creating a snapshot symlink's temporary and renaming it leaves
+/// `.<name>.<random>.tmp` in `snapshots/<commit>/`. The next run removes one that is clearly a
+/// dead run's (older than 10 s), and leaves a fresh one alone: it may be a live run's, between
+/// its two calls. Before the fix they stayed forever.
+#[test]
+fn a_dead_runs_snapshot_link_temporary_is_swept_by_the_next_run() {
+    let ctx = ctx();
+    ctx.run(&["download", "acme/tiny"]).success();
+    let repo = ctx.cache().join("models--acme--tiny");
+    let commit = std::fs::read_to_string(repo.join("refs/main")).unwrap();
+    let snapshot = repo.join("snapshots").join(commit.trim());
+    let stale = snapshot.join(".config.json.0badc0de.tmp");
+    let fresh = snapshot.join(".README.md.0000cafe.tmp");
+    for temporary in [&stale, &fresh] {
+        std::os::unix::fs::symlink("../../blobs/nothing", temporary).unwrap();
+    }
+    let touched = std::process::Command::new("touch")
+        .args(["-h", "-d", "1 minute ago"])
+        .arg(&stale)
+        .status()
+        .unwrap();
+    assert!(touched.success());
+    ctx.run(&["download", "acme/tiny"]).success();
+    assert!(
+        std::fs::symlink_metadata(&stale).is_err(),
+        "the dead run's temporary is gone"
+    );
+    assert!(
+        std::fs::symlink_metadata(&fresh).is_ok(),
+        "a fresh one may be a live run's"
+    );
+}
