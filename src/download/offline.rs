@@ -166,6 +166,35 @@ fn listed(entries: &[crate::hub::TreeEntry]) -> Vec<(RepoPath, u64)> {
         .collect()
 }
 
+/// Every wanted file is there, or the gap names the ones that are not (of `wanted`).
+fn all_or_gap(
+    request: &DownloadRequest,
+    dir: &Path,
+    missing: Vec<String>,
+    wanted: usize,
+) -> Result<(), Unserved> {
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(gap(
+        request,
+        dir,
+        Missing::Files {
+            files: missing,
+            wanted,
+        },
+    ))
+}
+
+/// A file found on disk, for the report.
+fn cached(path: &RepoPath, meta: &std::fs::Metadata) -> FileReport {
+    FileReport {
+        path: path.to_string(),
+        size: meta.len(),
+        status: FileStatus::Cached,
+    }
+}
+
 fn serve_from_cache(
     request: &DownloadRequest,
     cache: &CacheRepo,
@@ -198,25 +227,13 @@ fn serve_from_cache(
             .collect();
         for (path, size) in &wanted {
             match std::fs::metadata(cache.snapshot_path(&commit, path)) {
-                Ok(meta) if meta.is_file() && meta.len() == *size => files.push(FileReport {
-                    path: path.to_string(),
-                    size: meta.len(),
-                    status: FileStatus::Cached,
-                }),
+                Ok(meta) if meta.is_file() && meta.len() == *size => {
+                    files.push(cached(path, &meta));
+                }
                 _ => missing.push(path.to_string()),
             }
         }
-        if !missing.is_empty() {
-            let wanted = wanted.len();
-            return Err(gap(
-                request,
-                dir,
-                Missing::Files {
-                    files: missing,
-                    wanted,
-                },
-            ));
-        }
+        all_or_gap(request, dir, missing, wanted.len())?;
     } else {
         for path in &request.files {
             if cache.is_marked_missing(&commit, path) {
@@ -229,26 +246,12 @@ fn serve_from_cache(
                 .into());
             }
             match std::fs::metadata(cache.snapshot_path(&commit, path)) {
-                Ok(meta) if meta.is_file() => files.push(FileReport {
-                    path: path.to_string(),
-                    size: meta.len(),
-                    status: FileStatus::Cached,
-                }),
+                Ok(meta) if meta.is_file() => files.push(cached(path, &meta)),
                 Ok(meta) if meta.is_dir() => return Err(named_a_folder(request, path).into()),
                 _ => missing.push(path.to_string()),
             }
         }
-        if !missing.is_empty() {
-            let wanted = request.files.len();
-            return Err(gap(
-                request,
-                dir,
-                Missing::Files {
-                    files: missing,
-                    wanted,
-                },
-            ));
-        }
+        all_or_gap(request, dir, missing, request.files.len())?;
     }
     Ok(DownloadReport::new(request, &commit, files))
 }
@@ -286,25 +289,11 @@ fn serve_from_local_dir(
     let mut missing = Vec::new();
     for path in &names {
         match std::fs::metadata(local.file_path(path)) {
-            Ok(meta) if meta.is_file() => files.push(FileReport {
-                path: path.to_string(),
-                size: meta.len(),
-                status: FileStatus::Cached,
-            }),
+            Ok(meta) if meta.is_file() => files.push(cached(path, &meta)),
             _ => missing.push(path.to_string()),
         }
     }
-    if !missing.is_empty() {
-        let wanted = names.len();
-        return Err(gap(
-            request,
-            local.root(),
-            Missing::Files {
-                files: missing,
-                wanted,
-            },
-        ));
-    }
+    all_or_gap(request, local.root(), missing, names.len())?;
     Ok(DownloadReport::new(request, &commit, files))
 }
 
