@@ -226,7 +226,9 @@ def timed(cmd, env=None, cwd=None, timeout=None):
             proc.wait()
             ok, why = False, f"timed out after {timeout} s; "
     wall = time.perf_counter() - start
-    stderr = why + errfile.read_text(errors="replace")[-2000:]
+    full_stderr = errfile.read_text(errors="replace")
+    stderr = why + full_stderr[-2000:]
+    engine = [engine_summary(line) for line in full_stderr.splitlines() if "every byte in after" in line]
     rss = cpu = 0.0
     if stats.exists():
         for line in stats.read_text().splitlines():
@@ -234,8 +236,18 @@ def timed(cmd, env=None, cwd=None, timeout=None):
                 rss = int(line.split(":")[1]) / 1024
             elif "User time (seconds)" in line or "System time (seconds)" in line:
                 cpu += float(line.split(":")[1])
-    return {"wall": wall, "rss": rss, "cpu": cpu, "ok": ok, "stderr": stderr}
+    return {"wall": wall, "rss": rss, "cpu": cpu, "ok": ok, "stderr": stderr, "engine": engine}
 
+
+def engine_summary(line):
+    """hfget's `-v` summary of one large file: `NAME: every byte in after 1.23 s, hashed 0.45 s
+    later; … N segment requests, M segments, at most P connections at once`."""
+    import re
+    def num(pattern):
+        m = re.search(pattern, line)
+        return float(m.group(1)) if m else None
+    return {"bytes_in": num(r"every byte in after ([0-9.]+) s"), "hash_after": num(r"hashed ([0-9.]+) s later"),
+            "requests": num(r"([0-9]+) segment requests"), "peak": num(r"at most ([0-9]+) connections")}
 
 def sync():
     subprocess.run(["sync"], check=True)
@@ -365,7 +377,8 @@ def large_tools(repo_id, files, shas, endpoint, nginx, out, home, extra):
     for url, (name, _, _) in zip(urls, files):
         curl += ["-o", str(out / name.replace("/", "_")), url]
     return only({
-        "hfget": ([HFGET, "download", repo_id, "--cache-dir", out, "-q"] + extra, env),
+        # `-v` (stderr goes to a file): the engine's summary per file (connections, requests).
+        "hfget": ([HFGET, "download", repo_id, "--cache-dir", out, "-v"] + extra, env),
         "hf download": ([HF, "download", repo_id, "--cache-dir", out], env),
         "curl": (curl, env),
         "aria2c -x16 -s16": (["aria2c", "-x16", "-s16", "--file-allocation=falloc", "-d", out, "-i", list_file,
@@ -384,7 +397,7 @@ def hub_tools(repo_id, names, endpoint, out, home, extra, aria_urls=None, aria_x
     list_file = WORK / "aria2-hub.txt"
     list_file.write_text("".join(f"{u}\n  out={n.replace('/', '_')}\n" for u, n in zip(aria_urls or resolve, names)))
     return only({
-        "hfget": ([HFGET, "download", repo_id] + names + ["--cache-dir", out, "-q"] + extra, env),
+        "hfget": ([HFGET, "download", repo_id] + names + ["--cache-dir", out, "-v"] + extra, env),
         "hf download": ([HF, "download", repo_id] + names + ["--cache-dir", out], env),
         "curl": (curl, env),
         f"aria2c -x{aria_x} -s{aria_x}": (["aria2c", f"-x{aria_x}", f"-s{aria_x}", "-j", "64",
@@ -474,7 +487,7 @@ def main():
             try:
                 names = [n for n, _, _ in big]
                 tools = hub_tools("bench/two-1gb", names, quota.url, out, home, extra)
-                tools["hfget"] = ([HFGET, "download", "bench/two-1gb", "--cache-dir", out, "-q"] + extra,
+                tools["hfget"] = ([HFGET, "download", "bench/two-1gb", "--cache-dir", out, "-v"] + extra,
                                   tool_env(quota.url, home))
                 tools["hf download"] = ([HF, "download", "bench/two-1gb", "--cache-dir", out],
                                         tool_env(quota.url, home))
@@ -735,7 +748,22 @@ def render(results, info, machine):
         r = statistics.median(x["resolves"] for x in s)
         hf = results.samples(case, "hf download")
         hf_r = f"; hf download {statistics.median(x['resolves'] for x in hf) / files:g} per file" if hf else ""
-        return f"{r / files:g} per file, {r / gb:.1f} per GB (hfget){hf_r}"
+        engine = [e for x in s for e in x.get("engine", [])]
+        detail = ""
+        if engine and all(e["requests"] is not None and e["peak"] is not None for e in engine):
+            reqs = statistics.median(e["requests"] for e in engine)
+            peak = statistics.median(e["peak"] for e in engine)
+            detail = (f" = {peak:g} connections + {reqs - peak:g} splits and races (median per file: "
+                      f"{reqs:g} segment requests, at most {peak:g} connections at once)")
+        return f"{r / files:g} per file, {r / gb:.1f} per GB (hfget){detail}{hf_r}"
+
+    def tail(case):
+        s = results.samples(case, "hfget")
+        engine = [e for x in (s or []) for e in x.get("engine", []) if e["bytes_in"] is not None]
+        if not engine:
+            return "not measured"
+        return (f"last byte after {statistics.median(e['bytes_in'] for e in engine):.2f} s, hash done "
+                f"{statistics.median(e['hash_after'] for e in engine):.2f} s later (medians per file)")
 
     rss1 = results.samples("1", "hfget")
     rss1 = max(s["rss"] for s in rss1) if rss1 else None
@@ -758,6 +786,8 @@ def render(results, info, machine):
         "(target ≤ connections used + failures + splits)",
         f"- (6) 2 GB under 40 resolves / 300 s: {quota_line}",
         f"- (7) wall: {ratio('7', 'aria2c -x16 -s16', 0.80)}",
+        f"- where hfget's time goes: (1) {tail('1')}; (7) {tail('7')}. SHA-256 is sequential, so bytes "
+        "that arrive ahead of the hash position are hashed after the last one arrives",
         f"- (8) one slow connection: {slow_line}",
         f"- (9) behind olah: {ratio('9', 'curl (one stream)', 1.3)}",
         f"- (3) wall: {ratio('3', 'hf download', 0.10)}",

@@ -328,9 +328,6 @@ impl ParallelTransfer<'_> {
         let mut running = 0usize;
         let spawn = |workers: &mut JoinSet<_>, permit: OwnedSemaphorePermit| {
             workers.spawn(connection(context.clone(), permit, None));
-            shared
-                .peak_connections
-                .fetch_max(workers.len(), Ordering::Relaxed);
         };
         let permit = self
             .budget
@@ -431,7 +428,6 @@ impl ParallelTransfer<'_> {
                     {
                         workers.spawn(connection(context.clone(), permit, Some(index)));
                         running += 1;
-                        shared.peak_connections.fetch_max(workers.len(), Ordering::Relaxed);
                     }
                 }
             }
@@ -561,7 +557,9 @@ struct Shared {
     hash: Mutex<HashState>,
     /// Requests started (claims: first segments, splits, races), for the debug summary.
     connections_used: AtomicUsize,
-    /// The most connections that ran at once.
+    /// Connections fetching bytes now (a started connection that found no work never counts).
+    active_connections: AtomicUsize,
+    /// The most that fetched at once.
     peak_connections: AtomicUsize,
     /// [`now_ms`] when this attempt started.
     started_ms: u64,
@@ -691,6 +689,7 @@ impl Shared {
                 read_back: 0,
             }),
             connections_used: AtomicUsize::new(0),
+            active_connections: AtomicUsize::new(0),
             peak_connections: AtomicUsize::new(0),
             started_ms: now_ms(),
         }
@@ -1249,6 +1248,7 @@ async fn connection(
     let shared = &context.shared;
     let mut buffer = Pending::default();
     let mut race = race;
+    let mut active = None;
     loop {
         let unit = context.split_unit(context.mirror_now());
         let claim = match race.take() {
@@ -1258,6 +1258,9 @@ async fn connection(
         let Some(claim) = claim else {
             return Ok(());
         };
+        if active.is_none() {
+            active = Some(Active::new(shared));
+        }
         shared.connections_used.fetch_add(1, Ordering::Relaxed);
         if claim.split {
             persist(shared).await?;
@@ -1266,6 +1269,24 @@ async fn connection(
         claim.segment.workers.fetch_sub(1, Ordering::AcqRel);
         persist(shared).await?;
         result?;
+    }
+}
+
+/// Counts a connection as fetching while it lives (for the peak in the `-v` summary and the
+/// typical rate a dragging segment is judged against).
+struct Active(Arc<Shared>);
+
+impl Active {
+    fn new(shared: &Arc<Shared>) -> Active {
+        let now = shared.active_connections.fetch_add(1, Ordering::AcqRel) + 1;
+        shared.peak_connections.fetch_max(now, Ordering::Relaxed);
+        Active(shared.clone())
+    }
+}
+
+impl Drop for Active {
+    fn drop(&mut self) {
+        self.0.active_connections.fetch_sub(1, Ordering::AcqRel);
     }
 }
 
