@@ -73,7 +73,7 @@ pub struct DownloadArgs {
     #[arg(long, value_name = "N", default_value_t = 64, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub max_workers: u16,
     /// Connections per large file (files of at least twice --chunk-size), pinned. Without it
-    /// hfget adapts: it starts with 4 and adds more while the throughput grows, up to 32 (a
+    /// hfget adapts: it starts with 8 and adds more while the throughput grows, up to 32 (a
     /// CDN that caps each connection gets as many as it takes), and uses 2 behind a mirror
     /// that serves the bytes itself. All large files together use at most twice N (32 when
     /// adapting). 1 streams every file on one connection.
