@@ -194,9 +194,11 @@ impl CacheRepo {
         }
         let path = self.ref_path(revision)?;
         if self.read_ref(revision)?.as_deref() == Some(commit) {
+            // A killed run's temporary in refs/ would be listed as a ref by `cache ls`.
+            sweep_temporaries(&path);
             return Ok(());
         }
-        write_atomic(&path, commit.as_bytes())
+        write_shared(&path, commit.as_bytes())
     }
 
     /// Points `snapshots/<commit>/<path>` at `blobs/<etag>` with a relative symlink (§2.2).
@@ -296,10 +298,11 @@ impl CacheRepo {
         create_dir_all(&self.root.join("blobs"))?;
         create_dir_all(&self.root.join("snapshots"))?;
         let tag = self.cache_dir.join("CACHEDIR.TAG");
-        if !tag.exists() {
-            write_atomic(&tag, CACHEDIR_TAG_CONTENT.as_bytes())?;
+        if tag.exists() {
+            sweep_temporaries(&tag);
+            return Ok(());
         }
-        Ok(())
+        write_shared(&tag, CACHEDIR_TAG_CONTENT.as_bytes())
     }
 }
 
@@ -353,6 +356,60 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> Result<(), CacheError> {
         let _ = std::fs::remove_file(&temporary);
         CacheError::io("write", path, e)
     })
+}
+
+/// [`write_atomic`] for a file of the cache that concurrent runs, on this machine or another,
+/// may write at the same time (a listing, a ref, the `CACHEDIR.TAG`), then
+/// [`sweep_temporaries`]. Nothing is written when the file already holds `contents`.
+pub fn write_shared(path: &Path, contents: &[u8]) -> Result<(), CacheError> {
+    let in_place = || std::fs::read(path).is_ok_and(|now| now == contents);
+    let mut attempts = 0;
+    while !in_place() {
+        attempts += 1;
+        create_dir_all(parent_of(path)?)?;
+        let temporary = temporary_sibling(path);
+        std::fs::write(&temporary, contents).map_err(|e| CacheError::io("write", &temporary, e))?;
+        match std::fs::rename(&temporary, path) {
+            Ok(()) => break,
+            // Another run placed the file and swept our temporary as a killed run's (it cannot
+            // tell them apart): the loop's test then sees whether the file holds our bytes.
+            Err(e) if e.kind() == ErrorKind::NotFound && attempts < 4 => {}
+            Err(e) => {
+                let _ = std::fs::remove_file(&temporary);
+                return Err(CacheError::io("write", path, e));
+            }
+        }
+    }
+    sweep_temporaries(path);
+    Ok(())
+}
+
+/// Removes the temporaries of [`write_atomic`] (`.<name>.<8 hex>.tmp`, [`temporary_sibling`])
+/// beside `path` that runs `kill -9`ed between the write and the rename left: once the file is
+/// in place no later run writes it again, so nobody else would ever remove them (the CI soak
+/// `soak_random_kills_on_two_machines` found one in `trees/`). A live writer's temporary looks
+/// the same: [`write_shared`] copes with losing it. Call it only once `path` is in place.
+/// Blocking.
+pub fn sweep_temporaries(path: &Path) {
+    let (Some(folder), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(folder) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let entry_name = entry.file_name().to_string_lossy().into_owned();
+        let is_temporary = entry_name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .is_some_and(|random| {
+                random.len() == 8 && random.bytes().all(|b| b.is_ascii_hexdigit())
+            });
+        if is_temporary {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
-use super::{CacheError, write_atomic};
+use super::{CacheError, write_shared};
 use crate::hub::api::{LfsInfo, TreeEntry};
 
 const FORMAT_VERSION: u32 = 1;
@@ -91,7 +91,8 @@ pub fn write(path: &Path, entries: &[TreeEntry]) -> Result<(), CacheError> {
     let mut serializer = serde_json::Serializer::with_formatter(&mut buffer, formatter);
     file.serialize(&mut serializer)
         .map_err(|e| CacheError::io("encode", path, std::io::Error::other(e)))?;
-    write_atomic(path, &buffer)
+    // Concurrent runs at a new commit all write its listing (the same bytes).
+    write_shared(path, &buffer)
 }
 
 #[cfg(test)]

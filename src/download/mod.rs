@@ -293,6 +293,7 @@ async fn select_files(
         let path = tree_path.clone();
         transfer::blocking(move || tree::read(&path)).await?
     };
+    let from_cache = cached_listing.is_some();
     let (entries, complete): (Vec<TreeEntry>, bool) = match cached_listing {
         Some(entries) => (entries, true),
         None if !request.files.is_empty() && request.filter.is_empty() => {
@@ -323,7 +324,18 @@ async fn select_files(
         .collect();
     let files = remote_files(&entries)?;
     if complete && !request.dry_run {
-        transfer::blocking(move || tree::write(&tree_path, &entries)).await??;
+        transfer::blocking(move || -> Result<(), CacheError> {
+            // A commit's listing never changes: one read from the cache is not written again,
+            // but what runs killed while writing it left is swept (no later run writes it, so
+            // nobody else would).
+            if from_cache {
+                crate::cache::sweep_temporaries(&tree_path);
+                Ok(())
+            } else {
+                tree::write(&tree_path, &entries)
+            }
+        })
+        .await??;
     }
     if request.files.is_empty() {
         let selected: Vec<RemoteFile> = files

@@ -654,3 +654,40 @@ fn a_dead_runs_snapshot_link_temporary_is_swept_by_the_next_run() {
         "a fresh one may be a live run's"
     );
 }
+
+/// A run `kill -9`ed between writing the listing cache's temporary and renaming it leaves
+/// `trees/.<commit>.json.<random>.tmp`, and every later run finds the listing in place, so never
+/// writes it again. The next run sweeps the temporary (the CI soak
+/// `shared_cache::soak_random_kills_on_two_machines` found one after a kill); the listing it
+/// reads is not rewritten. Before the fix the temporary stayed forever.
+#[test]
+fn a_listing_temporary_left_by_a_killed_run_is_swept() {
+    let ctx = ctx();
+    ctx.run(&["download", "acme/tiny"]).success();
+    let repo = ctx.cache().join("models--acme--tiny");
+    let commit = std::fs::read_to_string(repo.join("refs/main")).unwrap();
+    let listing = repo.join("trees").join(format!("{commit}.json"));
+    let written = std::fs::read(&listing).unwrap();
+    let temporary = listing.with_file_name(format!(".{commit}.json.0badf00d.tmp"));
+    std::fs::write(&temporary, &written[..written.len() / 2]).unwrap();
+    // Not a temporary of this listing: left alone.
+    let other = listing.with_file_name(format!(".{commit}.json.notes.tmp"));
+    std::fs::write(&other, b"mine").unwrap();
+    let listed_before = ctx.requests().len();
+    ctx.run(&["download", "acme/tiny"]).success();
+    assert!(
+        !temporary.exists(),
+        "the killed run's temporary is still there"
+    );
+    assert!(
+        other.exists(),
+        "a file that is no listing temporary was removed"
+    );
+    assert_eq!(std::fs::read(&listing).unwrap(), written);
+    assert!(
+        ctx.requests()[listed_before..]
+            .iter()
+            .all(|r| !r.path.contains("/tree/")),
+        "the second run read the cached listing"
+    );
+}
