@@ -446,14 +446,15 @@ pub(crate) fn named_a_folder(request: &DownloadRequest, folder: &RepoPath) -> Do
     }
 }
 
-/// What each file still needs, from the files on disk; sweeps the leases killed runs left next
-/// to blobs already in place. Blocking.
+/// What each file still needs, from the files on disk; sweeps the leases and lock probes killed
+/// runs left next to blobs already in place. Blocking.
 fn plan_needs(
     request: &DownloadRequest,
     commit: &str,
     files: Vec<RemoteFile>,
 ) -> Result<Vec<PlannedFile>, DownloadError> {
     let mut planned = Vec::with_capacity(files.len());
+    let mut probes_swept = false;
     for remote in files {
         let need = match &request.target {
             _ if request.force => Need::Fetch,
@@ -470,6 +471,11 @@ fn plan_needs(
                     let blob = cache.blob_path(&remote.etag);
                     if let Some(blobs) = blob.parent() {
                         lease::sweep_placed(blobs, &remote.etag, request.lease_timeout);
+                        // Once per run: it lists the folder.
+                        if !probes_swept {
+                            lease::filesystem::sweep_dead_probes(blobs);
+                            probes_swept = true;
+                        }
                     }
                 }
                 need

@@ -691,3 +691,33 @@ fn a_listing_temporary_left_by_a_killed_run_is_swept() {
         "the second run read the cached listing"
     );
 }
+
+/// A run `kill -9`ed while probing whether locks work in blobs/ leaves
+/// `.hfget-lock-probe.<boot id>.<pid>`; a run probes only when it claims a blob, so runs that
+/// find every blob in place never looked (the CI soak
+/// `shared_cache::soak_random_kills_on_two_machines` found one after a kill). The next run
+/// removes the dead process's probe, never a live one's. Before the fix it stayed forever.
+#[test]
+fn a_lock_probe_left_by_a_killed_run_is_swept_by_a_run_that_claims_nothing() {
+    let ctx = ctx();
+    ctx.run(&["download", "acme/tiny"]).success();
+    let blobs = model_blob(&ctx).parent().unwrap().to_path_buf();
+    let boot_id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").unwrap();
+    let mut gone = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = gone.id();
+    gone.wait().unwrap();
+    let probe = |pid: u32| blobs.join(format!(".hfget-lock-probe.{}.{pid}", &boot_id[..8]));
+    std::fs::write(probe(dead_pid), b"").unwrap();
+    // This test's own process is alive: its probe is kept.
+    std::fs::write(probe(std::process::id()), b"").unwrap();
+    ctx.run(&["download", "acme/tiny"]).success();
+    assert!(
+        !probe(dead_pid).exists(),
+        "the dead run's probe is still there"
+    );
+    assert!(
+        probe(std::process::id()).exists(),
+        "a live process's probe was removed"
+    );
+    let _ = std::fs::remove_file(probe(std::process::id()));
+}
