@@ -797,6 +797,20 @@ impl BlobLease {
         &self.partial
     }
 
+    /// Whether the lease at its path is no longer this one, looked at now rather than at the
+    /// next heartbeat: an owner frozen past the timeout that wakes up may hit the new owner's
+    /// work (its partial and chunk record adopted, its temporaries swept) before its heartbeat
+    /// notices the loss.
+    pub async fn is_taken_over(&self) -> bool {
+        if *self.lost.borrow() {
+            return true;
+        }
+        let (path, token) = (self.path.clone(), self.token.clone());
+        tokio::task::spawn_blocking(move || !lease_is_ours(&path, &token))
+            .await
+            .unwrap_or(false)
+    }
+
     /// Resolves if another process took the lease over (this one was judged dead: frozen, or
     /// cut off from the file server for longer than the timeout). The download must stop.
     pub async fn lost(&self) {

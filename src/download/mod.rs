@@ -882,6 +882,17 @@ impl Job {
                 result = self.fetch(partial.clone(), blob.clone()) => Some(result),
                 () = lease.lost() => None,
             };
+            // A frozen owner that wakes up after a takeover may fail on the files the new owner
+            // adopted or swept before its heartbeat tells it (a_frozen_owner_is_taken_over…
+            // failed with "Could not write ….incomplete.chunks: No such file or directory"): an
+            // error from a lease that is no longer ours is the takeover, not a failure.
+            let fetched = match fetched {
+                Some(Err(error)) if lease.is_taken_over().await => {
+                    output::debug(|| format!("{}: after the takeover: {error}", self.file.path));
+                    None
+                }
+                other => other,
+            };
             drop(lease);
             match fetched {
                 Some(result) => {

@@ -221,6 +221,19 @@ async fn an_owner_whose_lease_was_taken_over_learns_it() {
     );
 }
 
+/// Asked at once, not at the next heartbeat (a long timeout keeps the heartbeat away).
+#[tokio::test]
+async fn an_owner_can_ask_at_once_whether_its_lease_was_taken_over() {
+    let dir = tempfile::tempdir().unwrap();
+    let claim = blob_claim(dir.path(), Duration::from_secs(30));
+    let lease = own(&claim).await;
+    assert!(!lease.is_taken_over().await);
+    std::fs::remove_file(claim.lease_path()).unwrap();
+    let newer = own(&claim).await;
+    assert!(lease.is_taken_over().await);
+    assert!(!newer.is_taken_over().await);
+}
+
 #[tokio::test]
 async fn releasing_every_held_lease_removes_them() {
     let dir = tempfile::tempdir().unwrap();
