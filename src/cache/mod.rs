@@ -320,10 +320,10 @@ fn parent_of(path: &Path) -> Result<&Path, CacheError> {
     })
 }
 
-/// `<name>.<random>.tmp` beside `path`: same filesystem, so the rename is atomic.
 /// How old a snapshot symlink temporary must be to count as a dead run's.
 const STALE_LINK_AGE: std::time::Duration = std::time::Duration::from_secs(10);
 
+/// `<name>.<random>.tmp` beside `path`: same filesystem, so the rename is atomic.
 pub fn temporary_sibling(path: &Path) -> PathBuf {
     let name = path
         .file_name()
