@@ -423,6 +423,7 @@ impl ParallelTransfer<'_> {
                     // filling is only held back, and costs it an upstream resolve.
                     if running < limit
                         && !mirror
+                        && context.transfer.client.may_resolve_optionally()
                         && let Some(index) = shared.stalled_segment(unit, now_ms())
                         && let Ok(permit) = self.budget.clone().try_acquire_owned()
                     {
@@ -741,7 +742,8 @@ impl Shared {
 
     /// Work for a connection: a free segment first (lowest offset), else a split of the
     /// segment with the most bytes left. `None`: nothing left to take.
-    fn claim(&self, unit: u64, now_ms: u64) -> Option<Claim> {
+    /// `may_split`: whether a split's resolve fits the quota ([`HubClient::may_resolve_optionally`]).
+    fn claim(&self, unit: u64, now_ms: u64, may_split: bool) -> Option<Claim> {
         let mut segments = self.segments.lock().ok()?;
         if let Some(free) = segments
             .iter()
@@ -752,6 +754,9 @@ impl Shared {
                 segment: free.clone(),
                 split: false,
             });
+        }
+        if !may_split {
+            return None;
         }
         let (index, point) = segments
             .iter()
@@ -1253,7 +1258,11 @@ async fn connection(
         let unit = context.split_unit(context.mirror_now());
         let claim = match race.take() {
             Some(index) => shared.join_race(index, now_ms()),
-            None => shared.claim(unit, now_ms()),
+            None => shared.claim(
+                unit,
+                now_ms(),
+                context.transfer.client.may_resolve_optionally(),
+            ),
         };
         let Some(claim) = claim else {
             return Ok(());

@@ -24,6 +24,8 @@ use crate::random::random_u64;
 use crate::secret::Token;
 
 pub const MAX_REDIRECTS: usize = 10;
+/// Resolves kept back from optional connections: retries and the next files need them.
+const OPTIONAL_RESOLVE_RESERVE: u64 = 8;
 const USER_AGENT: &str = concat!("hfget/", env!("CARGO_PKG_VERSION"), "; rust");
 
 /// How far to follow redirects.
@@ -146,6 +148,17 @@ impl HubClient {
         self.endpoint
             .join(path.trim_start_matches('/'))
             .map_err(|e| HubError::protocol(format!("could not build a URL for `{path}`: {e}")))
+    }
+
+    /// Whether an optional resolve (one more connection for a file already flowing) fits the
+    /// resolver quota: only while the pacer would let it through now with
+    /// [`OPTIONAL_RESOLVE_RESERVE`] to spare. A resolve held for the window's reset would
+    /// strand the bytes its split took from a connection that was fetching them (issue #9:
+    /// two 1 GB files under 40 resolves / 300 s sat for 300 s behind such holds).
+    pub(crate) fn may_resolve_optionally(&self) -> bool {
+        self.pacer
+            .headroom(RequestClass::Resolve)
+            .is_none_or(|left| left > OPTIONAL_RESOLVE_RESERVE)
     }
 
     pub(crate) fn is_endpoint_origin(&self, url: &Url) -> bool {

@@ -350,6 +350,18 @@ impl Pacer {
         }
     }
 
+    /// Requests of `class` that may still be sent in this window without waiting, as far as
+    /// the answers told (`None`: no quota announced). For optional requests: a download adds
+    /// connections only while this leaves room for the requests it cannot do without.
+    pub fn headroom(&self, class: RequestClass) -> Option<u64> {
+        let state = self.state.lock().ok()?;
+        let bucket = state.buckets.get(&class)?;
+        if Instant::now() >= bucket.resets_at + RESET_MARGIN {
+            return bucket.quota;
+        }
+        Some(bucket.remaining)
+    }
+
     /// An admitted request got no answer (network failure): it is no longer in flight.
     pub fn abandon(&self, class: RequestClass) {
         if let Ok(mut state) = self.state.lock()

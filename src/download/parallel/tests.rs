@@ -60,10 +60,10 @@ fn claims_take_free_segments_then_split_the_largest_remainder() {
     let mib = 1 << 20;
     let shared = shared_for(dir.path(), &"e".repeat(64), 64 * mib);
     let unit = 4 * mib;
-    let first = shared.claim(unit, 0).unwrap();
+    let first = shared.claim(unit, 0, true).unwrap();
     assert!(!first.split, "the file starts as one free segment");
     assert_eq!((first.segment.start, first.segment.end()), (0, 64 * mib));
-    let second = shared.claim(unit, 0).unwrap();
+    let second = shared.claim(unit, 0, true).unwrap();
     assert!(
         second.split,
         "a second connection splits the first's segment"
@@ -73,7 +73,7 @@ fn claims_take_free_segments_then_split_the_largest_remainder() {
     assert_eq!(second.segment.start % unit, 0, "split points are aligned");
     // The first segment has written 20 MiB; the next split takes the larger remainder.
     first.segment.written.store(20 * mib, Ordering::Release);
-    let third = shared.claim(unit, 0).unwrap();
+    let third = shared.claim(unit, 0, true).unwrap();
     assert!(
         third.segment.start > second.segment.start,
         "{:?}",
@@ -90,14 +90,18 @@ fn nothing_is_split_below_the_unit_and_finished_work_is_not_claimed() {
     let mib = 1 << 20;
     let shared = shared_for(dir.path(), &"e".repeat(64), 10 * mib);
     let unit = 4 * mib;
-    let first = shared.claim(unit, 0).unwrap();
+    let first = shared.claim(unit, 0, true).unwrap();
     first.segment.written.store(3 * mib, Ordering::Release);
     // 7 MiB left, less the buffer in flight: no split leaves 4 MiB on both sides.
-    assert!(shared.claim(unit, 0).is_none(), "{:?}", layout(&shared));
+    assert!(
+        shared.claim(unit, 0, true).is_none(),
+        "{:?}",
+        layout(&shared)
+    );
     assert!(!shared.has_work(unit));
     first.segment.written.store(10 * mib, Ordering::Release);
     first.segment.workers.store(0, Ordering::Release);
-    assert!(shared.claim(unit, 0).is_none());
+    assert!(shared.claim(unit, 0, true).is_none());
     assert!(shared.is_complete());
 }
 
@@ -107,7 +111,7 @@ fn a_stalled_or_dragging_last_range_is_raced_once() {
     let mib = 1 << 20;
     let shared = shared_for(dir.path(), &"e".repeat(64), 4 * mib);
     let unit = 4 * mib;
-    let owner = shared.claim(unit, 1_000).unwrap();
+    let owner = shared.claim(unit, 1_000, true).unwrap();
     let race_after = RACE_AFTER.as_millis() as u64;
     owner.segment.written.store(2 * mib, Ordering::Release);
     owner
@@ -154,7 +158,7 @@ fn a_sidecar_round_trips_and_counts_bytes_on_disk() {
     assert_eq!(file_len(&incomplete), 10, "preallocated");
     assert_eq!(bytes_on_disk(&incomplete, &etag, 10), 0);
     // Two connections: the file is split; the second segment has 3 bytes.
-    let _first = shared.claim(2, 0).unwrap();
+    let _first = shared.claim(2, 0, true).unwrap();
     // A 10-byte file cannot be split at 2-byte units past a 512 KiB buffer; build it by hand.
     {
         let mut segments = shared.segments.lock().unwrap();
@@ -343,4 +347,19 @@ fn pending_chunks_are_cut_at_a_new_segment_end() {
     assert_eq!(pending.len(), 5, "truncating never grows");
     pending.truncate(0);
     assert!(pending.is_empty() && pending.chunks.is_empty());
+}
+
+#[test]
+fn without_room_for_a_resolve_claims_take_free_segments_but_never_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let mib = 1 << 20;
+    let shared = shared_for(dir.path(), &"f".repeat(64), 64 * mib);
+    let first = shared.claim(4 * mib, 0, false).unwrap();
+    assert!(!first.split, "the free segment needs its resolve anyway");
+    assert!(
+        shared.claim(4 * mib, 0, false).is_none(),
+        "a split is optional: {:?}",
+        layout(&shared)
+    );
+    assert!(shared.claim(4 * mib, 0, true).is_some_and(|c| c.split));
 }

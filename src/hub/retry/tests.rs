@@ -228,3 +228,25 @@ async fn an_exhausted_answer_names_the_reset_to_wait_for() {
         start.elapsed()
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn headroom_is_what_may_still_go_out_without_waiting() {
+    let pacer = Pacer::default();
+    let class = RequestClass::Resolve;
+    assert_eq!(pacer.headroom(class), None, "no quota announced yet");
+    pacer.admit(class).await;
+    pacer.observe(
+        class,
+        Some("\"resolvers\";r=3;t=10"),
+        Some("\"fixed window\";\"resolvers\";q=40;w=300"),
+    );
+    assert_eq!(pacer.headroom(class), Some(3));
+    pacer.admit(class).await;
+    assert_eq!(pacer.headroom(class), Some(2), "each request sent counts");
+    tokio::time::advance(Duration::from_secs(12)).await;
+    assert_eq!(
+        pacer.headroom(class),
+        Some(40),
+        "a new window of the known quota"
+    );
+}
