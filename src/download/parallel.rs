@@ -1048,7 +1048,10 @@ struct Opened {
 /// length as a written prefix. Then writes the sidecar and preallocates. Blocking.
 fn open_state(incomplete: &Path, etag: &str, size: u64) -> Result<Opened, DownloadError> {
     let sidecar = sidecar_path(incomplete);
-    remove_orphaned_temporaries(&sidecar);
+    // A run killed between writing the sidecar's temporary and renaming it left
+    // `.<sidecar>.<random>.tmp`; whoever resumes the download (holding its lock, or using a
+    // name private to this process) clears them.
+    crate::cache::sweep_temporaries(&sidecar);
     let existing = file_len(incomplete);
     let layout = match read_sidecar(&sidecar, etag, size) {
         Some(chunks) if existing == size => chunks,
@@ -1080,25 +1083,6 @@ fn open_state(incomplete: &Path, etag: &str, size: u64) -> Result<Opened, Downlo
     write_atomically(&sidecar, &text)?;
     preallocate(&file, size).map_err(|e| CacheError::io("allocate space for", incomplete, e))?;
     Ok(Opened { file, layout })
-}
-
-/// A run killed between writing the sidecar's temporary file and renaming it leaves
-/// `.<sidecar>.<random>.tmp` behind. Whoever resumes the download (holding its lock, or using a
-/// name private to this process) clears them, so killed runs do not litter `blobs/`.
-fn remove_orphaned_temporaries(sidecar: &Path) {
-    let (Some(dir), Some(name)) = (sidecar.parent(), sidecar.file_name()) else {
-        return;
-    };
-    let prefix = format!(".{}.", name.to_string_lossy());
-    let Ok(entries) = std::fs::read_dir(dir) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let entry_name = entry.file_name().to_string_lossy().into_owned();
-        if entry_name.starts_with(&prefix) && entry_name.ends_with(".tmp") {
-            let _ = std::fs::remove_file(entry.path());
-        }
-    }
 }
 
 /// Reserves the blocks (so a full disk fails now) where the filesystem can, else just sets the
