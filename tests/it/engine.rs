@@ -35,31 +35,6 @@ fn assert_verified(ctx: &TestContext, repo: &str, name: &str, size: u64, seed: u
     );
 }
 
-/// `bytes=A-B` → (A, B).
-fn range_of(record: &RequestRecord) -> (u64, u64) {
-    let range = record.range.as_deref().expect("a ranged request");
-    let (a, b) = range
-        .strip_prefix("bytes=")
-        .and_then(|r| r.split_once('-'))
-        .expect("bytes=A-B");
-    (a.parse().unwrap(), b.parse().unwrap())
-}
-
-fn resolves_of(ctx: &TestContext, name: &str) -> Vec<RequestRecord> {
-    ctx.requests()
-        .into_iter()
-        .filter(|r| {
-            r.origin == Origin::Hub
-                && r.path.contains("/resolve/")
-                && r.path
-                    .split('?')
-                    .next()
-                    .unwrap_or("")
-                    .ends_with(&format!("/{name}"))
-        })
-        .collect()
-}
-
 /// From the `-v` summary of a parallel file: (segment requests, segments, peak connections).
 fn engine_summary(stderr: &str, name: &str) -> (u64, u64, u64) {
     let line = stderr
@@ -207,7 +182,7 @@ fn a_large_file_costs_one_resolve_per_segment() {
         ])
         .success();
     assert_verified(&ctx, "acme/big", "big.bin", 32 * MIB, 9);
-    let resolves = resolves_of(&ctx, "big.bin");
+    let resolves = hub_resolves(&ctx, "big.bin");
     let (requests, segments, peak) = engine_summary(&out.stderr, "big.bin");
     assert!(peak <= 4, "pinned: {peak}");
     assert_eq!(
@@ -311,7 +286,7 @@ fn one_slow_connection_does_not_hold_the_file_back() {
         elapsed < Duration::from_secs(20),
         "the slow connection's work was taken over: {elapsed:?}"
     );
-    let resolves = resolves_of(&ctx, "big.bin");
+    let resolves = hub_resolves(&ctx, "big.bin");
     assert!(
         resolves.len() > 4,
         "its remainder was split or raced with fresh resolves: {resolves:#?}"
@@ -331,7 +306,7 @@ fn behind_a_mirror_a_file_inside_one_block_is_one_request() {
     ctx.env("HF_HUB_DOWNLOAD_TIMEOUT", "2");
     ctx.run(&["download", "acme/big", "big.bin"]).success();
     assert_verified(&ctx, "acme/big", "big.bin", 40 * MIB, 9);
-    let resolves = resolves_of(&ctx, "big.bin");
+    let resolves = hub_resolves(&ctx, "big.bin");
     assert_eq!(
         resolves.len(),
         1,
@@ -361,7 +336,7 @@ fn behind_a_mirror_ranges_are_block_aligned_and_few() {
         ])
         .success();
     assert_verified(&ctx, "acme/big", "big.bin", size, 9);
-    let resolves = resolves_of(&ctx, "big.bin");
+    let resolves = hub_resolves(&ctx, "big.bin");
     assert!(resolves.len() <= 3, "{resolves:#?}");
     for record in &resolves {
         let (start, _) = range_of(record);
@@ -585,7 +560,7 @@ mod through_olah {
         );
         assert!(peak <= 2, "{peak}");
         // olah makes one upstream resolve per client request (real-hub-2026.md §5).
-        let upstream = resolves_of(&ctx, "big.bin");
+        let upstream = hub_resolves(&ctx, "big.bin");
         assert!(upstream.len() <= 2, "{upstream:#?}\n{}", olah.log());
     }
 }

@@ -73,27 +73,6 @@ fn assert_big_is_verified(ctx: &TestContext) {
     assert!(leftovers.is_empty(), "left behind: {leftovers:?}");
 }
 
-/// `bytes=A-B` → (A, B).
-fn range_of(record: &RequestRecord) -> (u64, u64) {
-    let range = record.range.as_deref().expect("a ranged request");
-    let (a, b) = range
-        .strip_prefix("bytes=")
-        .and_then(|r| r.split_once('-'))
-        .expect("bytes=A-B");
-    (a.parse().unwrap(), b.parse().unwrap())
-}
-
-fn hub_resolves(ctx: &TestContext, name: &str) -> Vec<RequestRecord> {
-    ctx.requests()
-        .into_iter()
-        .filter(|r| {
-            r.origin == Origin::Hub
-                && r.path.contains("/resolve/")
-                && r.path.ends_with(&format!("/{name}"))
-        })
-        .collect()
-}
-
 fn cdn_gets(ctx: &TestContext) -> Vec<RequestRecord> {
     ctx.cdn_requests()
         .into_iter()

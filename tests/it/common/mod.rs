@@ -358,3 +358,29 @@ pub fn files_containing(dir: &std::path::Path, needle: &str) -> Vec<String> {
     }
     found
 }
+
+/// `bytes=A-B` of a ranged request → (A, B).
+pub fn range_of(record: &RequestRecord) -> (u64, u64) {
+    let range = record.range.as_deref().expect("a ranged request");
+    let (a, b) = range
+        .strip_prefix("bytes=")
+        .and_then(|r| r.split_once('-'))
+        .expect("bytes=A-B");
+    (a.parse().unwrap(), b.parse().unwrap())
+}
+
+/// The Hub's `/resolve/` requests for the file `name` (the quota's bucket), query ignored.
+pub fn hub_resolves(ctx: &TestContext, name: &str) -> Vec<RequestRecord> {
+    ctx.requests()
+        .into_iter()
+        .filter(|r| {
+            r.origin == Origin::Hub
+                && r.path.contains("/resolve/")
+                && r.path
+                    .split('?')
+                    .next()
+                    .unwrap_or("")
+                    .ends_with(&format!("/{name}"))
+        })
+        .collect()
+}
