@@ -357,7 +357,7 @@ impl ParallelTransfer<'_> {
                 }
             }
         }
-        let mirror = context.mirror.load(Ordering::Acquire) && context.lfs;
+        let mirror = context.mirror_now();
         let limit = context.connection_limit(mirror);
         let initial = if mirror {
             limit
@@ -401,7 +401,7 @@ impl ParallelTransfer<'_> {
                     }
                 }
                 _ = ticker.tick() => {
-                    let mirror = context.mirror.load(Ordering::Acquire) && context.lfs;
+                    let mirror = context.mirror_now();
                     let limit = context.connection_limit(mirror);
                     let unit = context.split_unit(mirror);
                     let wanted = growth.sample(
@@ -424,10 +424,10 @@ impl ParallelTransfer<'_> {
                     if running < limit
                         && !mirror
                         && context.transfer.client.may_resolve_optionally()
-                        && let Some(index) = shared.stalled_segment(unit, now_ms())
+                        && let Some(stalled) = shared.stalled_segment(unit, now_ms())
                         && let Ok(permit) = self.budget.clone().try_acquire_owned()
                     {
-                        workers.spawn(connection(context.clone(), permit, Some(index)));
+                        workers.spawn(connection(context.clone(), permit, Some(stalled)));
                         running += 1;
                     }
                 }
@@ -777,7 +777,8 @@ impl Shared {
 
     /// A last range worth racing: no segment is free or splittable, and this one has one
     /// connection and is dragging ([`Segment::is_dragging`]).
-    fn stalled_segment(&self, unit: u64, now: u64) -> Option<usize> {
+    /// The segment itself, not its index: a split may insert before it until the racer joins.
+    fn stalled_segment(&self, unit: u64, now: u64) -> Option<Arc<Segment>> {
         if self.has_work(unit) {
             return None;
         }
@@ -785,17 +786,17 @@ impl Shared {
         let elapsed = now.saturating_sub(self.started_ms).max(1) as f64;
         let connections = self.peak_connections.load(Ordering::Relaxed).max(1) as f64;
         let typical = self.progress.load(Ordering::Acquire) as f64 / elapsed / connections;
-        segments.iter().position(|s| {
+        segments.into_iter().find(|s| {
             s.remaining() > 0
                 && s.workers.load(Ordering::Acquire) == 1
                 && s.is_dragging(now, typical)
         })
     }
 
-    /// Joins a race on segment `index` (see [`Shared::stalled_segment`]).
-    fn join_race(&self, index: usize, now_ms: u64) -> Option<Claim> {
-        let segments = self.segments.lock().ok()?;
-        let segment = segments.get(index)?;
+    /// Joins a race on `segment` (see [`Shared::stalled_segment`]).
+    fn join_race(&self, segment: &Arc<Segment>, now_ms: u64) -> Option<Claim> {
+        // Under the lock, as claims and splits are.
+        let _segments = self.segments.lock().ok()?;
         if segment.remaining() == 0 || segment.workers.load(Ordering::Acquire) != 1 {
             return None;
         }
@@ -1232,7 +1233,7 @@ impl From<DownloadError> for RangeError {
 async fn connection(
     context: Arc<WorkerContext>,
     _permit: OwnedSemaphorePermit,
-    race: Option<usize>,
+    race: Option<Arc<Segment>>,
 ) -> Result<(), WorkerError> {
     let shared = &context.shared;
     let mut buffer = Pending::default();
@@ -1241,7 +1242,7 @@ async fn connection(
     loop {
         let unit = context.split_unit(context.mirror_now());
         let claim = match race.take() {
-            Some(index) => shared.join_race(index, now_ms()),
+            Some(segment) => shared.join_race(&segment, now_ms()),
             None => shared.claim(
                 unit,
                 now_ms(),

@@ -119,16 +119,17 @@ fn a_stalled_or_dragging_last_range_is_raced_once() {
         .last_progress_ms
         .store(1_900, Ordering::Release);
     // 2 MiB in 0.9 s: the other 2 MiB take another 0.9 s; and it was measured too briefly.
-    assert_eq!(shared.stalled_segment(unit, 1_900), None, "not yet");
+    assert!(shared.stalled_segment(unit, 1_900).is_none(), "not yet");
     // 2 MiB in 1.5 s, fine; 0 MiB for RACE_AFTER: stalled.
     owner
         .segment
         .last_progress_ms
         .store(2_500, Ordering::Release);
-    assert_eq!(shared.stalled_segment(unit, 2_500), None, "flowing");
-    assert_eq!(
-        shared.stalled_segment(unit, 2_500 + race_after),
-        Some(0),
+    assert!(shared.stalled_segment(unit, 2_500).is_none(), "flowing");
+    assert!(
+        shared
+            .stalled_segment(unit, 2_500 + race_after)
+            .is_some_and(|s| Arc::ptr_eq(&s, &owner.segment)),
         "stalled"
     );
     // Flowing, but slowly: 64 KiB in 2 s leaves a minute for the rest. That drags only if
@@ -143,10 +144,16 @@ fn a_stalled_or_dragging_last_range_is_raced_once() {
         !crawler.is_dragging(2_000, its_rate * 2.0),
         "like the others"
     );
-    let racer = shared.join_race(0, 5_000).unwrap();
+    let racer = shared.join_race(&owner.segment, 5_000).unwrap();
     assert!(Arc::ptr_eq(&racer.segment, &owner.segment));
-    assert!(shared.join_race(0, 5_000).is_none(), "one racer at a time");
-    assert_eq!(shared.stalled_segment(unit, 100_000), None, "already raced");
+    assert!(
+        shared.join_race(&owner.segment, 5_000).is_none(),
+        "one racer at a time"
+    );
+    assert!(
+        shared.stalled_segment(unit, 100_000).is_none(),
+        "already raced"
+    );
 }
 
 #[test]
