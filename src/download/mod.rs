@@ -137,6 +137,14 @@ enum Need {
     Fetch,
 }
 
+impl Need {
+    /// Whether the file's bytes cross the network or the disk now, so it has a bar and counts
+    /// in the totals (one answer for both).
+    fn moves_bytes(&self) -> bool {
+        matches!(self, Need::Fetch | Need::CopyFrom(_) | Need::Adopt)
+    }
+}
+
 struct PlannedFile {
     remote: RemoteFile,
     need: Need,
@@ -656,8 +664,7 @@ async fn execute(
         cache.prepare()?;
     }
     // Copies from the cache move the bars too: a large one takes seconds (issue #13.2).
-    let moves_bytes =
-        |p: &&PlannedFile| matches!(p.need, Need::Fetch | Need::CopyFrom(_) | Need::Adopt);
+    let moves_bytes = |p: &&PlannedFile| p.need.moves_bytes();
     let total: u64 = planned
         .iter()
         .filter(moves_bytes)
@@ -689,7 +696,7 @@ async fn execute(
             file: file.remote.clone(),
             need: file.need.clone(),
             tally: tally.clone(),
-            progress: if matches!(file.need, Need::Fetch | Need::CopyFrom(_) | Need::Adopt) {
+            progress: if file.need.moves_bytes() {
                 progress.file(file.remote.path.as_str(), file.remote.size)
             } else {
                 FileProgress::hidden()
@@ -915,8 +922,7 @@ impl Job {
                 discard_partial(partial).await;
             }
             let claim = claim.clone();
-            let _ =
-                tokio::task::spawn_blocking(move || lease::clear_after_completion(&claim)).await;
+            let _ = transfer::blocking(move || lease::clear_after_completion(&claim)).await;
         }
         Ok(fetched_here)
     }
@@ -948,7 +954,7 @@ impl Job {
                     progress: self.progress.clone(),
                 };
                 // A blob can be gigabytes: copy it off the async workers.
-                let copied = tokio::task::spawn_blocking(move || {
+                transfer::blocking(move || {
                     let result = copy.run();
                     if result.is_err() && !lock.is_held() {
                         // Nobody can resume a private partial file.
@@ -956,9 +962,7 @@ impl Job {
                     }
                     result
                 })
-                .await
-                .map_err(|e| DownloadError::Task(e.to_string()))?;
-                copied?;
+                .await??;
                 self.write_metadata(local).await?;
                 return Ok(());
             }
@@ -992,7 +996,7 @@ impl Job {
         let owned = path.to_path_buf();
         let (kind, size, etag) = (self.file.kind, self.file.size, self.file.etag.clone());
         let progress = self.progress.clone();
-        let matches = tokio::task::spawn_blocking(move || -> std::io::Result<bool> {
+        let matches = transfer::blocking(move || -> std::io::Result<bool> {
             let mut hasher = ContentHasher::new(kind, size);
             let total = verify::hash_file_reporting(&owned, size, &mut hasher, |read| {
                 progress.advance(read);
@@ -1003,8 +1007,7 @@ impl Job {
             }
             Ok(matches)
         })
-        .await
-        .map_err(|e| DownloadError::Task(e.to_string()))?
+        .await?
         .map_err(|e| CacheError::io("read", path, e))?;
         Ok(matches)
     }
