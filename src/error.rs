@@ -65,7 +65,7 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage(_) | Error::RepoId(_) => exit::USAGE,
-            Error::Hub(error) => hub_exit_code(error),
+            Error::Hub(error) => error.exit_code(),
             Error::Download(error) => download_exit_code(error),
             Error::Auth(
                 AuthError::NoToken { .. }
@@ -82,7 +82,7 @@ impl Error {
             // Issue #14 / #13.1 (helper oauth): browser login, OIDC and a cancelled login.
             Error::Auth(AuthError::OAuth(error)) => error.exit_code(),
             Error::Auth(AuthError::Oidc(error)) => error.exit_code(),
-            Error::Auth(AuthError::Hub(error)) => hub_exit_code(error),
+            Error::Auth(AuthError::Hub(error)) => error.exit_code(),
             Error::Auth(AuthError::LoginInterrupted) => exit::INTERRUPTED,
             Error::Auth(AuthError::Offline { .. }) => exit::OFFLINE,
             Error::Auth(_) => exit::LOCAL,
@@ -99,13 +99,9 @@ impl Error {
     }
 }
 
-pub fn hub_exit_code(error: &HubError) -> u8 {
-    error.exit_code()
-}
-
 fn download_exit_code(error: &DownloadError) -> u8 {
     match error {
-        DownloadError::Hub(error) => hub_exit_code(error),
+        DownloadError::Hub(error) => error.exit_code(),
         DownloadError::UnsafePath(_)
         | DownloadError::Cache(CacheError::UnsafePath(_))
         | DownloadError::PathCollision(..) => exit::INTEGRITY,
@@ -128,9 +124,9 @@ impl Error {
         match self {
             Error::Usage(_) => "usage",
             Error::RepoId(_) => "invalid_repo_id",
-            Error::Hub(error) => hub_cause(error),
+            Error::Hub(error) => error.cause(),
             Error::Download(error) => match error.as_ref() {
-                DownloadError::Hub(error) => hub_cause(error),
+                DownloadError::Hub(error) => error.cause(),
                 DownloadError::UnsafePath(_)
                 | DownloadError::Cache(CacheError::UnsafePath(_))
                 | DownloadError::PathCollision(..) => "unsafe_listing",
@@ -158,7 +154,7 @@ impl Error {
             // Issue #14 / #13.1 / #13.10 (helper oauth).
             Error::Auth(AuthError::OAuth(error)) => error.cause(),
             Error::Auth(AuthError::Oidc(error)) => error.cause(),
-            Error::Auth(AuthError::Hub(error)) => hub_cause(error),
+            Error::Auth(AuthError::Hub(error)) => error.cause(),
             Error::Auth(AuthError::LoginInterrupted) => "interrupted",
             Error::Auth(AuthError::Offline { .. }) => "offline",
             Error::Auth(_) => "local_filesystem",
@@ -183,10 +179,6 @@ impl Error {
             "message": self.to_string(),
         })
     }
-}
-
-pub fn hub_cause(error: &HubError) -> &'static str {
-    error.cause()
 }
 
 #[cfg(test)]

@@ -440,7 +440,6 @@ impl Claimer {
         age > self.claim.timeout + CLOCK_SKEW_MARGIN
     }
 
-    /// `O_EXCL`-creates the lease. `None` when another one exists.
     /// A lease just won. The owner before us may have placed the blob and let go between our
     /// first look and our win: then there is nothing to fetch (a small file was fetched twice by
     /// three concurrent runs under load, `faults::concurrent_processes_download_each_blob_once`).
@@ -454,6 +453,7 @@ impl Claimer {
         Step::Acquired(lease)
     }
 
+    /// `O_EXCL`-creates the lease. `None` when another one exists.
     fn create(&mut self) -> Result<Option<PendingLease>, CacheError> {
         let path = self.claim.lease_path();
         let token = format!("{TOKEN_PREFIX}{:016x}", crate::random::random_u64());

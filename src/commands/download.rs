@@ -301,7 +301,7 @@ fn print_report(report: &DownloadReport, json: bool) -> Result<(), Error> {
             .collect();
         let mut lines = vec![format!(
             "[dry-run] Will download {} (out of {}) totalling {}.",
-            count(to_download.len(), "file"),
+            output::counted(to_download.len() as u64, "file"),
             report.files.len(),
             human_bytes(report.bytes_to_download())
         )];
@@ -333,10 +333,6 @@ fn print_report(report: &DownloadReport, json: bool) -> Result<(), Error> {
 }
 
 /// `1 file`, `3 files` (issue #13.13: "Will download 1 files").
-fn count(n: usize, noun: &str) -> String {
-    format!("{n} {noun}{}", if n == 1 { "" } else { "s" })
-}
-
 fn print_summary(report: &DownloadReport, started: Instant) {
     // Nothing selected (a filter that matched nothing): its warning said so; "Up to date: 0
     // files downloaded, 0 already present" would only restate it confusingly.

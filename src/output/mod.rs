@@ -118,7 +118,6 @@ fn styled(prefix: &str, ansi: &str) -> String {
     }
 }
 
-/// Something the user should know that does not stop the command. Hidden by `--quiet`.
 /// `1 file`, `2 files`: a count and its noun, in the right number ("1 repo(s)" reads like a
 /// form, not a sentence). `noun` is the singular; English plurals here all take an `s`.
 pub(crate) fn counted(count: impl Into<u64>, noun: &str) -> String {
@@ -135,6 +134,7 @@ pub(crate) fn is_are(count: impl Into<u64>) -> &'static str {
     if count.into() == 1 { "is" } else { "are" }
 }
 
+/// Something the user should know that does not stop the command. Hidden by `--quiet`.
 pub fn warn(message: impl std::fmt::Display) {
     if verbosity() >= Verbosity::Normal {
         let message = redact_urls(&message.to_string());
