@@ -49,7 +49,10 @@ pub enum OAuthError {
         "The login code expired before it was approved ({minutes} min). Nothing was stored; run `hfget login --web` again and approve it in the browser."
     )]
     Expired { minutes: u64 },
-    #[error("The Hub refused the browser login ({code}{}). Nothing was stored.", describe(.description))]
+    #[error(
+        "The Hub refused the browser login ({code}{}). Nothing was stored; run `hfget login --web` to try again, or log in with a token from the website (`hfget login`).",
+        describe(.description)
+    )]
     Refused {
         code: String,
         description: Option<String>,
@@ -63,7 +66,9 @@ pub enum OAuthError {
         code: String,
         description: Option<String>,
     },
-    #[error("Could not renew the browser login `{name}`: {source}")]
+    #[error(
+        "Could not renew the browser login `{name}`: {source} The login is kept; the next command tries again, or run `hfget login --web`."
+    )]
     RefreshFailed {
         name: String,
         #[source]
