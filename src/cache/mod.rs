@@ -144,11 +144,10 @@ impl CacheRepo {
         self.root.join("blobs").join(format!("{etag}.incomplete"))
     }
 
+    /// `.locks/<folder>/<etag>.lock`, where Python's filelock takes it too (one layout, in
+    /// [`scan::lock_path`]).
     pub fn lock_path(&self, etag: &str) -> PathBuf {
-        self.cache_dir
-            .join(".locks")
-            .join(&self.folder_name)
-            .join(format!("{etag}.lock"))
+        scan::lock_path(&self.cache_dir, &self.folder_name, etag)
     }
 
     pub fn snapshot_dir(&self, commit: &str) -> PathBuf {
