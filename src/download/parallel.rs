@@ -28,21 +28,22 @@
 //!   it is still filling. Then a file uses at most [`MIRROR_CONNECTIONS`] and splits only at
 //!   64 MiB boundaries, so every connection leads its own block. The first connection of a
 //!   file opens alone, and the others start only once its answer told which case this is.
-//! - **Positional writes, bounded buffers, no copy.** Each connection keeps the body's chunks
+//! - **Positional writes, bounded buffers, no copy.** Each connection hands the body's chunks
 //!   as they arrive (reference-counted `Bytes`; hyper hands out about 300 KiB at a time on a
-//!   fast link) until they add up to [`WRITE_BUFFER`], then `write_at`s each of them from
-//!   `spawn_blocking`: the bytes are copied once, into the page cache, never into a buffer of
-//!   ours first (that copy cost 2 GB of `memcpy` per two 1 GB files, on a CPU-bound 2-core
-//!   machine, issue #9 §6). Memory is one buffer's worth per connection,
-//!   whatever the file size. The file is preallocated so that a full disk fails at the start.
+//!   fast link) to its own writer thread ([`writer`]), which `write_at`s them while the
+//!   connection keeps receiving: the bytes are copied once, into the page cache, never into a
+//!   buffer of ours first (that copy cost 2 GB of `memcpy` per two 1 GB files, on a CPU-bound
+//!   2-core machine, issue #9 §6). Memory is a few chunks per connection, whatever the file
+//!   size. The file is preallocated so that a full disk fails at the start.
 //! - **Hashing from memory when bytes arrive in order.** sha256 and the git sha1 are
-//!   sequential. The connection whose bytes are next for the hasher hashes its buffer right
-//!   after writing it (the bytes are hot in cache); bytes that arrived ahead of the hash
-//!   position are read back later by one blocking hasher thread, from the page cache. The debug
-//!   log (`-v`) says how many bytes took each path.
+//!   sequential. The writer whose bytes are next for the hasher hashes them right after
+//!   writing them (they are hot in cache); bytes that arrived ahead of the hash position are
+//!   read back later by one blocking hasher thread, from the page cache. The debug log (`-v`)
+//!   says how many bytes took each path.
 //! - **Resume, within and across runs.** Progress is persisted in `<incomplete>.chunks` (JSON:
 //!   each segment's range and how many of its bytes are written), rewritten atomically after
-//!   every 4 MiB of a segment (or `--chunk-size`, if smaller), on every split and on failures. A killed
+//!   every 4 MiB of a segment (or `--chunk-size`, if smaller; at most every
+//!   [`RECORD_INTERVAL`] per file), on every split and on failures. A killed
 //!   run's successor reads it and fetches only what is missing; without a record, the
 //!   `.incomplete` of the single-stream path counts as a written prefix. The final hash covers
 //!   every byte; a file that does not match is discarded and fetched once more, never placed.
@@ -61,14 +62,13 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
 
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 
 use super::error::DownloadError;
 use super::transfer::{Tally, Transfer, describe_interruption, file_len};
-use super::verify::{ContentHasher, HashKind, Settled, after_mismatch, settle};
+use super::verify::{ContentHasher, HashKind, Settled, after_mismatch, hash_file_prefix, settle};
 use crate::cache::CacheError;
 use crate::hub::HubError;
 use crate::hub::error::{HubErrorKind, NetworkErrorKind};
@@ -76,10 +76,13 @@ use crate::hub::fetch::FetchError;
 use crate::hub::retry::{Attempts, RetryPolicy};
 use crate::output;
 use crate::output::progress::FileProgress;
+use writer::Writer;
 
-/// Bytes a connection collects before one positional write: large enough that the syscall and
-/// `spawn_blocking` costs vanish, small enough that 32 connections stay within 16 MiB.
-pub const WRITE_BUFFER: usize = 512 << 10;
+mod writer;
+
+/// What a split leaves the running connection past its written frontier: about what it has
+/// received but not written yet (its writer's queue), so that little of it is dropped.
+const SPLIT_MARGIN: u64 = 512 << 10;
 /// Bytes the hasher reads back (from the page cache) per step.
 const HASH_STEP: usize = 1 << 20;
 const SIDECAR_VERSION: u32 = 1;
@@ -87,6 +90,11 @@ const SIDECAR_VERSION: u32 = 1;
 /// smaller `--chunk-size`): what a killed run's successor may fetch again, per connection
 /// (issue #12).
 const RECORD_EVERY: u64 = 4 << 20;
+/// ... and at most this often per file. A record is a write and a rename; on a fast link
+/// every 4 MiB meant 250 of them per GB, which cost about 5 % of a CPU-bound download's wall
+/// time (issue #9 §6: two 1 GB files, 1.70 s against 1.61 s, medians of 7). A killed run's
+/// successor then fetches again at most this long's worth of bytes per connection.
+const RECORD_INTERVAL: Duration = Duration::from_millis(100);
 /// Connections a large file starts with in adaptive mode.
 pub const INITIAL_CONNECTIONS: usize = 8;
 /// The most connections one file (and, together, all files) may use in adaptive mode.
@@ -99,6 +107,10 @@ pub const MIRROR_BLOCK: u64 = 64 << 20;
 const GROWTH_WINDOW: Duration = Duration::from_millis(250);
 /// A step of growth must raise the throughput by this factor to be followed by another.
 const GROWTH_FACTOR: f64 = 1.3;
+/// A first connection that writes this many bytes within [`FAST_WITHIN`] of its answer
+/// (about 200 MB/s) marks a *fast link*: see [`Split::BackEighth`].
+const FAST_BYTES: u64 = 8 << 20;
+const FAST_WITHIN: Duration = Duration::from_millis(40);
 /// A last range without a new byte for this long gets a second request racing it.
 pub const RACE_AFTER: Duration = Duration::from_secs(2);
 
@@ -146,7 +158,7 @@ impl Tuning {
 
 /// The smallest segment a split may leave (either side), outside mirror mode.
 pub fn min_segment(tuning: &Tuning) -> u64 {
-    tuning.chunk_size.clamp(WRITE_BUFFER as u64 * 2, 4 << 20)
+    tuning.chunk_size.clamp(SPLIT_MARGIN * 2, 4 << 20)
 }
 
 /// A large file's transfer: the same source and destination as the single-stream path, plus
@@ -275,9 +287,25 @@ impl ParallelTransfer<'_> {
                 }
             };
         }
-        let digest = hasher.await.map_err(task_error)?.map_err(|e| {
+        let mut digest = hasher.await.map_err(task_error)?.map_err(|e| {
             DownloadError::from(CacheError::io("read", &self.transfer.incomplete, e))
         })?;
+        if shared.rehash.load(Ordering::Acquire) {
+            output::debug(|| {
+                format!(
+                    "{}: a split cut bytes that were already hashed; hashing the file again from disk",
+                    self.transfer.file.path
+                )
+            });
+            let (incomplete, kind) = (self.transfer.incomplete.clone(), self.transfer.file.kind);
+            digest = tokio::task::spawn_blocking(move || {
+                let mut hasher = ContentHasher::new(kind, size);
+                hash_file_prefix(&incomplete, size, &mut hasher).map(|()| hasher.finish())
+            })
+            .await
+            .map_err(task_error)?
+            .map_err(|e| CacheError::io("read", &self.transfer.incomplete, e))?;
+        }
         let (from_memory, read_back) = shared.hash_paths();
         let hashed = started.elapsed();
         output::debug(|| {
@@ -359,20 +387,59 @@ impl ParallelTransfer<'_> {
         }
         let mirror = context.mirror_now();
         let limit = context.connection_limit(mirror);
+        let adaptive = self.tuning.connections.is_none() && !mirror;
+        let fast = adaptive && running > 0 && {
+            // Does the first connection alone bring FAST_BYTES within FAST_WITHIN? A slow start
+            // (a real network's first round trips) says no, which only means today's growth.
+            let answered = shared.progress.load(Ordering::Acquire);
+            let deadline = tokio::time::Instant::now() + FAST_WITHIN;
+            loop {
+                let brought = shared.progress.load(Ordering::Acquire) - answered;
+                if brought >= FAST_BYTES {
+                    break true;
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    break false;
+                }
+                tokio::select! {
+                    joined = workers.join_next() => {
+                        if let Some(result) = joined {
+                            running -= 1;
+                            flatten(result)?;
+                        }
+                        break false;
+                    }
+                    () = tokio::time::sleep(Duration::from_millis(2)) => {}
+                }
+            }
+        };
+        if fast {
+            shared.fast.store(true, Ordering::Release);
+            output::debug(|| {
+                format!(
+                    "{}: one connection brought {} MiB within {} ms: a fast link, so it stays alone unless a probe connection (the last eighth) pays",
+                    context.transfer.path,
+                    FAST_BYTES >> 20,
+                    FAST_WITHIN.as_millis()
+                )
+            });
+        }
         let initial = if mirror {
             limit
+        } else if fast {
+            1
         } else {
             self.tuning.connections.unwrap_or(INITIAL_CONNECTIONS)
         }
         .min(limit);
-        while running < initial && shared.has_work(context.split_unit(mirror)) {
+        while running < initial && shared.has_work(context.split_unit(mirror), Split::Half) {
             let Ok(permit) = self.budget.clone().acquire_owned().await else {
                 break;
             };
             spawn(&mut workers, permit);
             running += 1;
         }
-        let mut growth = Growth::new(self.tuning.connections.is_none() && !mirror);
+        let mut growth = Growth::new(adaptive, fast);
         let mut ticker = tokio::time::interval(GROWTH_WINDOW);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -410,8 +477,12 @@ impl ParallelTransfer<'_> {
                         running,
                         limit,
                     );
+                    if !growth.is_fast() {
+                        shared.fast.store(false, Ordering::Release);
+                    }
+                    let fresh = shared.split_now(true, true);
                     let mut added = 0;
-                    while running < limit && added < wanted && shared.has_work(unit) {
+                    while running < limit && added < wanted && shared.has_work(unit, fresh) {
                         let Ok(permit) = self.budget.clone().try_acquire_owned() else {
                             break;
                         };
@@ -424,7 +495,8 @@ impl ParallelTransfer<'_> {
                     if running < limit
                         && !mirror
                         && context.transfer.client.may_resolve_optionally()
-                        && let Some(stalled) = shared.stalled_segment(unit, now_ms())
+                        && let Some(stalled) =
+                            shared.stalled_segment(unit, now_ms(), shared.split_now(false, true))
                         && let Ok(permit) = self.budget.clone().try_acquire_owned()
                     {
                         workers.spawn(connection(context.clone(), permit, Some(stalled)));
@@ -450,6 +522,8 @@ fn flatten(
 /// 3.2 s download to reach 32 connections.
 struct Growth {
     enabled: bool,
+    /// A fast link ([`Split::BackEighth`]): steps add one probe connection until one pays.
+    fast: bool,
     last_bytes: Option<u64>,
     last_rate: f64,
     /// Samples to skip while new connections ramp up.
@@ -464,9 +538,10 @@ struct Growth {
 const PROPORTIONAL_SHARE: f64 = 0.8;
 
 impl Growth {
-    fn new(enabled: bool) -> Growth {
+    fn new(enabled: bool, fast: bool) -> Growth {
         Growth {
             enabled,
+            fast: fast && enabled,
             last_bytes: None,
             last_rate: 0.0,
             // The first connections started just before the first sample: the first window
@@ -475,6 +550,11 @@ impl Growth {
             before_step: 0,
             after_step: 0,
         }
+    }
+
+    /// Whether steps are still probes (a fast link whose probe has not paid).
+    fn is_fast(&self) -> bool {
+        self.fast
     }
 
     /// Called every [`GROWTH_WINDOW`] with the file's written bytes and whether every
@@ -505,6 +585,17 @@ impl Growth {
         if self.after_step > 0 {
             let gain = rate / self.last_rate;
             if gain < GROWTH_FACTOR {
+                if self.fast {
+                    output::debug(|| {
+                        format!(
+                            "{running} connections: {:.1} MB/s, not {GROWTH_FACTOR}× the {:.1} MB/s of one; the probe did not pay",
+                            rate / 1e6,
+                            self.last_rate / 1e6
+                        )
+                    });
+                    self.enabled = false;
+                    return 0;
+                }
                 output::debug(|| {
                     format!(
                         "{running} connections: {:.1} MB/s, not {GROWTH_FACTOR}× the {:.1} MB/s before; no more connections",
@@ -519,12 +610,19 @@ impl Growth {
             if gain >= grown * PROPORTIONAL_SHARE {
                 factor = 4;
             }
+            // A probe that paid: the link was the limit after all; grow as usual.
+            self.fast = false;
         }
         if running >= limit {
             self.enabled = false;
             return 0;
         }
-        let target = (running * factor).min(limit);
+        let target = if self.fast {
+            running + 1
+        } else {
+            running * factor
+        }
+        .min(limit);
         output::debug(|| {
             format!(
                 "{running} connections: {:.1} MB/s; trying {target}",
@@ -564,6 +662,14 @@ struct Shared {
     peak_connections: AtomicUsize,
     /// [`now_ms`] when this attempt started.
     started_ms: u64,
+    /// A split cut bytes a connection had hashed on arrival ([`writer`]): the digest is taken
+    /// from the disk at the end instead.
+    rehash: AtomicBool,
+    /// [`now_ms`] at the last sidecar write ([`RECORD_INTERVAL`]).
+    recorded_ms: AtomicU64,
+    /// A fast link (see [`Split::BackEighth`]) whose probe has not paid (yet): new
+    /// connections take the last eighth, finished ones no further work.
+    fast: AtomicBool,
 }
 
 struct HashState {
@@ -693,6 +799,27 @@ impl Shared {
             active_connections: AtomicUsize::new(0),
             peak_connections: AtomicUsize::new(0),
             started_ms: now_ms(),
+            fast: AtomicBool::new(false),
+            recorded_ms: AtomicU64::new(0),
+            rehash: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether [`RECORD_INTERVAL`] has passed since the last sidecar write.
+    fn record_is_due(&self) -> bool {
+        now_ms().saturating_sub(self.recorded_ms.load(Ordering::Acquire))
+            >= RECORD_INTERVAL.as_millis() as u64
+    }
+
+    /// How a connection may split work now: `fresh` when it has not fetched anything yet;
+    /// `may_resolve` whether a split's resolve fits the quota
+    /// ([`crate::hub::HubClient::may_resolve_optionally`]).
+    fn split_now(&self, fresh: bool, may_resolve: bool) -> Split {
+        match (may_resolve, self.fast.load(Ordering::Acquire), fresh) {
+            (false, _, _) => Split::Never,
+            (true, false, _) => Split::Half,
+            (true, true, true) => Split::BackEighth,
+            (true, true, false) => Split::Never,
         }
     }
 
@@ -732,18 +859,17 @@ impl Shared {
     }
 
     /// Whether a new connection would find work: a free segment, or one it may split.
-    fn has_work(&self, unit: u64) -> bool {
+    fn has_work(&self, unit: u64, split: Split) -> bool {
         self.segments().iter().any(|s| {
             let remaining = s.remaining();
             remaining > 0
-                && (s.workers.load(Ordering::Acquire) == 0 || split_point(s, unit).is_some())
+                && (s.workers.load(Ordering::Acquire) == 0 || split_point(s, unit, split).is_some())
         })
     }
 
     /// Work for a connection: a free segment first (lowest offset), else a split of the
-    /// segment with the most bytes left. `None`: nothing left to take.
-    /// `may_split`: whether a split's resolve fits the quota ([`HubClient::may_resolve_optionally`]).
-    fn claim(&self, unit: u64, now_ms: u64, may_split: bool) -> Option<Claim> {
+    /// segment with the most bytes left, as `split` allows. `None`: nothing left to take.
+    fn claim(&self, unit: u64, now_ms: u64, split: Split) -> Option<Claim> {
         let mut segments = self.segments.lock().ok()?;
         if let Some(free) = segments
             .iter()
@@ -755,13 +881,10 @@ impl Shared {
                 split: false,
             });
         }
-        if !may_split {
-            return None;
-        }
         let (index, point) = segments
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| split_point(s, unit).map(|p| (i, s, p)))
+            .filter_map(|(i, s)| split_point(s, unit, split).map(|p| (i, s, p)))
             .max_by_key(|(_, s, p)| s.end() - p)
             .map(|(i, _, p)| (i, p))?;
         let old = &segments[index];
@@ -778,8 +901,8 @@ impl Shared {
     /// A last range worth racing: no segment is free or splittable, and this one has one
     /// connection and is dragging ([`Segment::is_dragging`]).
     /// The segment itself, not its index: a split may insert before it until the racer joins.
-    fn stalled_segment(&self, unit: u64, now: u64) -> Option<Arc<Segment>> {
-        if self.has_work(unit) {
+    fn stalled_segment(&self, unit: u64, now: u64, split: Split) -> Option<Arc<Segment>> {
+        if self.has_work(unit, split) {
             return None;
         }
         let segments = self.segments();
@@ -811,6 +934,21 @@ impl Shared {
         let (lock, condvar) = &self.signal;
         let _guard = lock.lock();
         condvar.notify_all();
+    }
+
+    /// Wakes the read-back hasher after a write, but only when it has something to do: bytes
+    /// at its position, or the end of the file. A writer that hashed its own bytes in order
+    /// (the common case on a fast link) wakes nobody: a futex wake and two context switches
+    /// per write added a tenth to the CPU time of a CPU-bound download (issue #9 §6).
+    fn wake_hasher(&self) {
+        let Ok(state) = self.hash.lock() else {
+            return self.notify();
+        };
+        let position = state.position;
+        drop(state);
+        if position >= self.size || self.written_from(position) > position {
+            self.notify();
+        }
     }
 
     fn cancel(&self) {
@@ -846,21 +984,19 @@ impl Shared {
 
     /// Hashes bytes `[position, position + len)` that were just written from `buffer`, if they
     /// are next in line. Blocking (called beside the write).
-    fn hash_from_memory(&self, position: u64, buffer: &[u8]) {
-        let Ok(mut state) = self.hash.lock() else {
-            return;
+    /// [`Shared::hash_from_memory`] from an async task: never waits for the lock (the
+    /// read-back hasher holds it while it reads); `true` if the bytes are hashed now.
+    fn try_hash_from_memory(&self, position: u64, buffer: &[u8]) -> bool {
+        let Ok(state) = self.hash.try_lock() else {
+            return false;
         };
-        let end = position + buffer.len() as u64;
-        if state.position < position || state.position >= end {
-            return;
+        hash_in_memory(state, position, buffer)
+    }
+
+    fn hash_from_memory(&self, position: u64, buffer: &[u8]) {
+        if let Ok(state) = self.hash.lock() {
+            hash_in_memory(state, position, buffer);
         }
-        let skip = (state.position - position) as usize;
-        let tail = &buffer[skip..];
-        if let Some(hasher) = state.hasher.as_mut() {
-            hasher.update(tail);
-        }
-        state.position = end;
-        state.from_memory += tail.len() as u64;
     }
 
     /// Hashes, by reading back from the page cache, whatever is written but was not hashed
@@ -944,26 +1080,70 @@ impl Shared {
     }
 }
 
+/// Hashes `buffer` (the bytes at `position`) if the hash position is inside it; `true` if
+/// they are hashed now.
+fn hash_in_memory(
+    mut state: std::sync::MutexGuard<'_, HashState>,
+    position: u64,
+    buffer: &[u8],
+) -> bool {
+    let end = position + buffer.len() as u64;
+    if state.position < position || state.position >= end || buffer.is_empty() {
+        return false;
+    }
+    let skip = (state.position - position) as usize;
+    let tail = &buffer[skip..];
+    if let Some(hasher) = state.hasher.as_mut() {
+        hasher.update(tail);
+    }
+    state.position = end;
+    state.from_memory += tail.len() as u64;
+    true
+}
+
 /// Milliseconds on a monotonic clock shared by every thread of the process.
 fn now_ms() -> u64 {
     static EPOCH: std::sync::OnceLock<Instant> = std::sync::OnceLock::new();
     EPOCH.get_or_init(Instant::now).elapsed().as_millis() as u64
 }
 
-/// Where a split of `segment` may go: half-way through what is left, rounded up to `unit`,
-/// leaving at least `unit` on both sides (and never inside the write buffer in flight).
-fn split_point(segment: &Segment, unit: u64) -> Option<u64> {
+/// Where a split of `segment` may go: half-way through what is left (rounded up to `unit`),
+/// or where its last eighth starts (rounded down), leaving at least `unit` on both sides (and
+/// never inside the bytes the connection is writing).
+fn split_point(segment: &Segment, unit: u64, split: Split) -> Option<u64> {
     if segment.workers.load(Ordering::Acquire) == 0 {
         return None;
     }
-    let frontier = segment.frontier() + WRITE_BUFFER as u64;
+    let frontier = segment.frontier() + SPLIT_MARGIN;
     let end = segment.end();
     if end <= frontier {
         return None;
     }
-    let middle = frontier + (end - frontier) / 2;
-    let point = middle.div_ceil(unit) * unit;
+    let left = end - frontier;
+    let point = match split {
+        Split::Never => return None,
+        Split::Half => (frontier + left / 2).div_ceil(unit) * unit,
+        Split::BackEighth => (end - left / 8) / unit * unit,
+    };
     (point >= frontier + unit && point + unit <= end).then_some(point)
+}
+
+/// Whether, and how, a claim may split a segment that already has a connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Split {
+    /// Only free segments (no room in the resolver quota, or a fast link's connection that
+    /// finished its work).
+    Never,
+    /// Half of what is left: the usual split, for growth and for the tail.
+    Half,
+    /// The last eighth of what is left: a fast link's *probe*. When one connection alone
+    /// brings hundreds of MB/s, the machine, not the link, is usually the limit (a 2-core
+    /// machine hashing two 1 GB files is CPU-bound with one connection each, issue #9 §6).
+    /// More connections then bring nothing, and every byte they fetch ahead of the hash
+    /// position is hashed after the last one arrives, read back cold from the page cache
+    /// (measured: 16 connections 1.66 s against one's 1.58 s, median of 9). A probe that does
+    /// not pay costs an eighth of that; one that pays turns the file back to normal growth.
+    BackEighth,
 }
 
 /// Work a connection took.
@@ -1121,6 +1301,7 @@ fn persist_now(shared: &Shared) -> Result<(), DownloadError> {
             .store(segment.written.load(Ordering::Acquire), Ordering::Release);
     }
     let text = shared.sidecar_json()?;
+    shared.recorded_ms.store(now_ms(), Ordering::Release);
     write_atomically(&shared.sidecar, &text)
 }
 
@@ -1236,7 +1417,7 @@ async fn connection(
     race: Option<Arc<Segment>>,
 ) -> Result<(), WorkerError> {
     let shared = &context.shared;
-    let mut buffer = Pending::default();
+    let writer = Writer::start(context.clone());
     let mut race = race;
     let mut active = None;
     loop {
@@ -1246,10 +1427,14 @@ async fn connection(
             None => shared.claim(
                 unit,
                 now_ms(),
-                context.transfer.client.may_resolve_optionally(),
+                shared.split_now(
+                    active.is_none(),
+                    context.transfer.client.may_resolve_optionally(),
+                ),
             ),
         };
         let Some(claim) = claim else {
+            writer.close().await?;
             return Ok(());
         };
         if active.is_none() {
@@ -1259,7 +1444,7 @@ async fn connection(
         if claim.split {
             persist(shared).await?;
         }
-        let result = fetch_segment(&context, &claim.segment, &mut buffer).await;
+        let result = fetch_segment(&context, &claim.segment, &writer).await;
         claim.segment.workers.fetch_sub(1, Ordering::AcqRel);
         persist(shared).await?;
         result?;
@@ -1287,8 +1472,8 @@ impl Drop for Active {
 /// Fetches the rest of one segment, retrying with a fresh resolve after each interruption.
 async fn fetch_segment(
     context: &WorkerContext,
-    segment: &Segment,
-    buffer: &mut Pending,
+    segment: &Arc<Segment>,
+    writer: &Writer,
 ) -> Result<(), WorkerError> {
     let shared = &context.shared;
     let mut attempts = Attempts::new(context.retry);
@@ -1297,7 +1482,7 @@ async fn fetch_segment(
             return Ok(());
         }
         let file_before = shared.progress.load(Ordering::Acquire);
-        let error = match fetch_range(context, segment, buffer).await {
+        let error = match fetch_range(context, segment, writer).await {
             Ok(()) if segment.is_done() => return Ok(()),
             Ok(()) => HubError::new(HubErrorKind::Network(NetworkErrorKind::Interrupted)),
             Err(RangeError::Hub(error)) => error,
@@ -1335,8 +1520,8 @@ async fn fetch_segment(
 /// URL it mints is used for exactly this range, and reading stops early if the segment is cut.
 async fn fetch_range(
     context: &WorkerContext,
-    segment: &Segment,
-    buffer: &mut Pending,
+    segment: &Arc<Segment>,
+    writer: &Writer,
 ) -> Result<(), RangeError> {
     let transfer = &context.transfer;
     let from = segment.frontier();
@@ -1396,7 +1581,6 @@ async fn fetch_range(
             .then(|| *seen = Some(body.served_by_endpoint))
             .is_some()
     });
-    buffer.clear();
     let mut position = from;
     loop {
         let finished = segment.finished.notified();
@@ -1404,141 +1588,33 @@ async fn fetch_range(
         finished.as_mut().enable();
         if segment.is_done() {
             // A racing connection got there first.
-            return Ok(());
+            break;
         }
         let next = tokio::select! {
             next = body.next_chunk() => next,
-            () = &mut finished => return Ok(()),
+            () = &mut finished => break,
         };
         match next {
             Ok(Some(bytes)) => {
-                buffer.push(bytes);
-                let reaches_end = position + buffer.len() >= segment.end();
-                if buffer.len() >= WRITE_BUFFER as u64 || reaches_end {
-                    position = write_segment_bytes(context, segment, position, buffer).await?;
-                    if position >= segment.end() {
-                        // Cut by a split, or finished: this request's job is done; dropping
-                        // the body closes its connection.
-                        return Ok(());
-                    }
+                let len = bytes.len() as u64;
+                writer.write(segment, position, bytes).await?;
+                position += len;
+                if position >= segment.end() {
+                    // Cut by a split, or finished: this request's job is done; dropping
+                    // the body closes its connection.
+                    break;
                 }
             }
             Ok(None) => break,
             Err(error) => {
                 // Keep what arrived: the retry continues after it.
-                write_segment_bytes(context, segment, position, buffer).await?;
+                writer.flush().await?;
                 return Err(fail(error));
             }
         }
     }
-    write_segment_bytes(context, segment, position, buffer).await?;
+    writer.flush().await?;
     Ok(())
-}
-
-/// The chunks a connection received and has not written yet, in order.
-#[derive(Default)]
-struct Pending {
-    chunks: Vec<Bytes>,
-    len: u64,
-}
-
-impl Pending {
-    fn push(&mut self, chunk: Bytes) {
-        self.len += chunk.len() as u64;
-        self.chunks.push(chunk);
-    }
-
-    fn len(&self) -> u64 {
-        self.len
-    }
-
-    fn is_empty(&self) -> bool {
-        self.len == 0
-    }
-
-    fn clear(&mut self) {
-        self.chunks.clear();
-        self.len = 0;
-    }
-
-    /// Drops every byte past the first `keep` (a split moved the segment's end).
-    fn truncate(&mut self, keep: u64) {
-        let mut left = keep;
-        self.chunks.retain_mut(|chunk| {
-            let len = chunk.len() as u64;
-            if left == 0 {
-                return false;
-            }
-            if len > left {
-                chunk.truncate(left as usize);
-            }
-            left -= (chunk.len() as u64).min(left);
-            true
-        });
-        self.len = self.len.min(keep);
-    }
-}
-
-/// Writes the pending chunks at `position` (off the runtime threads, clipped to the segment's
-/// current end), hashes them if they are next in line, then publishes the segment's new written
-/// count to the hasher, the progress bars and the record. Leaves `buffer` empty (same
-/// allocation) and returns the position after the bytes.
-async fn write_segment_bytes(
-    context: &WorkerContext,
-    segment: &Segment,
-    position: u64,
-    buffer: &mut Pending,
-) -> Result<u64, DownloadError> {
-    if buffer.is_empty() {
-        return Ok(position);
-    }
-    let end = segment.end();
-    if position >= end {
-        buffer.clear();
-        return Ok(position);
-    }
-    buffer.truncate(end - position);
-    let shared = context.shared.clone();
-    let owned = std::mem::take(buffer);
-    let mut owned = tokio::task::spawn_blocking(move || {
-        let mut at = position;
-        for chunk in &owned.chunks {
-            write_all_at(&shared.file, chunk, at)
-                .map_err(|e| CacheError::io("write", &shared.incomplete, e))?;
-            shared.hash_from_memory(at, chunk);
-            at += chunk.len() as u64;
-        }
-        Ok::<_, DownloadError>(owned)
-    })
-    .await
-    .map_err(task_error)??;
-    let after = position + owned.len();
-    let before = segment
-        .written
-        .fetch_max(after - segment.start, Ordering::AcqRel);
-    let new_bytes = (after - segment.start).saturating_sub(before);
-    if segment.is_done() {
-        segment.finished.notify_waiters();
-    }
-    if new_bytes > 0 {
-        segment.last_progress_ms.store(now_ms(), Ordering::Release);
-        context
-            .shared
-            .progress
-            .fetch_add(new_bytes, Ordering::AcqRel);
-        context.transfer.progress.advance(new_bytes);
-        context.transfer.tally.fetched(new_bytes);
-    }
-    context.shared.notify();
-    let written = segment.written.load(Ordering::Acquire);
-    if written.saturating_sub(segment.persisted.load(Ordering::Acquire))
-        >= context.tuning.chunk_size.min(RECORD_EVERY)
-    {
-        persist(&context.shared).await?;
-    }
-    owned.clear();
-    *buffer = owned;
-    Ok(after)
 }
 
 #[cfg(unix)]

@@ -60,10 +60,10 @@ fn claims_take_free_segments_then_split_the_largest_remainder() {
     let mib = 1 << 20;
     let shared = shared_for(dir.path(), &"e".repeat(64), 64 * mib);
     let unit = 4 * mib;
-    let first = shared.claim(unit, 0, true).unwrap();
+    let first = shared.claim(unit, 0, Split::Half).unwrap();
     assert!(!first.split, "the file starts as one free segment");
     assert_eq!((first.segment.start, first.segment.end()), (0, 64 * mib));
-    let second = shared.claim(unit, 0, true).unwrap();
+    let second = shared.claim(unit, 0, Split::Half).unwrap();
     assert!(
         second.split,
         "a second connection splits the first's segment"
@@ -73,7 +73,7 @@ fn claims_take_free_segments_then_split_the_largest_remainder() {
     assert_eq!(second.segment.start % unit, 0, "split points are aligned");
     // The first segment has written 20 MiB; the next split takes the larger remainder.
     first.segment.written.store(20 * mib, Ordering::Release);
-    let third = shared.claim(unit, 0, true).unwrap();
+    let third = shared.claim(unit, 0, Split::Half).unwrap();
     assert!(
         third.segment.start > second.segment.start,
         "{:?}",
@@ -90,18 +90,18 @@ fn nothing_is_split_below_the_unit_and_finished_work_is_not_claimed() {
     let mib = 1 << 20;
     let shared = shared_for(dir.path(), &"e".repeat(64), 10 * mib);
     let unit = 4 * mib;
-    let first = shared.claim(unit, 0, true).unwrap();
+    let first = shared.claim(unit, 0, Split::Half).unwrap();
     first.segment.written.store(3 * mib, Ordering::Release);
     // 7 MiB left, less the buffer in flight: no split leaves 4 MiB on both sides.
     assert!(
-        shared.claim(unit, 0, true).is_none(),
+        shared.claim(unit, 0, Split::Half).is_none(),
         "{:?}",
         layout(&shared)
     );
-    assert!(!shared.has_work(unit));
+    assert!(!shared.has_work(unit, Split::Half));
     first.segment.written.store(10 * mib, Ordering::Release);
     first.segment.workers.store(0, Ordering::Release);
-    assert!(shared.claim(unit, 0, true).is_none());
+    assert!(shared.claim(unit, 0, Split::Half).is_none());
     assert!(shared.is_complete());
 }
 
@@ -111,7 +111,7 @@ fn a_stalled_or_dragging_last_range_is_raced_once() {
     let mib = 1 << 20;
     let shared = shared_for(dir.path(), &"e".repeat(64), 4 * mib);
     let unit = 4 * mib;
-    let owner = shared.claim(unit, 1_000, true).unwrap();
+    let owner = shared.claim(unit, 1_000, Split::Half).unwrap();
     let race_after = RACE_AFTER.as_millis() as u64;
     owner.segment.written.store(2 * mib, Ordering::Release);
     owner
@@ -119,16 +119,22 @@ fn a_stalled_or_dragging_last_range_is_raced_once() {
         .last_progress_ms
         .store(1_900, Ordering::Release);
     // 2 MiB in 0.9 s: the other 2 MiB take another 0.9 s; and it was measured too briefly.
-    assert!(shared.stalled_segment(unit, 1_900).is_none(), "not yet");
+    assert!(
+        shared.stalled_segment(unit, 1_900, Split::Half).is_none(),
+        "not yet"
+    );
     // 2 MiB in 1.5 s, fine; 0 MiB for RACE_AFTER: stalled.
     owner
         .segment
         .last_progress_ms
         .store(2_500, Ordering::Release);
-    assert!(shared.stalled_segment(unit, 2_500).is_none(), "flowing");
+    assert!(
+        shared.stalled_segment(unit, 2_500, Split::Half).is_none(),
+        "flowing"
+    );
     assert!(
         shared
-            .stalled_segment(unit, 2_500 + race_after)
+            .stalled_segment(unit, 2_500 + race_after, Split::Half)
             .is_some_and(|s| Arc::ptr_eq(&s, &owner.segment)),
         "stalled"
     );
@@ -151,7 +157,7 @@ fn a_stalled_or_dragging_last_range_is_raced_once() {
         "one racer at a time"
     );
     assert!(
-        shared.stalled_segment(unit, 100_000).is_none(),
+        shared.stalled_segment(unit, 100_000, Split::Half).is_none(),
         "already raced"
     );
 }
@@ -165,7 +171,7 @@ fn a_sidecar_round_trips_and_counts_bytes_on_disk() {
     assert_eq!(file_len(&incomplete), 10, "preallocated");
     assert_eq!(bytes_on_disk(&incomplete, &etag, 10), 0);
     // Two connections: the file is split; the second segment has 3 bytes.
-    let _first = shared.claim(2, 0, true).unwrap();
+    let _first = shared.claim(2, 0, Split::Half).unwrap();
     // A 10-byte file cannot be split at 2-byte units past a 512 KiB buffer; build it by hand.
     {
         let mut segments = shared.segments.lock().unwrap();
@@ -272,7 +278,7 @@ fn a_resumed_download_clears_sidecar_temporaries_left_by_a_killed_run() {
 
 #[test]
 fn growth_doubles_while_it_pays_and_stops_when_it_does_not() {
-    let mut growth = Growth::new(true);
+    let mut growth = Growth::new(true, false);
     let window = |mb_per_s: f64| (mb_per_s * 1e6 * GROWTH_WINDOW.as_secs_f64()) as u64;
     let mut bytes = 0;
     assert_eq!(
@@ -302,7 +308,7 @@ fn growth_doubles_while_it_pays_and_stops_when_it_does_not() {
     assert_eq!(growth.sample(bytes, true, 32, 32), 0, "no gain: stop");
     bytes += window(900.0);
     assert_eq!(growth.sample(bytes, true, 32, 32), 0, "stopped for good");
-    let mut pinned = Growth::new(false);
+    let mut pinned = Growth::new(false, false);
     assert_eq!(pinned.sample(0, true, 4, 32), 0);
     assert_eq!(pinned.sample(1 << 30, true, 4, 32), 0);
 }
@@ -311,7 +317,7 @@ fn growth_doubles_while_it_pays_and_stops_when_it_does_not() {
 /// step is ×4 (issue #9: 25 MB/s per connection).
 #[test]
 fn growth_that_pays_in_proportion_takes_a_bigger_step() {
-    let mut growth = Growth::new(true);
+    let mut growth = Growth::new(true, false);
     let window = |mb_per_s: f64| (mb_per_s * 1e6 * GROWTH_WINDOW.as_secs_f64()) as u64;
     let mut bytes = 0;
     growth.sample(bytes, true, 4, 64);
@@ -340,33 +346,93 @@ fn growth_that_pays_in_proportion_takes_a_bigger_step() {
 }
 
 #[test]
-fn pending_chunks_are_cut_at_a_new_segment_end() {
-    let mut pending = Pending::default();
-    for piece in [&b"abc"[..], b"defg", b"hi"] {
-        pending.push(Bytes::copy_from_slice(piece));
-    }
-    assert_eq!(pending.len(), 9);
-    pending.truncate(5);
-    assert_eq!(pending.len(), 5);
-    let kept: Vec<u8> = pending.chunks.iter().flat_map(|c| c.to_vec()).collect();
-    assert_eq!(kept, b"abcde");
-    pending.truncate(9);
-    assert_eq!(pending.len(), 5, "truncating never grows");
-    pending.truncate(0);
-    assert!(pending.is_empty() && pending.chunks.is_empty());
-}
-
-#[test]
 fn without_room_for_a_resolve_claims_take_free_segments_but_never_split() {
     let dir = tempfile::tempdir().unwrap();
     let mib = 1 << 20;
     let shared = shared_for(dir.path(), &"f".repeat(64), 64 * mib);
-    let first = shared.claim(4 * mib, 0, false).unwrap();
+    let first = shared.claim(4 * mib, 0, Split::Never).unwrap();
     assert!(!first.split, "the free segment needs its resolve anyway");
     assert!(
-        shared.claim(4 * mib, 0, false).is_none(),
+        shared.claim(4 * mib, 0, Split::Never).is_none(),
         "a split is optional: {:?}",
         layout(&shared)
     );
-    assert!(shared.claim(4 * mib, 0, true).is_some_and(|c| c.split));
+    assert!(
+        shared
+            .claim(4 * mib, 0, Split::Half)
+            .is_some_and(|c| c.split)
+    );
+}
+
+/// A fast link (issue #9 §6): a new connection takes only the last eighth of what is left, and
+/// a connection that finished takes no more work.
+#[test]
+fn on_a_fast_link_a_probe_takes_the_last_eighth_and_finished_connections_stop() {
+    let dir = tempfile::tempdir().unwrap();
+    let mib = 1 << 20;
+    let shared = shared_for(dir.path(), &"d".repeat(64), 256 * mib);
+    let unit = 4 * mib;
+    let first = shared.claim(unit, 0, Split::Half).unwrap();
+    shared.fast.store(true, Ordering::Release);
+    assert_eq!(shared.split_now(false, true), Split::Never);
+    assert_eq!(shared.split_now(true, false), Split::Never, "no quota room");
+    assert_eq!(shared.split_now(true, true), Split::BackEighth);
+    let probe = shared.claim(unit, 0, Split::BackEighth).unwrap();
+    assert!(probe.split);
+    let left = 256 * mib - SPLIT_MARGIN;
+    assert!(
+        (256 * mib - probe.segment.start) >= left / 8
+            && (256 * mib - probe.segment.start) < left / 8 + unit,
+        "the last eighth, rounded to the unit: {:?}",
+        layout(&shared)
+    );
+    assert_eq!(probe.segment.start % unit, 0);
+    assert_eq!(first.segment.end(), probe.segment.start);
+    assert!(
+        shared.claim(unit, 0, Split::Never).is_none(),
+        "a finished connection on a fast link takes nothing from a running one"
+    );
+    shared.fast.store(false, Ordering::Release);
+    assert_eq!(shared.split_now(false, true), Split::Half);
+}
+
+#[test]
+fn a_fast_links_probe_that_does_not_pay_ends_growth_and_one_that_pays_resumes_it() {
+    let window = |mb_per_s: f64| (mb_per_s * 1e6 * GROWTH_WINDOW.as_secs_f64()) as u64;
+    let mut idle = Growth::new(true, true);
+    let mut bytes = 0;
+    idle.sample(bytes, true, 1, 32);
+    bytes += window(700.0);
+    assert_eq!(
+        idle.sample(bytes, true, 1, 32),
+        1,
+        "one probe, not a doubling"
+    );
+    bytes += window(700.0);
+    assert_eq!(idle.sample(bytes, true, 2, 32), 0, "settling");
+    bytes += window(750.0);
+    assert_eq!(
+        idle.sample(bytes, true, 2, 32),
+        0,
+        "1.07×: the probe did not pay"
+    );
+    assert!(idle.is_fast(), "the file stays on one connection");
+    bytes += window(5000.0);
+    assert_eq!(idle.sample(bytes, true, 2, 32), 0, "stopped for good");
+
+    let mut paying = Growth::new(true, true);
+    let mut bytes = 0;
+    paying.sample(bytes, true, 1, 32);
+    bytes += window(300.0);
+    assert_eq!(paying.sample(bytes, true, 1, 32), 1);
+    bytes += window(400.0);
+    paying.sample(bytes, true, 2, 32);
+    bytes += window(590.0);
+    assert_eq!(
+        paying.sample(bytes, true, 2, 32),
+        6,
+        "1.97× for 2×: the link was the limit; ×4, 2 → 8"
+    );
+    assert!(!paying.is_fast());
+    assert!(!Growth::new(false, true).is_fast(), "pinned is never fast");
 }
