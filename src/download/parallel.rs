@@ -937,9 +937,9 @@ impl Shared {
     }
 
     /// Wakes the read-back hasher after a write, but only when it has something to do: bytes
-    /// at its position, or the end of the file. A writer that hashed its own bytes in order
-    /// (the common case on a fast link) wakes nobody: a futex wake and two context switches
-    /// per write added a tenth to the CPU time of a CPU-bound download (issue #9 §6).
+    /// at its position, or the end of the file. A writer whose bytes were hashed in order (the
+    /// common case on a fast link) wakes nobody, instead of a futex wake and two context
+    /// switches per chunk (issue #9 §6).
     fn wake_hasher(&self) {
         let Ok(state) = self.hash.lock() else {
             return self.notify();
