@@ -204,6 +204,12 @@ pub struct BlobClaim {
     pub refetch: bool,
     /// The bytes a partial file already holds (the engine knows its chunk record).
     pub progress: fn(&Path, &str, u64) -> u64,
+    /// Whether `blobs/` may hold files of this blob's earlier runs (partials, records,
+    /// temporaries): `false` only when the run's one listing of the folder, at planning, found
+    /// none ([`etags_with_files`]). Then the claim skips the listings that look for them, which
+    /// per file of a thousand-file repository made planning and claiming quadratic (issue #9,
+    /// benchmark case 3: five `getdents64` per file). Any wait for another owner sets it.
+    pub earlier_files: bool,
 }
 
 impl BlobClaim {
@@ -270,6 +276,9 @@ pub async fn claim(claim: BlobClaim, waiter: &mut dyn Waiter) -> Result<Claim, C
             }
             Step::Acquired(lease) => return Ok(Claim::Owner(lease.start())),
             Step::Wait(holder) => {
+                // Another process holds the blob: whatever it leaves behind is newer than the
+                // planning listing.
+                claimer.claim.earlier_files = true;
                 waiter.waiting(&holder);
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_millis(500));
@@ -559,6 +568,9 @@ impl Claimer {
 /// `partial`, and removes the others with any temporary file they left. Returns the bytes
 /// adopted. Blocking; called only by the lease's owner.
 fn adopt_partials(claim: &BlobClaim, partial: &Path) -> u64 {
+    if !claim.earlier_files {
+        return 0;
+    }
     let mut candidates: Vec<(u64, PathBuf)> = resumable_partials(&claim.blobs, &claim.etag)
         .into_iter()
         .filter(|p| p != partial)
@@ -619,7 +631,28 @@ fn file_len(path: &Path) -> u64 {
 /// earlier runs, so a run that ends normally leaves nothing behind. Blocking.
 pub fn clear_after_completion(claim: &BlobClaim) {
     remove_stale_lease(&claim.lease_path(), claim.timeout);
-    remove_leftovers(&claim.blobs, &claim.etag, Path::new(""));
+    if claim.earlier_files {
+        remove_leftovers(&claim.blobs, &claim.etag, Path::new(""));
+    }
+}
+
+/// The etags that have files other than the blob itself in `blobs/` (partials, chunk records,
+/// leases, temporaries: `<etag>.…` and `.<etag>.…`), from one listing. `None` when the folder
+/// cannot be read (it may not exist yet: then nothing is there). Blocking.
+pub fn etags_with_files(blobs: &Path) -> Option<std::collections::HashSet<String>> {
+    let entries = match std::fs::read_dir(blobs) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == ErrorKind::NotFound => return Some(Default::default()),
+        Err(_) => return None,
+    };
+    let mut etags = std::collections::HashSet::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if let Some((etag, _rest)) = name.trim_start_matches('.').split_once('.') {
+            etags.insert(etag.to_string());
+        }
+    }
+    Some(etags)
 }
 
 /// For a blob a run finds already in place, so never claims: an owner `kill -9`ed between

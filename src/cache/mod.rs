@@ -133,7 +133,11 @@ impl CacheRepo {
     }
 
     pub fn blob_path(&self, etag: &str) -> PathBuf {
-        self.root.join("blobs").join(etag)
+        self.blobs_dir().join(etag)
+    }
+
+    pub fn blobs_dir(&self) -> PathBuf {
+        self.root.join("blobs")
     }
 
     /// Where a blob grows before it is verified. One name per blob (not per process) so that a

@@ -148,6 +148,9 @@ impl Need {
 struct PlannedFile {
     remote: RemoteFile,
     need: Need,
+    /// Whether `blobs/` may hold files of this blob's earlier runs
+    /// ([`lease::BlobClaim::earlier_files`]).
+    earlier_files: bool,
 }
 
 pub async fn download(
@@ -463,7 +466,17 @@ fn plan_needs(
 ) -> Result<Vec<PlannedFile>, DownloadError> {
     let mut planned = Vec::with_capacity(files.len());
     let mut probes_swept = false;
+    // One listing of `blobs/` for the whole run, not one per file (issue #9, case 3).
+    let with_files = match &request.target {
+        Target::Cache(dir) => {
+            lease::etags_with_files(&CacheRepo::new(dir, &request.repo).blobs_dir())
+        }
+        Target::LocalDir { .. } => None,
+    };
     for remote in files {
+        let earlier_files = with_files
+            .as_ref()
+            .is_none_or(|etags| etags.contains(remote.etag.as_str()));
         let need = match &request.target {
             _ if request.force => Need::Fetch,
             Target::Cache(dir) => {
@@ -504,7 +517,11 @@ fn plan_needs(
                 }
             }
         };
-        planned.push(PlannedFile { remote, need });
+        planned.push(PlannedFile {
+            remote,
+            need,
+            earlier_files,
+        });
     }
     Ok(planned)
 }
@@ -589,7 +606,9 @@ fn check_free_space(
             let (etag, size) = (&p.remote.etag, p.remote.size);
             let mut on_disk = parallel::bytes_on_disk(&partial, etag, size);
             // Cache partials have owner-unique names (issue #12): count the best one.
-            if let Target::Cache(dir) = &request.target {
+            if let Target::Cache(dir) = &request.target
+                && p.earlier_files
+            {
                 let blobs = CacheRepo::new(dir, &request.repo).blob_path(etag);
                 if let Some(blobs) = blobs.parent() {
                     for candidate in lease::resumable_partials(blobs, etag) {
@@ -695,6 +714,7 @@ async fn execute(
             commit: shared_commit.clone(),
             file: file.remote.clone(),
             need: file.need.clone(),
+            earlier_files: file.earlier_files,
             tally: tally.clone(),
             progress: if file.need.moves_bytes() {
                 progress.file(file.remote.path.as_str(), file.remote.size)
@@ -750,6 +770,7 @@ struct Job {
     commit: Arc<str>,
     file: RemoteFile,
     need: Need,
+    earlier_files: bool,
     progress: FileProgress,
     tally: Arc<Tally>,
 }
@@ -858,7 +879,7 @@ impl Job {
     async fn fetch_claimed(&self, cache: &CacheRepo) -> Result<bool, DownloadError> {
         let etag = &self.file.etag;
         let blob = cache.blob_path(etag);
-        let claim = BlobClaim {
+        let mut claim = BlobClaim {
             blobs: blob.parent().map(Path::to_path_buf).unwrap_or_default(),
             etag: etag.clone(),
             size: self.file.size,
@@ -867,6 +888,7 @@ impl Job {
             timeout: self.request.lease_timeout,
             refetch: self.request.force,
             progress: parallel::bytes_on_disk,
+            earlier_files: self.earlier_files,
         };
         // Partials of leases this job lost: the new owner adopted them (or started afresh), but
         // a write of this job's may have recreated their chunk record since.
@@ -912,6 +934,8 @@ impl Job {
                         self.file.path
                     ));
                     abandoned.push(partial);
+                    // This job's own partial is among the blob's files now.
+                    claim.earlier_files = true;
                 }
             }
         };

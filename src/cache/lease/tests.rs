@@ -15,6 +15,7 @@ fn blob_claim(blobs: &Path, timeout: Duration) -> BlobClaim {
         timeout,
         refetch: false,
         progress,
+        earlier_files: true,
     }
 }
 
@@ -318,4 +319,48 @@ fn a_lease_won_after_the_blob_appeared_fetches_nothing() {
     std::fs::write(claim.blob_path(), b"0123456789").unwrap();
     assert!(matches!(claimer.acquired(lease), Step::Done));
     assert!(!claim.lease_path().exists(), "the won lease is given back");
+}
+
+#[test]
+fn one_listing_tells_which_blobs_have_files_of_earlier_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let blobs = dir.path().join("blobs");
+    assert_eq!(
+        etags_with_files(&blobs),
+        Some(Default::default()),
+        "no folder yet: nothing there"
+    );
+    std::fs::create_dir(&blobs).unwrap();
+    for name in [
+        "aaaa",
+        "bbbb.hfget-1.incomplete",
+        "bbbb.hfget-1.incomplete.chunks",
+        ".cccc.1a2b3c4d.tmp",
+        "dddd.lease",
+        "eeee.incomplete",
+    ] {
+        std::fs::write(blobs.join(name), "x").unwrap();
+    }
+    let etags = etags_with_files(&blobs).unwrap();
+    let mut found: Vec<&str> = etags.iter().map(String::as_str).collect();
+    found.sort_unstable();
+    assert_eq!(
+        found,
+        ["bbbb", "cccc", "dddd", "eeee"],
+        "a complete blob alone is not an earlier run's file"
+    );
+}
+
+#[test]
+fn without_earlier_files_a_claim_adopts_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut claim = blob_claim(dir.path(), Duration::from_secs(30));
+    let old = dir.path().join(format!("{}.incomplete", claim.etag));
+    std::fs::write(&old, "12345").unwrap();
+    claim.earlier_files = false;
+    let partial = dir.path().join("mine.incomplete");
+    assert_eq!(adopt_partials(&claim, &partial), 0);
+    assert!(old.exists(), "not looked for");
+    claim.earlier_files = true;
+    assert_eq!(adopt_partials(&claim, &partial), 5);
 }
