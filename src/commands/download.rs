@@ -74,8 +74,9 @@ pub struct DownloadArgs {
     pub max_workers: u16,
     /// Connections per large file (files of at least twice --chunk-size), pinned. Without it
     /// hfget adapts: it starts with 8 and adds more while the throughput grows, up to 32 (a
-    /// CDN that caps each connection gets as many as it takes), and uses 2 behind a mirror
-    /// that serves the bytes itself. All large files together use at most twice N (32 when
+    /// CDN that caps each connection gets as many as it takes), keeps a file on one connection
+    /// when that one alone brings hundreds of MB/s (then the CPU is the limit), and uses 2
+    /// behind a mirror that serves the bytes itself. All large files together use at most twice N (32 when
     /// adapting). 1 streams every file on one connection.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub connections: Option<u16>,

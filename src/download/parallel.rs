@@ -16,7 +16,11 @@
 //!   to [`MAX_CONNECTIONS`]; a step that paid in proportion (capped connections) is followed by
 //!   a ×4 one; it stops at the first step that does not pay. A CDN that caps
 //!   each connection (issue #9 measured 25 MB/s) thus gets as many as it takes, an uncapped
-//!   link stays at a few. `--connections N` pins the number.
+//!   link stays at a few. A *fast link*, where the first connection alone writes
+//!   [`FAST_BYTES`] within [`FAST_WITHIN`] of its answer, keeps the file on that connection:
+//!   there the CPU (hashing, copying) is the limit, and more connections only move hashing to
+//!   the end; one probe connection takes the last eighth, and growth resumes only if it pays
+//!   ([`Split::BackEighth`]). `--connections N` pins the number.
 //! - **No tail.** A connection that finishes takes work from the others: it splits the largest
 //!   remaining segment, down to [`min_segment`]. A last range that is too small to split but
 //!   slow (no new byte for [`RACE_AFTER`], or a rate that needs longer than that for the rest)
