@@ -21,8 +21,9 @@
 //!   there the CPU (hashing, copying) is the limit, and more connections only move hashing to
 //!   the end; one probe connection takes the last eighth, and growth resumes only if it pays
 //!   ([`Split::BackEighth`]). `--connections N` pins the number.
-//! - **No tail.** A connection that finishes takes work from the others: it splits the largest
-//!   remaining segment, down to [`min_segment`]. A last range that is too small to split but
+//! - **No tail.** A connection that finishes takes work from the others: it splits the lowest
+//!   segment whose remainder is at least half the largest (so the file completes roughly in
+//!   order and the hasher keeps up), down to [`min_segment`]. A last range that is too small to split but
 //!   slow (no new byte for [`RACE_AFTER`], or a rate that needs longer than that for the rest)
 //!   gets a second request racing it; both write the same bytes, so overlap is harmless, and
 //!   the segment is done when either reaches its end.
@@ -872,7 +873,8 @@ impl Shared {
     }
 
     /// Work for a connection: a free segment first (lowest offset), else a split of the
-    /// segment with the most bytes left, as `split` allows. `None`: nothing left to take.
+    /// lowest segment with at least half the most bytes left, as `split` allows. `None`:
+    /// nothing left to take.
     fn claim(&self, unit: u64, now_ms: u64, split: Split) -> Option<Claim> {
         let mut segments = self.segments.lock().ok()?;
         if let Some(free) = segments
@@ -885,12 +887,22 @@ impl Shared {
                 split: false,
             });
         }
-        let (index, point) = segments
+        let candidates: Vec<(usize, u64, u64)> = segments
             .iter()
             .enumerate()
-            .filter_map(|(i, s)| split_point(s, unit, split).map(|p| (i, s, p)))
-            .max_by_key(|(_, s, p)| s.end() - p)
-            .map(|(i, _, p)| (i, p))?;
+            .filter_map(|(i, s)| split_point(s, unit, split).map(|p| (i, p, s.end() - p)))
+            .collect();
+        // The lowest segment with at least half the largest remainder, not the largest: the
+        // splits then finish the file roughly in order, so the read-back hasher keeps up
+        // during the download instead of hashing nearly all of it after the last byte (SHA-256
+        // is sequential). Issue #9 case (7), 32 capped connections: 2.37 s against 2.64 s,
+        // the hash done 0.03 s after the last byte instead of 0.50 s, for 53 segment requests
+        // instead of 33.
+        let largest = candidates.iter().map(|c| c.2).max()?;
+        let (index, point) = candidates
+            .iter()
+            .find(|c| c.2.saturating_mul(2) >= largest)
+            .map(|c| (c.0, c.1))?;
         let old = &segments[index];
         let end = old.end.swap(point, Ordering::AcqRel);
         let new = Arc::new(Segment::new(point, end, 0));

@@ -436,3 +436,25 @@ fn a_fast_links_probe_that_does_not_pay_ends_growth_and_one_that_pays_resumes_it
     assert!(!paying.is_fast());
     assert!(!Growth::new(false, true).is_fast(), "pinned is never fast");
 }
+
+/// Splits go to the lowest segment with at least half the largest remainder, so that the file
+/// completes roughly in order and the read-back hasher keeps up (issue #9, case 7).
+#[test]
+fn splits_favour_the_lowest_segment_that_still_has_much_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let mib = 1 << 20;
+    let shared = shared_for(dir.path(), &"c".repeat(64), 64 * mib);
+    let unit = 4 * mib;
+    let first = shared.claim(unit, 0, Split::Half).unwrap();
+    let second = shared.claim(unit, 0, Split::Half).unwrap();
+    assert_eq!(second.segment.start, 36 * mib);
+    // Both would leave 12 MiB to a split: the lower one is split (the largest-first rule took
+    // the one at 52 MiB).
+    first.segment.written.store(8 * mib, Ordering::Release);
+    let third = shared.claim(unit, 0, Split::Half).unwrap();
+    assert_eq!(third.segment.start, 24 * mib, "{:?}", layout(&shared));
+    // The lower segments have less than half the largest remainder left: that one is split.
+    first.segment.written.store(20 * mib, Ordering::Release);
+    let fourth = shared.claim(unit, 0, Split::Half).unwrap();
+    assert_eq!(fourth.segment.start, 52 * mib, "{:?}", layout(&shared));
+}
