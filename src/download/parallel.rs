@@ -445,6 +445,9 @@ impl ParallelTransfer<'_> {
             running += 1;
         }
         let mut growth = Growth::new(adaptive, fast);
+        // A fast link's probe is pointless on a machine with no idle CPU: the probe's bytes
+        // would only be hashed later, read back.
+        let mut cpu_before = if fast { cpu_times().await } else { None };
         let mut ticker = tokio::time::interval(GROWTH_WINDOW);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -476,6 +479,13 @@ impl ParallelTransfer<'_> {
                     let mirror = context.mirror_now();
                     let limit = context.connection_limit(mirror);
                     let unit = context.split_unit(mirror);
+                    if growth.may_probe() {
+                        let now = cpu_times().await;
+                        if let (Some(before), Some(now)) = (cpu_before, now) {
+                            growth.machine_idle(now.idle_share_since(before));
+                        }
+                        cpu_before = now;
+                    }
                     let wanted = growth.sample(
                         shared.written_bytes(),
                         shared.all_flowing(),
@@ -538,6 +548,57 @@ struct Growth {
     after_step: usize,
 }
 
+/// The idle share of the machine's CPU below which a fast link gets no probe connection.
+const PROBE_IDLE_CPU: f64 = 0.10;
+
+/// Cumulative CPU time of the whole machine (`/proc/stat`, in clock ticks), to tell whether
+/// it has CPU to spare. `None` where this cannot be read (other systems): then a fast link
+/// probes as if the CPU were free.
+#[derive(Clone, Copy, Debug)]
+struct CpuTimes {
+    idle: u64,
+    total: u64,
+}
+
+impl CpuTimes {
+    /// The `cpu` line of `/proc/stat` (proc(5)): user nice system idle iowait irq softirq
+    /// steal; idle counts idle and iowait.
+    fn parse(stat: &str) -> Option<CpuTimes> {
+        let line = stat.lines().find(|l| l.starts_with("cpu "))?;
+        let fields: Vec<u64> = line
+            .split_whitespace()
+            .skip(1)
+            .take(8)
+            .map(str::parse)
+            .collect::<Result<_, _>>()
+            .ok()?;
+        let idle = fields.get(3)? + fields.get(4).copied().unwrap_or(0);
+        Some(CpuTimes {
+            idle,
+            total: fields.iter().sum(),
+        })
+    }
+
+    fn idle_share_since(self, before: CpuTimes) -> f64 {
+        let total = self.total.saturating_sub(before.total);
+        if total == 0 {
+            return 1.0;
+        }
+        self.idle.saturating_sub(before.idle) as f64 / total as f64
+    }
+}
+
+async fn cpu_times() -> Option<CpuTimes> {
+    tokio::task::spawn_blocking(|| {
+        std::fs::read_to_string("/proc/stat")
+            .ok()
+            .and_then(|stat| CpuTimes::parse(&stat))
+    })
+    .await
+    .ok()
+    .flatten()
+}
+
 /// A step "paid in proportion" when the throughput grew by at least this share of the factor
 /// the connections grew by.
 const PROPORTIONAL_SHARE: f64 = 0.8;
@@ -560,6 +621,26 @@ impl Growth {
     /// Whether steps are still probes (a fast link whose probe has not paid).
     fn is_fast(&self) -> bool {
         self.fast
+    }
+
+    /// Whether a fast link's probe is still to be decided.
+    fn may_probe(&self) -> bool {
+        self.fast && self.enabled && self.after_step == 0
+    }
+
+    /// Told the share of the machine's CPU that was idle in the last window: with less than
+    /// [`PROBE_IDLE_CPU`] idle, a fast link is CPU-bound and the probe is skipped (issue #9
+    /// §6: two 1 GB files on 2 cores leave 3 % idle with one connection each).
+    fn machine_idle(&mut self, idle: f64) {
+        if self.may_probe() && idle < PROBE_IDLE_CPU {
+            output::debug(|| {
+                format!(
+                    "{:.0} % of the CPU idle: a fast link on a busy machine; no probe connection",
+                    idle * 100.0
+                )
+            });
+            self.enabled = false;
+        }
     }
 
     /// Called every [`GROWTH_WINDOW`] with the file's written bytes and whether every

@@ -458,3 +458,29 @@ fn splits_favour_the_lowest_segment_that_still_has_much_to_do() {
     let fourth = shared.claim(unit, 0, Split::Half).unwrap();
     assert_eq!(fourth.segment.start, 52 * mib, "{:?}", layout(&shared));
 }
+
+#[test]
+fn a_fast_link_on_a_busy_machine_gets_no_probe() {
+    let stat = "cpu  100 0 50 800 50 0 0 0 0 0\ncpu0 50 0 25 400 25 0 0 0 0 0\n";
+    let before = CpuTimes::parse(stat).unwrap();
+    assert_eq!((before.idle, before.total), (850, 1000));
+    let later = CpuTimes::parse("cpu  290 0 150 805 50 5 0 0 0 0\n").unwrap();
+    let idle = later.idle_share_since(before);
+    assert!((idle - 5.0 / 300.0).abs() < 1e-9, "{idle}");
+    assert!(CpuTimes::parse("intr 1 2 3\n").is_none());
+
+    let window = |mb_per_s: f64| (mb_per_s * 1e6 * GROWTH_WINDOW.as_secs_f64()) as u64;
+    let mut busy = Growth::new(true, true);
+    busy.sample(0, true, 1, 32);
+    busy.machine_idle(idle);
+    assert!(!busy.may_probe());
+    assert_eq!(busy.sample(window(700.0), true, 1, 32), 0, "no probe");
+
+    let mut spare = Growth::new(true, true);
+    spare.sample(0, true, 1, 32);
+    spare.machine_idle(0.4);
+    assert_eq!(spare.sample(window(700.0), true, 1, 32), 1, "a probe");
+    let mut normal = Growth::new(true, false);
+    normal.machine_idle(0.0);
+    assert!(!normal.may_probe(), "only a fast link probes");
+}
