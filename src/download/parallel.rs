@@ -394,29 +394,9 @@ impl ParallelTransfer<'_> {
         let limit = context.connection_limit(mirror);
         let adaptive = self.tuning.connections.is_none() && !mirror;
         let fast = adaptive && running > 0 && {
-            // Does the first connection alone bring FAST_BYTES within FAST_WITHIN? A slow start
-            // (a real network's first round trips) says no, which only means today's growth.
-            let answered = shared.progress.load(Ordering::Acquire);
-            let deadline = tokio::time::Instant::now() + FAST_WITHIN;
-            loop {
-                let brought = shared.progress.load(Ordering::Acquire) - answered;
-                if brought >= FAST_BYTES {
-                    break true;
-                }
-                if tokio::time::Instant::now() >= deadline {
-                    break false;
-                }
-                tokio::select! {
-                    joined = workers.join_next() => {
-                        if let Some(result) = joined {
-                            running -= 1;
-                            flatten(result)?;
-                        }
-                        break false;
-                    }
-                    () = tokio::time::sleep(Duration::from_millis(2)) => {}
-                }
-            }
+            let (fast, ended) = first_connection_is_fast(shared, &mut workers).await?;
+            running -= usize::from(ended);
+            fast
         };
         if fast {
             shared.fast.store(true, Ordering::Release);
@@ -492,9 +472,7 @@ impl ParallelTransfer<'_> {
                         running,
                         limit,
                     );
-                    if !growth.is_fast() {
-                        shared.fast.store(false, Ordering::Release);
-                    }
+                    shared.fast.store(growth.is_fast(), Ordering::Release);
                     let fresh = shared.split_now(true, true);
                     let mut added = 0;
                     while running < limit && added < wanted && shared.has_work(unit, fresh) {
@@ -519,6 +497,35 @@ impl ParallelTransfer<'_> {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Whether the first connection alone writes [`FAST_BYTES`] within [`FAST_WITHIN`] of its
+/// answer: a fast link. A slow start (a real network's first round trips) says no, which only
+/// means the usual growth. Also whether that connection ended meanwhile (a small file done).
+async fn first_connection_is_fast(
+    shared: &Shared,
+    workers: &mut JoinSet<Result<(), WorkerError>>,
+) -> Result<(bool, bool), WorkerError> {
+    let answered = shared.progress.load(Ordering::Acquire);
+    let deadline = tokio::time::Instant::now() + FAST_WITHIN;
+    loop {
+        if shared.progress.load(Ordering::Acquire) - answered >= FAST_BYTES {
+            return Ok((true, false));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Ok((false, false));
+        }
+        tokio::select! {
+            joined = workers.join_next() => {
+                let Some(result) = joined else {
+                    return Ok((false, false));
+                };
+                flatten(result)?;
+                return Ok((false, true));
+            }
+            () = tokio::time::sleep(Duration::from_millis(2)) => {}
         }
     }
 }
@@ -674,7 +681,8 @@ impl Growth {
                 if self.fast {
                     output::debug(|| {
                         format!(
-                            "{running} connections: {:.1} MB/s, not {GROWTH_FACTOR}× the {:.1} MB/s of one; the probe did not pay",
+                            "{}: {:.1} MB/s, not {GROWTH_FACTOR}× the {:.1} MB/s of one; the probe did not pay",
+                            output::counted(running as u64, "connection"),
                             rate / 1e6,
                             self.last_rate / 1e6
                         )
@@ -684,7 +692,8 @@ impl Growth {
                 }
                 output::debug(|| {
                     format!(
-                        "{running} connections: {:.1} MB/s, not {GROWTH_FACTOR}× the {:.1} MB/s before; no more connections",
+                        "{}: {:.1} MB/s, not {GROWTH_FACTOR}× the {:.1} MB/s before; no more connections",
+                        output::counted(running as u64, "connection"),
                         rate / 1e6,
                         self.last_rate / 1e6
                     )
@@ -711,7 +720,8 @@ impl Growth {
         .min(limit);
         output::debug(|| {
             format!(
-                "{running} connections: {:.1} MB/s; trying {target}",
+                "{}: {:.1} MB/s; trying {target}",
+                output::counted(running as u64, "connection"),
                 rate / 1e6,
             )
         });
