@@ -65,7 +65,9 @@ pub enum DownloadError {
         needed: String,
         available: String,
     },
-    #[error("A download task failed unexpectedly: {0}.")]
+    #[error(
+        "A download task failed unexpectedly: {0}. Partial downloads are kept: run the same command again to resume."
+    )]
     Task(String),
 }
 
