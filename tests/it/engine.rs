@@ -12,6 +12,16 @@ use hub_emulator::{Content, Fault, FaultAction, MirrorMode, Repo};
 
 use crate::common::*;
 
+/// The one large file in `-v`, split at `--chunk-size 1M` (the engine's summary is on stderr).
+const VERBOSE_BIG: &[&str] = &[
+    "-v",
+    "download",
+    "acme/big",
+    "big.bin",
+    "--chunk-size",
+    "1M",
+];
+
 const MIB: u64 = 1 << 20;
 
 fn pattern(seed: u64, size: u64) -> Content {
@@ -125,16 +135,7 @@ fn optional_connections_never_wait_for_the_resolver_quota() {
         .cdn_connection_bytes_per_sec(4_000_000)
         .resolver_quota(14, 120);
     let ctx = TestContext::new(scenario);
-    let out = ctx
-        .run(&[
-            "-v",
-            "download",
-            "acme/big",
-            "big.bin",
-            "--chunk-size",
-            "1M",
-        ])
-        .success();
+    let out = ctx.run(VERBOSE_BIG).success();
     let counters = ctx.emulator.counters();
     assert_eq!(counters.rate_limited, 0, "{}", out.stderr);
     assert!(
@@ -209,16 +210,7 @@ fn connections_grow_under_a_per_connection_cap_and_stay_few_without_one() {
     let capped = TestContext::new(
         one_file("acme/big", "big.bin", 40 * MIB).cdn_connection_bytes_per_sec(3_000_000),
     );
-    let out = capped
-        .run(&[
-            "-v",
-            "download",
-            "acme/big",
-            "big.bin",
-            "--chunk-size",
-            "1M",
-        ])
-        .success();
+    let out = capped.run(VERBOSE_BIG).success();
     assert_verified(&capped, "acme/big", "big.bin", 40 * MIB, 9);
     let (_, _, peak) = engine_summary(&out.stderr, "big.bin");
     assert!(
@@ -228,16 +220,7 @@ fn connections_grow_under_a_per_connection_cap_and_stay_few_without_one() {
     );
 
     let uncapped = TestContext::new(one_file("acme/big", "big.bin", 40 * MIB));
-    let out = uncapped
-        .run(&[
-            "-v",
-            "download",
-            "acme/big",
-            "big.bin",
-            "--chunk-size",
-            "1M",
-        ])
-        .success();
+    let out = uncapped.run(VERBOSE_BIG).success();
     let (_, _, peak) = engine_summary(&out.stderr, "big.bin");
     assert!(
         peak < 32,
