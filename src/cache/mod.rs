@@ -145,7 +145,7 @@ impl CacheRepo {
     /// concurrent writers are kept apart by [`lock::BlobLock`] and, where locks do not work,
     /// by verifying before the atomic rename (issue #6).
     pub fn incomplete_path(&self, etag: &str) -> PathBuf {
-        self.root.join("blobs").join(format!("{etag}.incomplete"))
+        self.blobs_dir().join(format!("{etag}.incomplete"))
     }
 
     /// `.locks/<folder>/<etag>.lock`, where Python's filelock takes it too (one layout, in
@@ -298,7 +298,7 @@ impl CacheRepo {
 
     /// Creates `blobs/`, `snapshots/` and the cache's `CACHEDIR.TAG`.
     pub fn prepare(&self) -> Result<(), CacheError> {
-        create_dir_all(&self.root.join("blobs"))?;
+        create_dir_all(&self.blobs_dir())?;
         create_dir_all(&self.root.join("snapshots"))?;
         let tag = self.cache_dir.join("CACHEDIR.TAG");
         if tag.exists() {

@@ -609,11 +609,9 @@ fn check_free_space(
             if let Target::Cache(dir) = &request.target
                 && p.earlier_files
             {
-                let blobs = CacheRepo::new(dir, &request.repo).blob_path(etag);
-                if let Some(blobs) = blobs.parent() {
-                    for candidate in lease::resumable_partials(blobs, etag) {
-                        on_disk = on_disk.max(parallel::bytes_on_disk(&candidate, etag, size));
-                    }
+                let blobs = CacheRepo::new(dir, &request.repo).blobs_dir();
+                for candidate in lease::resumable_partials(&blobs, etag) {
+                    on_disk = on_disk.max(parallel::bytes_on_disk(&candidate, etag, size));
                 }
             }
             size.saturating_sub(on_disk)
