@@ -62,6 +62,7 @@
 //! Writes are not `fsync`ed: a SIGKILL leaves every written byte in the page cache, and after a
 //! power loss the final hash check catches any segment the record claims but the disk lost.
 
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -298,7 +299,7 @@ impl ParallelTransfer<'_> {
         if shared.rehash.load(Ordering::Acquire) {
             output::debug(|| {
                 format!(
-                    "{}: a split cut bytes that were already hashed; hashing the file again from disk",
+                    "{}: bytes hashed on arrival came from another request (a split or a race); hashing the file again from disk",
                     self.transfer.file.path
                 )
             });
@@ -793,6 +794,10 @@ struct Segment {
     claimed_written: AtomicU64,
     /// Wakes a connection waiting on its body when a racing one finished the segment.
     finished: tokio::sync::Notify,
+    /// Held while a chunk is clipped, written and published, so that in a race every byte is
+    /// written once, by whichever connection brought it first (`writer::place_chunk`).
+    /// Uncontended outside races: one lock per chunk.
+    placing: Mutex<()>,
 }
 
 impl Segment {
@@ -807,6 +812,7 @@ impl Segment {
             claimed_at_ms: AtomicU64::new(0),
             claimed_written: AtomicU64::new(written),
             finished: tokio::sync::Notify::new(),
+            placing: Mutex::new(()),
         }
     }
 
@@ -1092,11 +1098,9 @@ impl Shared {
     /// Hashes bytes `[position, position + len)` that were just written from `buffer`, if they
     /// are next in line. Blocking (called beside the write).
     /// [`Shared::hash_from_memory`] from an async task: never waits for the lock (the
-    /// read-back hasher holds it while it reads); `true` if the bytes are hashed now.
-    fn try_hash_from_memory(&self, position: u64, buffer: &[u8]) -> bool {
-        let Ok(state) = self.hash.try_lock() else {
-            return false;
-        };
+    /// read-back hasher holds it while it reads); the range of the file hashed now, if any.
+    fn try_hash_from_memory(&self, position: u64, buffer: &[u8]) -> Option<Range<u64>> {
+        let state = self.hash.try_lock().ok()?;
         hash_in_memory(state, position, buffer)
     }
 
@@ -1193,19 +1197,19 @@ fn hash_in_memory(
     mut state: std::sync::MutexGuard<'_, HashState>,
     position: u64,
     buffer: &[u8],
-) -> bool {
+) -> Option<Range<u64>> {
     let end = position + buffer.len() as u64;
     if state.position < position || state.position >= end || buffer.is_empty() {
-        return false;
+        return None;
     }
-    let skip = (state.position - position) as usize;
-    let tail = &buffer[skip..];
+    let from = state.position;
+    let tail = &buffer[(from - position) as usize..];
     if let Some(hasher) = state.hasher.as_mut() {
         hasher.update(tail);
     }
     state.position = end;
     state.from_memory += tail.len() as u64;
-    true
+    Some(from..end)
 }
 
 /// Milliseconds on a monotonic clock shared by every thread of the process.

@@ -261,6 +261,68 @@ fn bytes_hashed_from_memory_are_not_hashed_again() {
     assert_eq!(shared.hash_paths(), (6, 0));
 }
 
+fn sha256_of(bytes: &[u8]) -> String {
+    let mut hasher = ContentHasher::new(HashKind::Sha256, bytes.len() as u64);
+    hasher.update(bytes);
+    hasher.finish()
+}
+
+#[test]
+fn in_a_race_the_loser_never_overwrites_what_the_winner_wrote_and_hashed() {
+    // A CDN that sends a different body on the slow connection (issue #9, "what is verified
+    // is what was written"): before each chunk was clipped to the frontier, the loser's
+    // late bytes overwrote the winner's, and the digest checked bytes no longer on disk.
+    let dir = tempfile::tempdir().unwrap();
+    let shared = shared_for(dir.path(), "x", 8);
+    let segment = shared.segments()[0].clone();
+    let winner = shared.try_hash_from_memory(0, b"AAAAAA");
+    assert_eq!(winner, Some(0..6), "next in line: hashed on arrival");
+    assert_eq!(
+        writer::place_chunk(&shared, &segment, 0, b"AAAAAA", winner).unwrap(),
+        6
+    );
+    let late = shared.try_hash_from_memory(0, b"bbbb");
+    assert_eq!(late, None, "already hashed");
+    assert_eq!(
+        writer::place_chunk(&shared, &segment, 0, b"bbbb", late).unwrap(),
+        0,
+        "wholly behind the frontier: nothing written"
+    );
+    assert_eq!(
+        writer::place_chunk(&shared, &segment, 4, b"bbbb", None).unwrap(),
+        2,
+        "only the part past the frontier is new"
+    );
+    assert!(segment.is_done());
+    let on_disk = std::fs::read(&shared.incomplete).unwrap();
+    assert_eq!(on_disk, b"AAAAAAbb");
+    assert_eq!(shared.hash_read_back().unwrap(), sha256_of(&on_disk));
+    assert!(!shared.rehash.load(Ordering::Acquire));
+}
+
+#[test]
+fn bytes_hashed_on_arrival_but_written_by_another_connection_are_hashed_again_from_disk() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = shared_for(dir.path(), "x", 6);
+    let segment = shared.segments()[0].clone();
+    // The winner hashes its chunk on arrival, but the loser's writer gets there first.
+    let winner = shared.try_hash_from_memory(0, b"AAAAAA");
+    assert_eq!(
+        writer::place_chunk(&shared, &segment, 0, b"bbbb", None).unwrap(),
+        4
+    );
+    assert!(!shared.rehash.load(Ordering::Acquire));
+    assert_eq!(
+        writer::place_chunk(&shared, &segment, 0, b"AAAAAA", winner).unwrap(),
+        2
+    );
+    assert_eq!(std::fs::read(&shared.incomplete).unwrap(), b"bbbbAA");
+    assert!(
+        shared.rehash.load(Ordering::Acquire),
+        "the digest of AAAAAA is not the file's: it must be taken from the disk"
+    );
+}
+
 #[test]
 fn a_resumed_download_clears_sidecar_temporaries_left_by_a_killed_run() {
     let dir = tempfile::tempdir().unwrap();

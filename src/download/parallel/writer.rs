@@ -15,11 +15,20 @@
 //! The connection hashes each chunk on arrival when it is next in line (still in that core's
 //! cache); the writer hashes it after writing when the read-back hasher held the hash then.
 //!
-//! A split may move a segment's end below bytes that are already queued: the writer clips
-//! every chunk to the segment's end *at write time*, so they are dropped, never written
-//! past the end. If the connection had already hashed them, the file's bytes there come from
-//! another request, so the digest is taken from the disk instead (`Shared::rehash`).
+//! Every byte is written once, by the first connection to bring it, and what is hashed is
+//! what is on disk:
+//! - A split may move a segment's end below bytes that are already queued: the writer clips
+//!   every chunk to the segment's end *at write time*, so they are dropped, never written
+//!   past the end.
+//! - In a race two connections bring the same bytes: the writer also clips every chunk to
+//!   the segment's frontier, under the segment's lock, so the loser never overwrites what
+//!   the winner wrote (and hashed). A CDN that served two different bodies for one range
+//!   would otherwise leave the winner's bytes hashed and the loser's on disk.
+//! - If the connection had hashed bytes that its writer then did not write, the file's bytes
+//!   there come from another request, so the digest is taken from the disk instead
+//!   (`Shared::rehash`).
 
+use std::ops::Range;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
@@ -46,8 +55,8 @@ enum Message {
         segment: Arc<Segment>,
         position: u64,
         bytes: Bytes,
-        /// Where the connection's own hashing of these bytes ended (0: it did not hash them).
-        hashed_to: u64,
+        /// The part of the file the connection hashed from these bytes on arrival, if any.
+        hashed: Option<Range<u64>>,
     },
     /// Answered once every chunk sent before it is written (or with the first write error
     /// since the previous flush).
@@ -77,19 +86,18 @@ impl Writer {
         // cache (measured: 1.50 s against 1.58 s when the writer thread hashed them after
         // writing, two 1 GB files, medians of 7).
         let end = segment.end();
-        let mut hashed_to = 0;
-        if position < end {
-            let keep = bytes.len().min((end - position) as usize);
-            if self.shared.try_hash_from_memory(position, &bytes[..keep]) {
-                hashed_to = position + keep as u64;
-            }
-        }
+        let hashed = (position < end)
+            .then(|| {
+                let keep = bytes.len().min((end - position) as usize);
+                self.shared.try_hash_from_memory(position, &bytes[..keep])
+            })
+            .flatten();
         self.queue
             .send(Message::Chunk {
                 segment: segment.clone(),
                 position,
                 bytes,
-                hashed_to,
+                hashed,
             })
             .await
             .map_err(|_| stopped())
@@ -127,10 +135,10 @@ fn run(context: &WorkerContext, mut received: mpsc::Receiver<Message>) {
                 segment,
                 position,
                 bytes,
-                hashed_to,
+                hashed,
             } => {
                 if failed.is_none()
-                    && let Err(error) = write_chunk(context, &segment, position, &bytes, hashed_to)
+                    && let Err(error) = write_chunk(context, &segment, position, &bytes, hashed)
                 {
                     failed = Some(error);
                 }
@@ -142,44 +150,19 @@ fn run(context: &WorkerContext, mut received: mpsc::Receiver<Message>) {
     }
 }
 
-/// Writes one chunk at `position`, clipped to the segment's current end, hashes it if it is
-/// next in line, then publishes the segment's new written count to the hasher, the progress
-/// bars and (every [`RECORD_EVERY`], at most every [`super::RECORD_INTERVAL`]) the record.
-/// Blocking.
+/// Writes one chunk and publishes the segment's new written count to the hasher, the
+/// progress bars and (every [`RECORD_EVERY`], at most every [`super::RECORD_INTERVAL`]) the
+/// record. Blocking.
 fn write_chunk(
     context: &WorkerContext,
     segment: &Segment,
     position: u64,
     bytes: &[u8],
-    hashed_to: u64,
+    hashed: Option<Range<u64>>,
 ) -> Result<(), DownloadError> {
     let shared = &context.shared;
-    let end = segment.end();
-    let bytes = &bytes[..bytes.len().min(end.saturating_sub(position) as usize)];
-    if hashed_to > position + bytes.len() as u64 {
-        // A split cut bytes this connection already hashed: the file gets those from the new
-        // segment's request instead, so the digest must come from the disk.
-        shared.rehash.store(true, Ordering::Release);
-    }
-    if bytes.is_empty() {
-        return Ok(());
-    }
-    write_all_at(&shared.file, bytes, position)
-        .map_err(|e| CacheError::io("write", &shared.incomplete, e))?;
-    if hashed_to == 0 {
-        shared.hash_from_memory(position, bytes);
-    }
-    let after = position + bytes.len() as u64;
-    let before = segment
-        .written
-        .fetch_max(after - segment.start, Ordering::AcqRel);
-    let new_bytes = (after - segment.start).saturating_sub(before);
-    if segment.is_done() {
-        segment.finished.notify_waiters();
-    }
+    let new_bytes = place_chunk(shared, segment, position, bytes, hashed)?;
     if new_bytes > 0 {
-        segment.last_progress_ms.store(now_ms(), Ordering::Release);
-        shared.progress.fetch_add(new_bytes, Ordering::AcqRel);
         context.transfer.progress.advance(new_bytes);
         context.transfer.tally.fetched(new_bytes);
     }
@@ -192,4 +175,44 @@ fn write_chunk(
         persist_now(shared)?;
     }
     Ok(())
+}
+
+/// Writes the part of a chunk at `position` that is still the segment's to write: from its
+/// frontier (a racing connection may have written the start already) to its end (a split may
+/// have cut the rest). Hashes that part if it is next in line and the connection did not
+/// (`hashed`). The bytes that were new to the segment. Blocking.
+pub(super) fn place_chunk(
+    shared: &super::Shared,
+    segment: &Segment,
+    position: u64,
+    bytes: &[u8],
+    hashed: Option<Range<u64>>,
+) -> Result<u64, DownloadError> {
+    // One writer at a time per segment: only a race ever waits here.
+    let _placing = segment.placing.lock().map_err(|_| stopped())?;
+    let from = position.max(segment.frontier());
+    let to = (position + bytes.len() as u64).min(segment.end());
+    if let Some(hashed) = &hashed
+        && (hashed.start < from || hashed.end > to)
+    {
+        // The connection hashed bytes that the file gets from another request (a split's
+        // or a race's): the digest must come from the disk.
+        shared.rehash.store(true, Ordering::Release);
+    }
+    if from >= to {
+        return Ok(0);
+    }
+    let part = &bytes[(from - position) as usize..(to - position) as usize];
+    write_all_at(&shared.file, part, from)
+        .map_err(|e| CacheError::io("write", &shared.incomplete, e))?;
+    if hashed.is_none() {
+        shared.hash_from_memory(from, part);
+    }
+    segment.written.store(to - segment.start, Ordering::Release);
+    if segment.is_done() {
+        segment.finished.notify_waiters();
+    }
+    segment.last_progress_ms.store(now_ms(), Ordering::Release);
+    shared.progress.fetch_add(to - from, Ordering::AcqRel);
+    Ok(to - from)
 }
