@@ -22,7 +22,7 @@ use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
 pub use error::DownloadError;
-use parallel::{ParallelEnd, ParallelTransfer};
+use parallel::{FastFiles, ParallelEnd, ParallelTransfer};
 use plan::{FileFilter, RemoteFile, closest_names, remote_files};
 use transfer::{Tally, Transfer};
 use verify::{ContentHasher, HashKind};
@@ -693,6 +693,7 @@ async fn execute(
     // The connections all large files share (two files at full width when pinned).
     let budget = Arc::new(Semaphore::new(request.tuning.budget()));
     let mirror = Arc::new(AtomicBool::new(false));
+    let fast_files = FastFiles::new();
     // Shared by every job: cloning the request (its file list and compiled globs) per file is
     // real work on repos of thousands of files.
     let shared_request = Arc::new(request.clone());
@@ -707,6 +708,7 @@ async fn execute(
         let job = Job {
             budget: budget.clone(),
             mirror: mirror.clone(),
+            fast_files: fast_files.clone(),
             client: client.clone(),
             request: shared_request.clone(),
             commit: shared_commit.clone(),
@@ -763,6 +765,7 @@ enum JobEnd {
 struct Job {
     budget: Arc<Semaphore>,
     mirror: Arc<AtomicBool>,
+    fast_files: Arc<FastFiles>,
     client: HubClient,
     request: Arc<DownloadRequest>,
     commit: Arc<str>,
@@ -811,6 +814,7 @@ impl Job {
                 tuning,
                 budget: self.budget.clone(),
                 mirror: self.mirror.clone(),
+                fast_files: self.fast_files.clone(),
             };
             if parallel.run().await? == ParallelEnd::Placed {
                 return Ok(());

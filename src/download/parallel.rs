@@ -25,8 +25,8 @@
 //!   segment whose remainder is at least half the largest (so the file completes roughly in
 //!   order and the hasher keeps up), down to [`min_segment`]. A last range that is too small to split but
 //!   slow (no new byte for [`RACE_AFTER`], or a rate that needs longer than that for the rest)
-//!   gets a second request racing it; both write the same bytes, so overlap is harmless, and
-//!   the segment is done when either reaches its end.
+//!   gets a second request racing it; every byte is written once, by the first of the two to
+//!   bring it ([`writer`]), and the segment is done when either reaches its end.
 //! - **Mirrors.** When an LFS file's bytes come from the endpoint's own origin instead of a
 //!   redirect to another host, the endpoint is a pull-through mirror such as olah
 //!   (real-hub-2026.md §5): it fetches upstream in 64 MiB blocks and holds requests for a block
@@ -41,10 +41,12 @@
 //!   2-core machine, issue #9 §6). Memory is a few chunks per connection, whatever the file
 //!   size. The file is preallocated so that a full disk fails at the start.
 //! - **Hashing from memory when bytes arrive in order.** sha256 and the git sha1 are
-//!   sequential. The writer whose bytes are next for the hasher hashes them right after
-//!   writing them (they are hot in cache); bytes that arrived ahead of the hash position are
-//!   read back later by one blocking hasher thread, from the page cache. The debug log (`-v`)
-//!   says how many bytes took each path.
+//!   sequential. Each file has one hasher thread ([`hasher`]): the connection whose chunk is
+//!   next in line hands it over, and the hash runs beside the receiving and the writing; with
+//!   as many fast-link files as cores the connection hashes the chunk itself instead, on
+//!   arrival. Bytes that arrived ahead of the hash position are read back later by the
+//!   hasher thread, from the page cache. The debug log (`-v`) says how many bytes took each
+//!   path.
 //! - **Resume, within and across runs.** Progress is persisted in `<incomplete>.chunks` (JSON:
 //!   each segment's range and how many of its bytes are written), rewritten atomically after
 //!   every 4 MiB of a segment (or `--chunk-size`, if smaller; at most every
@@ -62,7 +64,6 @@
 //! Writes are not `fsync`ed: a SIGKILL leaves every written byte in the page cache, and after a
 //! power loss the final hash check catches any segment the record claims but the disk lost.
 
-use std::ops::Range;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
@@ -82,15 +83,15 @@ use crate::hub::fetch::FetchError;
 use crate::hub::retry::{Attempts, RetryPolicy};
 use crate::output;
 use crate::output::progress::FileProgress;
+pub use hasher::FastFiles;
 use writer::Writer;
 
+mod hasher;
 mod writer;
 
 /// What a split leaves the running connection past its written frontier: about what it has
 /// received but not written yet (its writer's queue), so that little of it is dropped.
 const SPLIT_MARGIN: u64 = 512 << 10;
-/// Bytes the hasher reads back (from the page cache) per step.
-const HASH_STEP: usize = 1 << 20;
 const SIDECAR_VERSION: u32 = 1;
 /// The most bytes a segment writes between two updates of the progress record (fewer with a
 /// smaller `--chunk-size`): what a killed run's successor may fetch again, per connection
@@ -176,6 +177,8 @@ pub struct ParallelTransfer<'a> {
     pub budget: Arc<Semaphore>,
     /// Set once any LFS file was served by the endpoint itself (a pull-through mirror).
     pub mirror: Arc<AtomicBool>,
+    /// The files on a fast link now: where hashing runs ([`hasher`]).
+    pub fast_files: Arc<FastFiles>,
 }
 
 /// How a parallel transfer ended, when it did not fail.
@@ -255,7 +258,7 @@ impl ParallelTransfer<'_> {
         let _cancel = CancelOnDrop(shared.clone());
         let hasher = {
             let shared = shared.clone();
-            tokio::task::spawn_blocking(move || shared.hash_read_back())
+            tokio::task::spawn_blocking(move || shared.hash_in_order())
         };
         let (opened_tx, opened_rx) = watch::channel(None);
         let context = Arc::new(WorkerContext {
@@ -264,6 +267,7 @@ impl ParallelTransfer<'_> {
             tuning: self.tuning,
             lfs,
             mirror: self.mirror.clone(),
+            fast_files: self.fast_files.clone(),
             shared: shared.clone(),
             opened: opened_tx,
         });
@@ -399,6 +403,7 @@ impl ParallelTransfer<'_> {
             running -= usize::from(ended);
             fast
         };
+        let _fast_file = fast.then(|| context.fast_files.enter());
         if fast {
             shared.fast.store(true, Ordering::Release);
             output::debug(|| {
@@ -750,7 +755,10 @@ struct Shared {
     signal: (Mutex<()>, Condvar),
     /// One sidecar write at a time.
     persist_lock: Mutex<()>,
-    hash: Mutex<HashState>,
+    /// The hash state, held by the hasher thread while it hashes ([`hasher`]).
+    hash: Mutex<hasher::HashState>,
+    /// Chunks handed to the hasher thread, in file order ([`hasher`]).
+    handoff: hasher::Handoff,
     /// Requests started (claims: first segments, splits, races), for the debug summary.
     connections_used: AtomicUsize,
     /// Connections fetching bytes now (a started connection that found no work never counts).
@@ -759,22 +767,14 @@ struct Shared {
     peak_connections: AtomicUsize,
     /// [`now_ms`] when this attempt started.
     started_ms: u64,
-    /// A split cut bytes a connection had hashed on arrival ([`writer`]): the digest is taken
-    /// from the disk at the end instead.
+    /// A split or a race gave the file other bytes than the ones a connection handed to the
+    /// hasher ([`writer`]): the digest is taken from the disk at the end instead.
     rehash: AtomicBool,
     /// [`now_ms`] at the last sidecar write ([`RECORD_INTERVAL`]).
     recorded_ms: AtomicU64,
     /// A fast link (see [`Split::BackEighth`]) whose probe has not paid (yet): new
     /// connections take the last eighth, finished ones no further work.
     fast: AtomicBool,
-}
-
-struct HashState {
-    hasher: Option<ContentHasher>,
-    /// Bytes `[0, position)` are hashed.
-    position: u64,
-    from_memory: u64,
-    read_back: u64,
 }
 
 struct Segment {
@@ -891,12 +891,8 @@ impl Shared {
             cancelled: AtomicBool::new(false),
             signal: (Mutex::new(()), Condvar::new()),
             persist_lock: Mutex::new(()),
-            hash: Mutex::new(HashState {
-                hasher: Some(hasher),
-                position: 0,
-                from_memory: 0,
-                read_back: 0,
-            }),
+            hash: Mutex::new(hasher::HashState::new(hasher)),
+            handoff: hasher::Handoff::default(),
             connections_used: AtomicUsize::new(0),
             active_connections: AtomicUsize::new(0),
             peak_connections: AtomicUsize::new(0),
@@ -942,13 +938,6 @@ impl Shared {
 
     fn is_complete(&self) -> bool {
         self.segments().iter().all(|s| s.is_done())
-    }
-
-    fn hash_paths(&self) -> (u64, u64) {
-        self.hash
-            .lock()
-            .map(|h| (h.from_memory, h.read_back))
-            .unwrap_or_default()
     }
 
     /// Whether every segment being fetched has received bytes since its connection took it.
@@ -1049,21 +1038,6 @@ impl Shared {
         condvar.notify_all();
     }
 
-    /// Wakes the read-back hasher after a write, but only when it has something to do: bytes
-    /// at its position, or the end of the file. A writer whose bytes were hashed in order (the
-    /// common case on a fast link) wakes nobody, instead of a futex wake and two context
-    /// switches per chunk (issue #9 §6).
-    fn wake_hasher(&self) {
-        let Ok(state) = self.hash.lock() else {
-            return self.notify();
-        };
-        let position = state.position;
-        drop(state);
-        if position >= self.size || self.written_from(position) > position {
-            self.notify();
-        }
-    }
-
     fn cancel(&self) {
         self.cancelled.store(true, Ordering::Release);
         self.notify();
@@ -1095,77 +1069,6 @@ impl Shared {
         at
     }
 
-    /// Hashes bytes `[position, position + len)` that were just written from `buffer`, if they
-    /// are next in line. Blocking (called beside the write).
-    /// [`Shared::hash_from_memory`] from an async task: never waits for the lock (the
-    /// read-back hasher holds it while it reads); the range of the file hashed now, if any.
-    fn try_hash_from_memory(&self, position: u64, buffer: &[u8]) -> Option<Range<u64>> {
-        let state = self.hash.try_lock().ok()?;
-        hash_in_memory(state, position, buffer)
-    }
-
-    fn hash_from_memory(&self, position: u64, buffer: &[u8]) {
-        if let Ok(state) = self.hash.lock() {
-            hash_in_memory(state, position, buffer);
-        }
-    }
-
-    /// Hashes, by reading back from the page cache, whatever is written but was not hashed
-    /// from memory, until the whole file is hashed. Blocking: runs on its own thread.
-    fn hash_read_back(&self) -> std::io::Result<String> {
-        let mut buffer = vec![0u8; HASH_STEP];
-        loop {
-            let position = self
-                .hash
-                .lock()
-                .map_err(|_| std::io::Error::other("a download thread panicked"))?
-                .position;
-            if position >= self.size {
-                break;
-            }
-            let available = self.written_from(position);
-            if available > position {
-                let mut state = self
-                    .hash
-                    .lock()
-                    .map_err(|_| std::io::Error::other("a download thread panicked"))?;
-                // A writer may have hashed from memory meanwhile.
-                if state.position != position {
-                    continue;
-                }
-                let step = ((available - position) as usize).min(HASH_STEP);
-                read_exact_at(&self.file, &mut buffer[..step], position)?;
-                if let Some(hasher) = state.hasher.as_mut() {
-                    hasher.update(&buffer[..step]);
-                }
-                state.position += step as u64;
-                state.read_back += step as u64;
-                continue;
-            }
-            let (lock, condvar) = &self.signal;
-            let guard = lock
-                .lock()
-                .map_err(|_| std::io::Error::other("a download thread panicked"))?;
-            if self.cancelled.load(Ordering::Acquire) {
-                return Err(std::io::Error::other("the download was cancelled"));
-            }
-            // Re-check under the lock: writers publish before they take it to notify.
-            if self.written_from(position) > position {
-                continue;
-            }
-            let _ = condvar.wait_timeout(guard, Duration::from_millis(100));
-        }
-        let mut state = self
-            .hash
-            .lock()
-            .map_err(|_| std::io::Error::other("a download thread panicked"))?;
-        state
-            .hasher
-            .take()
-            .map(ContentHasher::finish)
-            .ok_or_else(|| std::io::Error::other("the file was hashed twice"))
-    }
-
     fn sidecar_json(&self) -> Result<String, DownloadError> {
         let record = Sidecar {
             version: SIDECAR_VERSION,
@@ -1189,27 +1092,6 @@ impl Shared {
             })
             .collect()
     }
-}
-
-/// Hashes `buffer` (the bytes at `position`) if the hash position is inside it; `true` if
-/// they are hashed now.
-fn hash_in_memory(
-    mut state: std::sync::MutexGuard<'_, HashState>,
-    position: u64,
-    buffer: &[u8],
-) -> Option<Range<u64>> {
-    let end = position + buffer.len() as u64;
-    if state.position < position || state.position >= end || buffer.is_empty() {
-        return None;
-    }
-    let from = state.position;
-    let tail = &buffer[(from - position) as usize..];
-    if let Some(hasher) = state.hasher.as_mut() {
-        hasher.update(tail);
-    }
-    state.position = end;
-    state.from_memory += tail.len() as u64;
-    Some(from..end)
 }
 
 /// Milliseconds on a monotonic clock shared by every thread of the process.
@@ -1466,6 +1348,7 @@ struct WorkerContext {
     /// Only LFS files tell a mirror apart: regular files come from the endpoint anyway.
     lfs: bool,
     mirror: Arc<AtomicBool>,
+    fast_files: Arc<FastFiles>,
     shared: Arc<Shared>,
     /// The first successful open says whether the endpoint served the bytes itself.
     opened: watch::Sender<Option<bool>>,

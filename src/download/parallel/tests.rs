@@ -1,4 +1,5 @@
 use super::*;
+use bytes::Bytes;
 
 fn shared_for(dir: &Path, etag: &str, size: u64) -> Arc<Shared> {
     let incomplete = dir.join("blob.incomplete");
@@ -207,7 +208,7 @@ fn the_hasher_follows_written_prefixes_and_stops_on_cancel() {
     // the wrong order, so a hasher that read ahead of the published counts would hash zeros.
     let hashing = {
         let shared = shared.clone();
-        std::thread::spawn(move || shared.hash_read_back())
+        std::thread::spawn(move || shared.hash_in_order())
     };
     // The second segment lands first; the hasher must wait for the first.
     write_all_at(&shared.file, b"efgh", 4).unwrap();
@@ -218,9 +219,10 @@ fn the_hasher_follows_written_prefixes_and_stops_on_cancel() {
         !hashing.is_finished(),
         "the first segment is not written yet"
     );
-    // The first half of the first segment arrives in order: hashed from memory.
+    // The first half of the first segment arrives in order: handed over, hashed from memory.
+    let handed = block_on(shared.hand_to_hasher(0, Bytes::from_static(b"ab")));
+    assert_eq!(handed, Some(0..2));
     write_all_at(&shared.file, b"ab", 0).unwrap();
-    shared.hash_from_memory(0, b"ab");
     segments[0].written.store(2, Ordering::Release);
     shared.notify();
     std::thread::sleep(Duration::from_millis(20));
@@ -238,7 +240,7 @@ fn the_hasher_follows_written_prefixes_and_stops_on_cancel() {
     let stuck = shared_for(other.path(), "y", 8);
     let waiting = {
         let stuck = stuck.clone();
-        std::thread::spawn(move || stuck.hash_read_back())
+        std::thread::spawn(move || stuck.hash_in_order())
     };
     stuck.cancel();
     assert!(waiting.join().unwrap().is_err(), "cancel ends the hasher");
@@ -250,15 +252,97 @@ fn bytes_hashed_from_memory_are_not_hashed_again() {
     let shared = shared_for(dir.path(), "x", 6);
     let segment = shared.segments()[0].clone();
     write_all_at(&shared.file, b"abcdef", 0).unwrap();
-    shared.hash_from_memory(0, b"abc");
-    shared.hash_from_memory(0, b"abc"); // a racing connection's copy of the same bytes
-    shared.hash_from_memory(2, b"cdef"); // overlapping: only "def" is new
+    assert_eq!(shared.try_hash_here(0, b"abc"), Some(0..3));
+    // A racing connection's copy of the same bytes.
+    assert_eq!(shared.try_hash_here(0, b"abc"), None);
+    // Overlapping: only "def" is new.
+    assert_eq!(shared.try_hash_here(2, b"cdef"), Some(3..6));
     segment.written.store(6, Ordering::Release);
-    let digest = shared.hash_read_back().unwrap();
+    let digest = shared.hash_in_order().unwrap();
     let mut expected = ContentHasher::new(HashKind::Sha256, 6);
     expected.update(b"abcdef");
     assert_eq!(digest, expected.finish());
     assert_eq!(shared.hash_paths(), (6, 0));
+}
+
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(future)
+}
+
+#[test]
+fn chunks_that_continue_the_hash_are_handed_over_and_the_rest_is_read_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = shared_for(dir.path(), "x", 6);
+    {
+        let mut segments = shared.segments.lock().unwrap();
+        segments[0].end.store(4, Ordering::Release);
+        segments.push(Arc::new(Segment::new(4, 6, 0)));
+    }
+    let segments = shared.segments();
+    let hand = |position, bytes: &'static [u8]| {
+        block_on(shared.hand_to_hasher(position, Bytes::from_static(bytes)))
+    };
+    assert_eq!(hand(0, b"ab"), Some(0..2));
+    assert_eq!(
+        hand(4, b"ef"),
+        None,
+        "ahead of the hash: left to the read-back"
+    );
+    assert_eq!(hand(1, b"bcd"), Some(2..4), "overlapping: only what is new");
+    for (segment, (bytes, at)) in segments.iter().zip([(&b"abcd"[..], 0), (&b"ef"[..], 4)]) {
+        write_all_at(&shared.file, bytes, at).unwrap();
+        segment.written.store(bytes.len() as u64, Ordering::Release);
+    }
+    assert_eq!(shared.hash_in_order().unwrap(), sha256_of(b"abcdef"));
+    assert_eq!(shared.hash_paths(), (4, 2));
+}
+
+#[test]
+fn a_connection_waits_while_the_hashers_queue_is_full() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = shared_for(dir.path(), "x", 64);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let hand = |position: u64| {
+        runtime.block_on(async {
+            tokio::time::timeout(
+                Duration::from_millis(50),
+                shared.hand_to_hasher(position, Bytes::from(vec![b'z'; 8])),
+            )
+            .await
+        })
+    };
+    for i in 0..4 {
+        assert_eq!(hand(i * 8).unwrap(), Some(i * 8..i * 8 + 8));
+    }
+    assert!(
+        hand(32).is_err(),
+        "no place in the queue: the connection waits"
+    );
+}
+
+#[test]
+fn the_hash_moves_to_the_connection_once_every_core_has_a_fast_file() {
+    let files = FastFiles::with_cores(2);
+    let first = files.enter();
+    assert!(
+        !files.cpu_bound(),
+        "one fast file, two cores: a core is free for its hash"
+    );
+    let second = files.enter();
+    assert!(files.cpu_bound());
+    drop(first);
+    assert!(
+        !files.cpu_bound(),
+        "the other file's tail gets the free core"
+    );
+    drop(second);
 }
 
 fn sha256_of(bytes: &[u8]) -> String {
@@ -275,13 +359,13 @@ fn in_a_race_the_loser_never_overwrites_what_the_winner_wrote_and_hashed() {
     let dir = tempfile::tempdir().unwrap();
     let shared = shared_for(dir.path(), "x", 8);
     let segment = shared.segments()[0].clone();
-    let winner = shared.try_hash_from_memory(0, b"AAAAAA");
+    let winner = shared.try_hash_here(0, b"AAAAAA");
     assert_eq!(winner, Some(0..6), "next in line: hashed on arrival");
     assert_eq!(
         writer::place_chunk(&shared, &segment, 0, b"AAAAAA", winner).unwrap(),
         6
     );
-    let late = shared.try_hash_from_memory(0, b"bbbb");
+    let late = shared.try_hash_here(0, b"bbbb");
     assert_eq!(late, None, "already hashed");
     assert_eq!(
         writer::place_chunk(&shared, &segment, 0, b"bbbb", late).unwrap(),
@@ -296,7 +380,7 @@ fn in_a_race_the_loser_never_overwrites_what_the_winner_wrote_and_hashed() {
     assert!(segment.is_done());
     let on_disk = std::fs::read(&shared.incomplete).unwrap();
     assert_eq!(on_disk, b"AAAAAAbb");
-    assert_eq!(shared.hash_read_back().unwrap(), sha256_of(&on_disk));
+    assert_eq!(shared.hash_in_order().unwrap(), sha256_of(&on_disk));
     assert!(!shared.rehash.load(Ordering::Acquire));
 }
 
@@ -305,8 +389,9 @@ fn bytes_hashed_on_arrival_but_written_by_another_connection_are_hashed_again_fr
     let dir = tempfile::tempdir().unwrap();
     let shared = shared_for(dir.path(), "x", 6);
     let segment = shared.segments()[0].clone();
-    // The winner hashes its chunk on arrival, but the loser's writer gets there first.
-    let winner = shared.try_hash_from_memory(0, b"AAAAAA");
+    // The winner hands its chunk to the hasher, but the loser's writer gets there first.
+    let winner = block_on(shared.hand_to_hasher(0, Bytes::from_static(b"AAAAAA")));
+    assert_eq!(winner, Some(0..6));
     assert_eq!(
         writer::place_chunk(&shared, &segment, 0, b"bbbb", None).unwrap(),
         4

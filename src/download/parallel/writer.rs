@@ -1,6 +1,5 @@
 //! A connection's writer: one blocking thread per connection that writes the body's chunks
-//! where they belong, hashes them while they are still in cache when they are next in line,
-//! and publishes the segment's progress.
+//! where they belong and publishes the segment's progress.
 //!
 //! Why a thread of its own (issue #9 §6): on a fast link a 2-core machine is CPU-bound, and
 //! the work per byte is receiving it (the kernel's copy out of the socket), hashing it and
@@ -12,8 +11,8 @@
 //! MiB per connection. The chunks are hyper's reference-counted `Bytes`, written as
 //! they came: the bytes are copied once, into the page cache, never into a buffer of ours.
 //!
-//! The connection hashes each chunk on arrival when it is next in line (still in that core's
-//! cache); the writer hashes it after writing when the read-back hasher held the hash then.
+//! The connection hands each chunk that is next in line to the file's hasher thread
+//! ([`super::hasher`]) before queueing it here; the writer itself never hashes.
 //!
 //! Every byte is written once, by the first connection to bring it, and what is hashed is
 //! what is on disk:
@@ -24,9 +23,9 @@
 //!   the segment's frontier, under the segment's lock, so the loser never overwrites what
 //!   the winner wrote (and hashed). A CDN that served two different bodies for one range
 //!   would otherwise leave the winner's bytes hashed and the loser's on disk.
-//! - If the connection had hashed bytes that its writer then did not write, the file's bytes
-//!   there come from another request, so the digest is taken from the disk instead
-//!   (`Shared::rehash`).
+//! - If the connection had handed the hasher bytes that its writer then did not write, the
+//!   file's bytes there come from another request, so the digest is taken from the disk
+//!   instead (`Shared::rehash`).
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -35,6 +34,7 @@ use std::sync::atomic::Ordering;
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
+use super::hasher::FastFiles;
 use super::{RECORD_EVERY, Segment, WorkerContext, now_ms, persist_now, task_error, write_all_at};
 use crate::cache::CacheError;
 use crate::download::error::DownloadError;
@@ -46,6 +46,7 @@ const QUEUED_CHUNKS: usize = 2;
 
 pub(super) struct Writer {
     shared: Arc<super::Shared>,
+    fast_files: Arc<FastFiles>,
     queue: mpsc::Sender<Message>,
     thread: tokio::task::JoinHandle<()>,
 }
@@ -55,7 +56,7 @@ enum Message {
         segment: Arc<Segment>,
         position: u64,
         bytes: Bytes,
-        /// The part of the file the connection hashed from these bytes on arrival, if any.
+        /// The part of the file the connection handed to the hasher from these bytes, if any.
         hashed: Option<Range<u64>>,
     },
     /// Answered once every chunk sent before it is written (or with the first write error
@@ -67,9 +68,11 @@ impl Writer {
     pub(super) fn start(context: Arc<WorkerContext>) -> Writer {
         let (queue, received) = mpsc::channel(QUEUED_CHUNKS);
         let shared = context.shared.clone();
+        let fast_files = context.fast_files.clone();
         let thread = tokio::task::spawn_blocking(move || run(&context, received));
         Writer {
             shared,
+            fast_files,
             queue,
             thread,
         }
@@ -82,16 +85,20 @@ impl Writer {
         position: u64,
         bytes: Bytes,
     ) -> Result<(), DownloadError> {
-        // Hashed here, on arrival, when next in line: the bytes are still in this core's
-        // cache (measured: 1.50 s against 1.58 s when the writer thread hashed them after
-        // writing, two 1 GB files, medians of 7).
+        // Hashed here or handed to the file's hasher thread when next in line
+        // ([`super::hasher`]).
         let end = segment.end();
-        let hashed = (position < end)
-            .then(|| {
-                let keep = bytes.len().min((end - position) as usize);
-                self.shared.try_hash_from_memory(position, &bytes[..keep])
-            })
-            .flatten();
+        let hashed = if position >= end {
+            None
+        } else if self.fast_files.cpu_bound() {
+            let keep = bytes.len().min((end - position) as usize);
+            self.shared.try_hash_here(position, &bytes[..keep])
+        } else {
+            let keep = bytes.len().min((end - position) as usize);
+            self.shared
+                .hand_to_hasher(position, bytes.slice(..keep))
+                .await
+        };
         self.queue
             .send(Message::Chunk {
                 segment: segment.clone(),
@@ -179,8 +186,8 @@ fn write_chunk(
 
 /// Writes the part of a chunk at `position` that is still the segment's to write: from its
 /// frontier (a racing connection may have written the start already) to its end (a split may
-/// have cut the rest). Hashes that part if it is next in line and the connection did not
-/// (`hashed`). The bytes that were new to the segment. Blocking.
+/// have cut the rest). `hashed`: the part the connection handed to the hasher. The bytes that
+/// were new to the segment. Blocking.
 pub(super) fn place_chunk(
     shared: &super::Shared,
     segment: &Segment,
@@ -195,8 +202,8 @@ pub(super) fn place_chunk(
     if let Some(hashed) = &hashed
         && (hashed.start < from || hashed.end > to)
     {
-        // The connection hashed bytes that the file gets from another request (a split's
-        // or a race's): the digest must come from the disk.
+        // The hasher got bytes that the file gets from another request (a split's or a
+        // race's): the digest must come from the disk.
         shared.rehash.store(true, Ordering::Release);
     }
     if from >= to {
@@ -205,9 +212,6 @@ pub(super) fn place_chunk(
     let part = &bytes[(from - position) as usize..(to - position) as usize];
     write_all_at(&shared.file, part, from)
         .map_err(|e| CacheError::io("write", &shared.incomplete, e))?;
-    if hashed.is_none() {
-        shared.hash_from_memory(from, part);
-    }
     segment.written.store(to - segment.start, Ordering::Release);
     if segment.is_done() {
         segment.finished.notify_waiters();
