@@ -158,6 +158,10 @@ impl Handoff {
     }
 }
 
+fn cancelled() -> std::io::Error {
+    std::io::Error::other("the download was cancelled")
+}
+
 fn panicked() -> std::io::Error {
     std::io::Error::other("a download thread panicked")
 }
@@ -224,13 +228,23 @@ impl Shared {
 
     /// Hashes the whole file in order: the chunks handed over, else what is written, read
     /// back from the page cache. Blocking: runs on its own thread until the file is hashed
-    /// (or the download is cancelled).
+    /// (or the download is cancelled, or a read fails). Once it ends, no connection waits for
+    /// a place in its queue any more.
     pub(super) fn hash_in_order(&self) -> std::io::Result<String> {
+        let hashed = self.hash_all();
+        self.handoff.places.close();
+        hashed
+    }
+
+    fn hash_all(&self) -> std::io::Result<String> {
         let mut buffer = Vec::new();
         loop {
             let position = self.handoff.hashed();
             if position >= self.size {
                 break;
+            }
+            if self.cancelled.load(Ordering::Acquire) {
+                return Err(cancelled());
             }
             if let Some((start, bytes)) = self.handoff.pop() {
                 let mut state = self.hash.lock().map_err(|_| panicked())?;
@@ -255,7 +269,7 @@ impl Shared {
             let (lock, condvar) = &self.signal;
             let guard = lock.lock().map_err(|_| panicked())?;
             if self.cancelled.load(Ordering::Acquire) {
-                return Err(std::io::Error::other("the download was cancelled"));
+                return Err(cancelled());
             }
             // Re-check under the lock: connections and writers publish before they take it
             // to notify.

@@ -302,7 +302,7 @@ fn chunks_that_continue_the_hash_are_handed_over_and_the_rest_is_read_back() {
 }
 
 #[test]
-fn a_connection_waits_while_the_hashers_queue_is_full() {
+fn a_connection_waits_while_the_hashers_queue_is_full_but_never_on_a_stopped_hasher() {
     let dir = tempfile::tempdir().unwrap();
     let shared = shared_for(dir.path(), "x", 64);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -325,6 +325,11 @@ fn a_connection_waits_while_the_hashers_queue_is_full() {
         hand(32).is_err(),
         "no place in the queue: the connection waits"
     );
+    // A hasher that stopped with its queue full (here: cancelled) never leaves a connection
+    // waiting for a place.
+    shared.cancel();
+    assert!(shared.hash_in_order().is_err());
+    assert_eq!(hand(32).unwrap(), None);
 }
 
 #[test]
