@@ -150,7 +150,7 @@ impl Handoff {
         Some(chunk)
     }
 
-    fn is_empty(&self) -> bool {
+    pub(super) fn is_empty(&self) -> bool {
         self.queue
             .lock()
             .map(|q| q.chunks.is_empty())

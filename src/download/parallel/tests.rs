@@ -333,6 +333,50 @@ fn a_connection_waits_while_the_hashers_queue_is_full_but_never_on_a_stopped_has
 }
 
 #[test]
+fn while_chunks_wait_in_the_hashers_queue_the_next_one_joins_it_instead_of_being_hashed_here() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = shared_for(dir.path(), "x", 6);
+    assert_eq!(
+        block_on(shared.hand_to_hasher(0, Bytes::from_static(b"ab"))),
+        Some(0..2)
+    );
+    assert_eq!(
+        shared.try_hash_here(2, b"cd"),
+        None,
+        "hashing here would jump the queue"
+    );
+    assert_eq!(
+        block_on(shared.hand_to_hasher(2, Bytes::from_static(b"cd"))),
+        Some(2..4)
+    );
+    // The queue drained: hashing here resumes.
+    let segment = shared.segments()[0].clone();
+    write_all_at(&shared.file, b"abcd", 0).unwrap();
+    segment.written.store(4, Ordering::Release);
+    let hasher = {
+        let shared = shared.clone();
+        std::thread::spawn(move || shared.hash_in_order())
+    };
+    while !shared.handoff.is_empty() {
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    let mut here = None;
+    for _ in 0..1000 {
+        here = shared.try_hash_here(4, b"ef");
+        if here.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(1));
+    }
+    assert_eq!(here, Some(4..6));
+    write_all_at(&shared.file, b"ef", 4).unwrap();
+    segment.written.store(6, Ordering::Release);
+    shared.notify();
+    assert_eq!(hasher.join().unwrap().unwrap(), sha256_of(b"abcdef"));
+    assert_eq!(shared.hash_paths(), (6, 0));
+}
+
+#[test]
 fn the_hash_moves_to_the_connection_once_every_core_has_a_fast_file() {
     let files = FastFiles::with_cores(2);
     let first = files.enter();

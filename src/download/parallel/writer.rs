@@ -86,18 +86,27 @@ impl Writer {
         bytes: Bytes,
     ) -> Result<(), DownloadError> {
         // Hashed here or handed to the file's hasher thread when next in line
-        // ([`super::hasher`]).
+        // ([`super::hasher`]). Here only when every core has a fast file, and only when the
+        // hasher has nothing handed over still waiting: otherwise the chunk joins its queue,
+        // so that what continues the hash is never left to the read-back.
         let end = segment.end();
         let hashed = if position >= end {
             None
-        } else if self.fast_files.cpu_bound() {
-            let keep = bytes.len().min((end - position) as usize);
-            self.shared.try_hash_here(position, &bytes[..keep])
         } else {
             let keep = bytes.len().min((end - position) as usize);
-            self.shared
-                .hand_to_hasher(position, bytes.slice(..keep))
-                .await
+            let here = if self.fast_files.cpu_bound() {
+                self.shared.try_hash_here(position, &bytes[..keep])
+            } else {
+                None
+            };
+            match here {
+                Some(range) => Some(range),
+                None => {
+                    self.shared
+                        .hand_to_hasher(position, bytes.slice(..keep))
+                        .await
+                }
+            }
         };
         self.queue
             .send(Message::Chunk {
