@@ -23,6 +23,29 @@ pub(crate) fn file_bar_template(columns: usize) -> String {
     )
 }
 
+/// How often the overall bar redraws when no byte moves, so that its rate and ETA keep telling
+/// the truth during a stall.
+const HEARTBEAT: Duration = Duration::from_millis(200);
+
+/// Redraws `bar` every [`HEARTBEAT`] until it is finished or dropped. indicatif's steady tick
+/// would do that too, but it also stops `inc` from drawing: the overall bar then lagged the
+/// file bars by up to 200 ms, 110 MiB at 1 GB/s ("1 file … 645 MiB" above "model-0 … 755 MiB",
+/// seen in a real terminal).
+fn keep_drawing(bar: &ProgressBar) {
+    let bar = bar.downgrade();
+    let _ = std::thread::Builder::new()
+        .name("progress".to_string())
+        .spawn(move || {
+            loop {
+                std::thread::sleep(HEARTBEAT);
+                match bar.upgrade() {
+                    Some(bar) if !bar.is_finished() => bar.tick(),
+                    _ => break,
+                }
+            }
+        });
+}
+
 pub struct Progress {
     multi: Option<MultiProgress>,
     overall: ProgressBar,
@@ -52,7 +75,7 @@ impl Progress {
             .progress_chars("=> "),
         );
         overall.set_message(format!("{files} file{}", if files == 1 { "" } else { "s" }));
-        overall.enable_steady_tick(Duration::from_millis(200));
+        keep_drawing(&overall);
         attach_progress(Some(multi.clone()));
         Progress {
             multi: Some(multi),
