@@ -684,21 +684,14 @@ impl Growth {
         if self.after_step > 0 {
             let gain = rate / self.last_rate;
             if gain < GROWTH_FACTOR {
-                if self.fast {
-                    output::debug(|| {
-                        format!(
-                            "{}: {:.1} MB/s, not {GROWTH_FACTOR}× the {:.1} MB/s of one; the probe did not pay",
-                            output::counted(running as u64, "connection"),
-                            rate / 1e6,
-                            self.last_rate / 1e6
-                        )
-                    });
-                    self.enabled = false;
-                    return 0;
-                }
+                let verdict = if self.fast {
+                    "of one; the probe did not pay"
+                } else {
+                    "before; no more connections"
+                };
                 output::debug(|| {
                     format!(
-                        "{}: {:.1} MB/s, not {GROWTH_FACTOR}× the {:.1} MB/s before; no more connections",
+                        "{}: {:.1} MB/s, not {GROWTH_FACTOR}× the {:.1} MB/s {verdict}",
                         output::counted(running as u64, "connection"),
                         rate / 1e6,
                         self.last_rate / 1e6

@@ -22,6 +22,11 @@ const VERBOSE_BIG: &[&str] = &[
     "1M",
 ];
 
+/// `args` with `--connections N`.
+fn with_connections<'a>(args: &[&'a str], connections: &'a str) -> Vec<&'a str> {
+    [args, &["--connections", connections]].concat()
+}
+
 const MIB: u64 = 1 << 20;
 
 fn pattern(seed: u64, size: u64) -> Content {
@@ -170,18 +175,7 @@ fn a_burst_of_small_files_waits_for_the_first_quota_answer() {
 #[test]
 fn a_large_file_costs_one_resolve_per_segment() {
     let ctx = TestContext::new(one_file("acme/big", "big.bin", 32 * MIB));
-    let out = ctx
-        .run(&[
-            "-v",
-            "download",
-            "acme/big",
-            "big.bin",
-            "--chunk-size",
-            "1M",
-            "--connections",
-            "4",
-        ])
-        .success();
+    let out = ctx.run(&with_connections(VERBOSE_BIG, "4")).success();
     assert_verified(&ctx, "acme/big", "big.bin", 32 * MIB, 9);
     let resolves = hub_resolves(&ctx, "big.bin");
     let (requests, segments, peak) = engine_summary(&out.stderr, "big.bin");
@@ -231,18 +225,7 @@ fn connections_grow_under_a_per_connection_cap_and_stay_few_without_one() {
     let pinned = TestContext::new(
         one_file("acme/big", "big.bin", 40 * MIB).cdn_connection_bytes_per_sec(6_000_000),
     );
-    let out = pinned
-        .run(&[
-            "-v",
-            "download",
-            "acme/big",
-            "big.bin",
-            "--chunk-size",
-            "1M",
-            "--connections",
-            "3",
-        ])
-        .success();
+    let out = pinned.run(&with_connections(VERBOSE_BIG, "3")).success();
     let (_, _, peak) = engine_summary(&out.stderr, "big.bin");
     assert!(peak <= 3, "--connections pins: {peak}");
 }
@@ -306,18 +289,7 @@ fn behind_a_mirror_ranges_are_block_aligned_and_few() {
     let size = 2 * 64 * MIB + 5 * MIB;
     let scenario = one_file("acme/big", "big.bin", size).mirror_mode(MirrorMode::new());
     let ctx = TestContext::new(scenario);
-    let out = ctx
-        .run(&[
-            "-v",
-            "download",
-            "acme/big",
-            "big.bin",
-            "--chunk-size",
-            "1M",
-            "--connections",
-            "8",
-        ])
-        .success();
+    let out = ctx.run(&with_connections(VERBOSE_BIG, "8")).success();
     assert_verified(&ctx, "acme/big", "big.bin", size, 9);
     let resolves = hub_resolves(&ctx, "big.bin");
     assert!(resolves.len() <= 3, "{resolves:#?}");
