@@ -254,6 +254,10 @@ impl Shared {
             let available = self.written_from(position);
             if available > position {
                 let mut state = self.hash.lock().map_err(|_| panicked())?;
+                // A connection may have hashed from memory while this waited for the lock.
+                if self.handoff.hashed() != position {
+                    continue;
+                }
                 let step = ((available - position) as usize).min(HASH_STEP);
                 buffer.resize(HASH_STEP, 0);
                 read_exact_at(&self.file, &mut buffer[..step], position)?;
@@ -288,7 +292,12 @@ impl Shared {
 
     /// Hashes `bytes` (the file's bytes at `start`) from the hash position on, if it is
     /// inside them; bytes the read-back already hashed are skipped.
-    fn hash_in_memory(&self, state: &mut MutexGuard<'_, HashState>, start: u64, bytes: &[u8]) {
+    pub(super) fn hash_in_memory(
+        &self,
+        state: &mut MutexGuard<'_, HashState>,
+        start: u64,
+        bytes: &[u8],
+    ) {
         let position = self.handoff.hashed();
         let end = start + bytes.len() as u64;
         if position < start || position >= end {

@@ -377,6 +377,26 @@ fn while_chunks_wait_in_the_hashers_queue_the_next_one_joins_it_instead_of_being
 }
 
 #[test]
+fn the_read_back_never_hashes_what_a_connection_hashed_while_it_waited_for_the_lock() {
+    let dir = tempfile::tempdir().unwrap();
+    let shared = shared_for(dir.path(), "x", 8);
+    write_all_at(&shared.file, b"abcdefgh", 0).unwrap();
+    shared.segments()[0].written.store(8, Ordering::Release);
+    // The connection holds the lock (it is hashing on arrival) while the hasher thread sees
+    // written bytes at the hash position and waits for the lock to read them back.
+    let mut held = shared.hash.lock().unwrap();
+    let hasher = {
+        let shared = shared.clone();
+        std::thread::spawn(move || shared.hash_in_order())
+    };
+    std::thread::sleep(Duration::from_millis(50));
+    shared.hash_in_memory(&mut held, 0, b"abcd");
+    drop(held);
+    assert_eq!(hasher.join().unwrap().unwrap(), sha256_of(b"abcdefgh"));
+    assert_eq!(shared.hash_paths(), (4, 4));
+}
+
+#[test]
 fn the_hash_moves_to_the_connection_once_every_core_has_a_fast_file() {
     let files = FastFiles::with_cores(2);
     let first = files.enter();
