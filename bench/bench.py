@@ -227,6 +227,39 @@ offline = false
 # Measuring
 
 
+CONGESTION_CONTROL = Path("/proc/sys/net/ipv4/tcp_congestion_control")
+
+
+def timer_interrupts():
+    """Local timer interrupts so far, all cores (`LOC` in /proc/interrupts). An idle machine
+    takes about 50 a second. With BBR as the congestion control, nginx's sockets pace their
+    sends with a high-resolution timer, and on loopback those timers fire on the client's own
+    cores: a run of (1) then takes about 31000 of them against about 500 with cubic, and the
+    sends they trigger run there too (measured at stop 19: every tool's CPU rose by 0.75-0.8 s
+    per run). A remote CDN paces on its own machine."""
+    try:
+        for line in Path("/proc/interrupts").read_text().splitlines():
+            fields = line.split()
+            if fields and fields[0] == "LOC:":
+                return sum(int(f) for f in fields[1:1 + os.cpu_count()] if f.isdigit())
+    except OSError:
+        pass
+    return None
+
+
+def congestion_control(wanted):
+    """The TCP congestion control for this run: the machine's, or `wanted` (set for the run,
+    needs root; new sockets, nginx's included, take it). The previous value, to restore."""
+    current = CONGESTION_CONTROL.read_text().strip() if CONGESTION_CONTROL.exists() else "unknown"
+    if not wanted or wanted == current:
+        return current, None
+    try:
+        CONGESTION_CONTROL.write_text(wanted + "\n")
+    except OSError as e:
+        sys.exit(f"--tcp-cc {wanted}: cannot set net.ipv4.tcp_congestion_control ({e}); run as root")
+    return wanted, current
+
+
 def timed(cmd, env=None, cwd=None, timeout=None):
     """One run: wall, peak RSS (MiB), user+sys CPU (s), ok, and the end of stderr. A run past
     `timeout` is killed with its whole process group and counts as failed."""
@@ -367,11 +400,16 @@ def run_tools(case, tools, runs, results, emulator=None, files=None, shas=None, 
             if emulator:
                 emulator.reset()
             server_before = server.cpu_seconds() if server else None
+            timers_before = timer_interrupts() if server else None
             s = timed(cmd(run) if callable(cmd) else cmd, env=env, timeout=timeout)
             if server_before is not None:
                 server_after = server.cpu_seconds()
                 if server_after is not None:
                     s["server_cpu"] = server_after - server_before
+            if timers_before is not None:
+                timers_after = timer_interrupts()
+                if timers_after is not None:
+                    s["timer_irqs"] = timers_after - timers_before
             if emulator:
                 c = emulator.counters()
                 s["resolves"], s["r429"] = c["resolves"], c["rate_limited"]
@@ -383,6 +421,8 @@ def run_tools(case, tools, runs, results, emulator=None, files=None, shas=None, 
             extra = f"  resolves {s.get('resolves', '-')}, 429s {s.get('r429', '-')}" if emulator else ""
             if "server_cpu" in s:
                 extra += f", nginx cpu {s['server_cpu']:.2f} s"
+            if "timer_irqs" in s:
+                extra += f", {s['timer_irqs']} timer interrupts"
             state = "" if s["ok"] else f"  FAILED: {s['stderr'][-300:]!r}"
             print(f"  ({case}) {tool:24} run {run + 1}: {s['wall']:7.2f} s  cpu {s['cpu']:6.2f} s  "
                   f"{s['rss']:6.0f} MiB{extra}{state}", flush=True)
@@ -448,7 +488,6 @@ def hub_tools(repo_id, names, endpoint, out, home, extra, aria_urls=None, aria_x
 
 
 def main():
-    global SCALE
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--cases", default="1,10,3,4,5,6,7,8,9")
@@ -457,7 +496,19 @@ def main():
     parser.add_argument("--tools", default="", help="only these tools (comma-separated)")
     parser.add_argument("--scale", type=float, default=1.0, help="shrink every file (smoke test)")
     parser.add_argument("--note", default="", help="a sentence for BENCHMARKS.md (e.g. machine load)")
+    parser.add_argument("--tcp-cc", default="", help="TCP congestion control for the run (e.g. cubic; "
+                        "needs root; restored afterwards); default: the machine's")
     args = parser.parse_args()
+    cc, restore_cc = congestion_control(args.tcp_cc)
+    try:
+        return run_benchmark(args, cc, restore_cc)
+    finally:
+        if restore_cc:
+            CONGESTION_CONTROL.write_text(restore_cc + "\n")
+
+
+def run_benchmark(args, cc, restore_cc):
+    global SCALE
     SCALE = args.scale
     cases = set(args.cases.split(","))
     extra = args.hfget_args.split()
@@ -500,7 +551,9 @@ def main():
     results = Results()
     machine = machine_description()
     info = {"drop_caches": dropped, "runs": runs, "hfget_args": args.hfget_args, "note": args.note,
-            "scale": SCALE, "loadavg_before": os.getloadavg()}
+            "scale": SCALE, "loadavg_before": os.getloadavg(),
+            "tcp_cc": cc + (f" (set for this run; the machine's is {restore_cc})" if restore_cc else
+                            " (the machine's)")}
     out, home = WORK / "out", WORK / "home"
 
     # (1), (10), (2), (6): nginx behind the Hub's signed 302s.
@@ -790,7 +843,10 @@ def render(results, info, machine):
         s = results.samples(case, tool)
         if not s or not all("server_cpu" in x for x in s):
             return f"{tool} not measured"
-        return f"{tool} " + ", ".join(f"{fmt_time(x['wall'])} ({x['server_cpu']:.2f} s)" for x in s)
+        def run(x):
+            timers = f", {x['timer_irqs']} timer interrupts" if "timer_irqs" in x else ""
+            return f"{fmt_time(x['wall'])} ({x['server_cpu']:.2f} s{timers})"
+        return f"{tool} " + ", ".join(run(x) for x in s)
 
     def plain_ratio(case, tool):
         h, t = results.median(case, "hfget"), results.median(case, tool)
@@ -836,11 +892,13 @@ def render(results, info, machine):
         "hfget did not complete (NOT met)" if results.samples("8", "hfget") else "not measured"
     targets = [
         f"- (1) wall: {ratio('1', 'curl', 0.80)}; {ratio('1', 'hf download', 0.50)}",
-        f"- (1) each run's wall (nginx's CPU in it): {with_server('1', 'hfget')}; {with_server('1', 'curl')}. "
+        f"- (1) each run's wall (nginx's CPU and the machine's timer interrupts in it): "
+        f"{with_server('1', 'hfget')}; {with_server('1', 'curl')}. "
         "On loopback nginx shares the client's cores, and the kernel does nginx's TCP sending either in "
         "nginx's own time slices or in the reader's (when its reads release the window): the more of it "
         "nginx does itself, the faster single-threaded curl runs, since it then has a core to itself. "
-        "hfget keeps both cores busy either way",
+        "hfget keeps both cores busy either way. With BBR (see Setup) nginx's sends are paced by "
+        "timers that fire on the client's cores too",
         f"- (10) one 1 GB file (the commonest download; no target): {plain_ratio('10', 'curl')}",
         "- (1) hfget peak RSS: " + (f"{rss1:.0f} MiB ({'met' if rss1 <= 64 else 'NOT met'}, target ≤ 64 MiB)" if rss1 else "not measured"),
         f"- resolves per large file: (1) {per_file('1', 2, 2 * SCALE)}; (7) {per_file('7', 1, SCALE)} "
@@ -876,6 +934,10 @@ virtualenv with `huggingface_hub==2.4.0` in `bench/work/venv` (or `HF_BIN=/path/
 ## Setup
 
 - Machine: {machine['cpu']}, {machine['memory']} RAM, Linux {machine['kernel']}, ext4 on a virtual disk.
+  TCP congestion control: {info['tcp_cc']}. With `bbr` nginx paces its sends with timers that, on
+  loopback, fire on the client's cores (a remote CDN paces on its own machine): every tool of (1)
+  pays about 0.8 s of CPU for them, and curl's wall is bimodal. `bench/run.sh --tcp-cc cubic`
+  measures without them (the last such run of (1) and (10): `bench/BENCHMARKS-cubic.md`).
   `dd` into the page cache: {info.get('dd_cached', 0):.0f} MB/s. Nothing else is meant to run
   (the load average above says what did), and absolute times still carry noise; each row's tools
   ran interleaved, run by run, so they saw the same load.

@@ -3,7 +3,8 @@
 # huggingface_hub for `hf download`, one with olah 0.5.4), builds the release binaries, then runs
 # bench/bench.py (every case of issue #9, 3 runs each, about 15 minutes). Extra arguments go to
 # bench.py (--runs N, --cases 1,7, --tools hfget, --hfget-args '--connections 16', --output -,
-# --scale 0.02 for a quick smoke run, --note 'machine was busy').
+# --scale 0.02 for a quick smoke run, --note 'machine was busy', --tcp-cc cubic to take the
+# CDN's BBR pacing timers off the client's cores).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
