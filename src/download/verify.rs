@@ -56,10 +56,26 @@ impl ContentHasher {
         }
     }
 
+    /// Hashes `bytes` a [`PREFETCH_AHEAD`] piece at a time, asking the CPU for the next piece
+    /// before hashing this one.
+    ///
+    /// Why (issue #9 §6): the bytes are rarely in the core's own cache. A chunk came out of the
+    /// socket on another core (the file's hasher thread), or was copied in by the kernel a few
+    /// hundred KiB ago. On the 2-core benchmark VM (Xeon, SHA-NI) SHA-256 ran at 1.9 GB/s over
+    /// a buffer in L1 but at 1.37 GB/s over chunks another thread had just filled: the hardware
+    /// prefetcher did not keep up with SHA-NI. Asking for the next KiB while hashing this one
+    /// gave 1.78-1.85 GB/s (3 passes over 1 GB in 400 KiB chunks, twice; splitting without
+    /// asking gave 1.36 GB/s). Asking changes no result: only when the bytes arrive.
     pub fn update(&mut self, bytes: &[u8]) {
-        match self {
-            ContentHasher::Sha256(h) => h.update(bytes),
-            ContentHasher::GitSha1(h) => h.update(bytes),
+        let mut pieces = bytes.chunks(PREFETCH_AHEAD).peekable();
+        while let Some(piece) = pieces.next() {
+            if let Some(next) = pieces.peek() {
+                prefetch(next);
+            }
+            match self {
+                ContentHasher::Sha256(h) => h.update(piece),
+                ContentHasher::GitSha1(h) => h.update(piece),
+            }
         }
     }
 
@@ -70,6 +86,22 @@ impl ContentHasher {
             ContentHasher::GitSha1(h) => hex(&h.finalize()),
         }
     }
+}
+
+/// How far ahead [`ContentHasher::update`] asks for bytes: 1 KiB measured best (2 KiB gave
+/// 1.67 GB/s).
+const PREFETCH_AHEAD: usize = 1024;
+
+/// Brings `bytes` towards the core: one load per 64-byte cache line. The loads' misses overlap
+/// each other and the hashing of the piece before (the CPU runs ahead of a load whose value
+/// nothing waits for); `black_box` keeps them from being optimised away. Measured as good as
+/// the x86 prefetch instruction (1.78 against 1.83 GB/s), with no `unsafe` and on any CPU.
+fn prefetch(bytes: &[u8]) {
+    let folded = bytes
+        .iter()
+        .step_by(64)
+        .fold(0u8, |folded, byte| folded ^ byte);
+    std::hint::black_box(folded);
 }
 
 fn hex(bytes: &[u8]) -> String {
