@@ -46,6 +46,11 @@ pub enum HubErrorKind {
     /// A 403 from a CDN host: the signed URL expired or was minted for another range (§4.9).
     /// Never an auth problem; the cure is to resolve the file again.
     SignedUrlRejected,
+    /// A 404 (or 410) with no Hub error code from a host the endpoint redirected to: the Hub
+    /// lists the file, but its storage (the CDN, a mirror's blob host) does not serve it. Not
+    /// the repository's absence: Python's client says "404 Client Error" for it, never
+    /// "repository not found" (found at stop 19 with a CDN that lacked the blob).
+    StorageNotFound,
     RateLimited,
     ServerError,
     UnexpectedStatus,
@@ -267,6 +272,11 @@ impl fmt::Display for HubError {
                 f,
                 "the download host refused a signed URL ({status}); it expired or was minted for another byte range. This is not a permission problem; retrying resolves a fresh URL."
             )?,
+            HubErrorKind::StorageNotFound => write!(
+                f,
+                "the download host {} has no file at the address the Hub sent this download to ({status}). The Hub lists the file but its storage does not serve it: retry later, and if it persists, tell the repository's owners.",
+                host_of(url)
+            )?,
             HubErrorKind::RateLimited => {
                 write!(f, "the Hub is rate-limiting requests ({status})")?;
                 if let Some(secs) = self.response.as_ref().and_then(|r| r.retry_after_secs) {
@@ -327,6 +337,19 @@ impl fmt::Display for HubError {
     }
 }
 
+/// `host[:port]` of `url`, as a user knows a server (`cdn-lfs.hf.co`): a signed URL's path
+/// and query are long and say nothing to them.
+fn host_of(url: &str) -> String {
+    match reqwest::Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_string(),
+            (None, _) => url.to_string(),
+        },
+        Err(_) => url.to_string(),
+    }
+}
+
 /// Maps a failed response to its family, in `hf_raise_for_status`' order (§4.2): error code
 /// first, then the disabled-repo message, then status. Message wording is used only where the
 /// Hub sends no code (invalid token, disabled repo).
@@ -340,7 +363,11 @@ pub fn classify(response: &ErrorResponse) -> HubErrorKind {
         Some("EntryNotFound") => return HubErrorKind::EntryNotFound,
         Some("GatedRepo") => return HubErrorKind::GatedRepo,
         Some("RepoNotFound") => return HubErrorKind::RepoNotFound,
-        _ => {}
+        Some(_) => {}
+        None if !response.from_endpoint && matches!(response.status, 404 | 410) => {
+            return HubErrorKind::StorageNotFound;
+        }
+        None => {}
     }
     let lower = message.to_ascii_lowercase();
     if response.status == 403 && lower.contains("disabled") {
@@ -382,7 +409,8 @@ impl HubError {
             HubErrorKind::Network(_) => exit::NETWORK,
             HubErrorKind::RateLimited
             | HubErrorKind::ServerError
-            | HubErrorKind::SignedUrlRejected => exit::HUB_UNAVAILABLE,
+            | HubErrorKind::SignedUrlRejected
+            | HubErrorKind::StorageNotFound => exit::HUB_UNAVAILABLE,
             HubErrorKind::Protocol(_) => exit::INTEGRITY,
             HubErrorKind::Offline => exit::OFFLINE,
             HubErrorKind::BadEndpoint(_) => exit::USAGE,
@@ -405,7 +433,9 @@ impl HubError {
             HubErrorKind::RepoDisabled => "repo_disabled",
             HubErrorKind::Network(_) => "endpoint_unreachable",
             HubErrorKind::RateLimited => "rate_limited",
-            HubErrorKind::ServerError | HubErrorKind::SignedUrlRejected => "server_error",
+            HubErrorKind::ServerError
+            | HubErrorKind::SignedUrlRejected
+            | HubErrorKind::StorageNotFound => "server_error",
             HubErrorKind::Protocol(_) => "protocol",
             HubErrorKind::Offline => "offline_not_cached",
             HubErrorKind::BadEndpoint(_) => "bad_endpoint",

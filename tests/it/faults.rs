@@ -316,6 +316,34 @@ fn persistent_corruption_is_a_clear_error_and_nothing_is_cached() {
     );
 }
 
+/// Found at stop 19: a CDN that lacked a blob (404 `NoSuchKey`, as S3 answers) was reported as
+/// "the repository was not found", which sends the user to check names and tokens.
+#[test]
+fn a_blob_missing_from_the_cdn_is_never_called_a_missing_repository() {
+    let ctx = ctx();
+    ctx.emulator
+        .add_fault(Fault::on_cdn().action(FaultAction::Status { status: 404 }));
+    let out = ctx.run(&["download", "acme/tiny", "model.safetensors"]);
+    assert_eq!(out.code, 7, "the Hub's side failed: {}", out.stderr);
+    assert!(
+        !out.stderr.contains("repository was not found"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr
+            .contains("has no file at the address the Hub sent this download to (HTTP 404)")
+            && out.stderr.contains("the download host 127.0.0.1:"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        !out.stderr.contains("X-Amz") && !out.stderr.contains("Signature"),
+        "the signed URL's query is not shown: {}",
+        out.stderr
+    );
+}
+
 #[test]
 fn a_refused_signed_url_is_resolved_again_and_never_called_an_auth_problem() {
     let ctx = ctx();

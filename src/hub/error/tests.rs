@@ -74,6 +74,21 @@ fn classification_prefers_codes_over_wording() {
 }
 
 #[test]
+fn a_cdn_404_is_the_storage_s_never_the_repository_s() {
+    let mut cdn = response(404, None, Some("The specified key does not exist."));
+    cdn.from_endpoint = false;
+    assert_eq!(classify(&cdn), HubErrorKind::StorageNotFound);
+    // The Hub's own 404s keep their meaning, and so does a code from wherever it comes.
+    assert_eq!(
+        classify(&response(404, None, None)),
+        HubErrorKind::RepoNotFound
+    );
+    let mut coded = response(404, Some("EntryNotFound"), None);
+    coded.from_endpoint = false;
+    assert_eq!(classify(&coded), HubErrorKind::EntryNotFound);
+}
+
+#[test]
 fn a_cdn_403_is_never_an_auth_problem() {
     let mut cdn = response(403, None, Some("Access Denied"));
     cdn.from_endpoint = false;
