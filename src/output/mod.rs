@@ -246,21 +246,37 @@ pub fn redact_urls(text: &str) -> String {
             .find(|c: char| c.is_whitespace() || matches!(c, ')' | '"' | '\'' | '>'))
             .unwrap_or(tail.len());
         let candidate = &tail[..end];
-        match url::Url::parse(candidate) {
-            Ok(mut url) => {
-                url.set_query(None);
-                url.set_fragment(None);
-                if url.password().is_some() {
-                    let _ = url.set_password(Some("****"));
-                }
-                out.push_str(url.as_str());
-            }
-            Err(_) => out.push_str(candidate.split(['?', '#']).next().unwrap_or_default()),
-        }
+        // Removed as text, never re-serialised: that changed what a message says
+        // (`HF_ENDPOINT=https://huggingface.co.` at a sentence's end became `….co./`).
+        let kept = candidate.split(['?', '#']).next().unwrap_or_default();
+        out.push_str(&mask_password(kept));
         rest = &tail[end..];
     }
     out.push_str(rest);
     out
+}
+
+/// `url` with the password of its `user:password@` part, if any, replaced by `****`.
+fn mask_password(url: &str) -> String {
+    let Some(authority_start) = url.find("://").map(|at| at + 3) else {
+        return url.to_string();
+    };
+    let authority_end = url[authority_start..]
+        .find('/')
+        .map_or(url.len(), |at| authority_start + at);
+    let authority = &url[authority_start..authority_end];
+    let Some(user_end) = authority.rfind('@') else {
+        return url.to_string();
+    };
+    let Some(colon) = authority[..user_end].find(':') else {
+        return url.to_string();
+    };
+    format!(
+        "{}{}:****{}",
+        &url[..authority_start],
+        &authority[..colon],
+        &url[authority_start + user_end..]
+    )
 }
 
 #[cfg(test)]

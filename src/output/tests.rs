@@ -15,6 +15,25 @@ fn urls_in_causes_lose_their_query_and_password() {
     assert_eq!(redact_urls("no url here"), "no url here");
 }
 
+/// Found in review at stop 19: every URL was re-serialised, so a sentence ending in one
+/// (the mirror-upstream hint) told the user `HF_ENDPOINT=https://huggingface.co./`, and a bare
+/// origin gained a slash.
+#[test]
+fn urls_with_nothing_to_hide_are_left_as_written() {
+    for text in [
+        "bypass the mirror with HF_ENDPOINT=https://huggingface.co.",
+        "could not reach http://127.0.0.1:8080: connection refused",
+        "the host http://mirror.example, then https://hf.co/api",
+        "a user without a password: http://user@mirror:8080/x",
+    ] {
+        assert_eq!(redact_urls(text), text);
+    }
+    assert_eq!(
+        redact_urls("at https://u:p@h.example?sig=1."),
+        "at https://u:****@h.example"
+    );
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("outer failed: {0}")]
 struct Outer(#[source] Middle);
