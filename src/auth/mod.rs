@@ -311,14 +311,7 @@ fn unknown_login_message(name: &str, known: &[String]) -> String {
 
 /// The endpoint's host as logins are keyed: `huggingface.co`, `127.0.0.1:8080`.
 pub fn endpoint_host(settings: &Settings) -> String {
-    match url::Url::parse(&settings.endpoint) {
-        Ok(url) => match (url.host_str(), url.port()) {
-            (Some(host), Some(port)) => format!("{host}:{port}"),
-            (Some(host), None) => host.to_string(),
-            _ => settings.endpoint.clone(),
-        },
-        Err(_) => settings.endpoint.clone(),
-    }
+    crate::hub::client::host_of(&settings.endpoint)
 }
 
 /// The keyring account of a login (see [`keyring`]).

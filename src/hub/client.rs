@@ -546,6 +546,19 @@ pub fn same_origin(a: &Url, b: &Url) -> bool {
 }
 
 /// A URL for messages: the query string can hold a CDN signature, so it is dropped.
+/// `host[:port]` of `url`, as a user knows a server (`huggingface.co`, `127.0.0.1:8080`),
+/// and as logins are keyed; `url` itself if it has no host.
+pub fn host_of(url: &str) -> String {
+    match Url::parse(url) {
+        Ok(u) => match (u.host_str(), u.port()) {
+            (Some(host), Some(port)) => format!("{host}:{port}"),
+            (Some(host), None) => host.to_string(),
+            (None, _) => url.to_string(),
+        },
+        Err(_) => url.to_string(),
+    }
+}
+
 pub fn strip_query(url: &Url) -> String {
     let mut clean = url.clone();
     clean.set_query(None);

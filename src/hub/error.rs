@@ -275,7 +275,7 @@ impl fmt::Display for HubError {
             HubErrorKind::StorageNotFound => write!(
                 f,
                 "the download host {} has no file at the address the Hub sent this download to ({status}). The Hub lists the file but its storage does not serve it: retry later, and if it persists, tell the repository's owners.",
-                host_of(url)
+                super::client::host_of(url)
             )?,
             HubErrorKind::RateLimited => {
                 write!(f, "the Hub is rate-limiting requests ({status})")?;
@@ -334,19 +334,6 @@ impl fmt::Display for HubError {
             write!(f, "\n  Request ID: {request_id}")?;
         }
         Ok(())
-    }
-}
-
-/// `host[:port]` of `url`, as a user knows a server (`cdn-lfs.hf.co`): a signed URL's path
-/// and query are long and say nothing to them.
-fn host_of(url: &str) -> String {
-    match reqwest::Url::parse(url) {
-        Ok(u) => match (u.host_str(), u.port()) {
-            (Some(host), Some(port)) => format!("{host}:{port}"),
-            (Some(host), None) => host.to_string(),
-            (None, _) => url.to_string(),
-        },
-        Err(_) => url.to_string(),
     }
 }
 
