@@ -399,9 +399,9 @@ impl ParallelTransfer<'_> {
         let limit = context.connection_limit(mirror);
         let adaptive = self.tuning.connections.is_none() && !mirror;
         let fast = adaptive && running > 0 && {
-            let (fast, ended) = first_connection_is_fast(shared, &mut workers).await?;
-            running -= usize::from(ended);
-            fast
+            let first = first_connection(shared, &mut workers).await?;
+            running -= usize::from(first.ended);
+            first.fast
         };
         let _fast_file = fast.then(|| context.fast_files.enter());
         if fast {
@@ -507,29 +507,39 @@ impl ParallelTransfer<'_> {
     }
 }
 
-/// Whether the first connection alone writes [`FAST_BYTES`] within [`FAST_WITHIN`] of its
-/// answer: a fast link. A slow start (a real network's first round trips) says no, which only
-/// means the usual growth. Also whether that connection ended meanwhile (a small file done).
-async fn first_connection_is_fast(
+/// What the first connection's start says about the link.
+struct FirstConnection {
+    /// It alone wrote [`FAST_BYTES`] within [`FAST_WITHIN`] of its answer. A slow start (a
+    /// real network's first round trips) says no, which only means the usual growth.
+    fast: bool,
+    /// It ended meanwhile (a small file done).
+    ended: bool,
+}
+
+/// Watches the first connection for up to [`FAST_WITHIN`] ([`FirstConnection`]).
+async fn first_connection(
     shared: &Shared,
     workers: &mut JoinSet<Result<(), WorkerError>>,
-) -> Result<(bool, bool), WorkerError> {
+) -> Result<FirstConnection, WorkerError> {
     let answered = shared.progress.load(Ordering::Acquire);
     let deadline = tokio::time::Instant::now() + FAST_WITHIN;
     loop {
         if shared.progress.load(Ordering::Acquire) - answered >= FAST_BYTES {
-            return Ok((true, false));
+            return Ok(FirstConnection {
+                fast: true,
+                ended: false,
+            });
         }
         if tokio::time::Instant::now() >= deadline {
-            return Ok((false, false));
+            return Ok(FirstConnection {
+                fast: false,
+                ended: false,
+            });
         }
         tokio::select! {
             joined = workers.join_next() => {
-                let Some(result) = joined else {
-                    return Ok((false, false));
-                };
-                flatten(result)?;
-                return Ok((false, true));
+                let ended = joined.map(flatten).transpose()?.is_some();
+                return Ok(FirstConnection { fast: false, ended });
             }
             () = tokio::time::sleep(Duration::from_millis(2)) => {}
         }

@@ -617,8 +617,9 @@ fn progress_bars_show_on_a_terminal_unless_disabled() {
     );
 }
 
-/// Every frame's `(overall, file)` byte counts, in MiB, from a terminal recording of one
-/// `size`-byte file with its own bar (the overall bar is drawn first in each frame).
+/// Every frame's `(overall, file)` byte counts, in MiB, from a terminal recording of one file
+/// of `total` (as the bars print it) with its own bar (the overall bar is drawn first in each
+/// frame).
 fn bar_pairs(recording: &str, total: &str, file: &str) -> Vec<(f64, f64)> {
     let mut overall = None;
     let mut pairs = Vec::new();

@@ -111,7 +111,8 @@ impl HashState {
 pub(super) struct Handoff {
     queue: Mutex<Queue>,
     places: Semaphore,
-    /// Bytes `[0, hashed)` are hashed. Only the hasher thread moves it.
+    /// Bytes `[0, hashed)` are hashed. Moved only under `Shared::hash`, by the hasher thread or
+    /// by a connection hashing on arrival ([`Shared::try_hash_here`]).
     hashed: AtomicU64,
 }
 

@@ -194,16 +194,21 @@ fn a_sidecar_round_trips_and_counts_bytes_on_disk() {
     );
 }
 
+/// Cuts the file's one segment at `at`, nothing written yet: the two segments.
+fn split_in_two(shared: &Shared, at: u64) -> Vec<Arc<Segment>> {
+    {
+        let mut segments = shared.segments.lock().unwrap();
+        segments[0].end.store(at, Ordering::Release);
+        segments.push(Arc::new(Segment::new(at, shared.size, 0)));
+    }
+    shared.segments()
+}
+
 #[test]
 fn the_hasher_follows_written_prefixes_and_stops_on_cancel() {
     let dir = tempfile::tempdir().unwrap();
     let shared = shared_for(dir.path(), "x", 8);
-    {
-        let mut segments = shared.segments.lock().unwrap();
-        segments[0].end.store(4, Ordering::Release);
-        segments.push(Arc::new(Segment::new(4, 8, 0)));
-    }
-    let segments = shared.segments();
+    let segments = split_in_two(&shared, 4);
     // Preallocated: zeros until a worker writes. Bytes are written *while* the hasher runs, in
     // the wrong order, so a hasher that read ahead of the published counts would hash zeros.
     let hashing = {
@@ -229,9 +234,7 @@ fn the_hasher_follows_written_prefixes_and_stops_on_cancel() {
     write_all_at(&shared.file, b"cd", 2).unwrap();
     segments[0].written.store(4, Ordering::Release);
     shared.notify();
-    let mut expected = ContentHasher::new(HashKind::Sha256, 8);
-    expected.update(b"abcdefgh");
-    assert_eq!(hashing.join().unwrap().unwrap(), expected.finish());
+    assert_eq!(hashing.join().unwrap().unwrap(), sha256_of(b"abcdefgh"));
     let (from_memory, read_back) = shared.hash_paths();
     assert_eq!(from_memory, 2);
     assert_eq!(read_back, 6);
@@ -259,9 +262,7 @@ fn bytes_hashed_from_memory_are_not_hashed_again() {
     assert_eq!(shared.try_hash_here(2, b"cdef"), Some(3..6));
     segment.written.store(6, Ordering::Release);
     let digest = shared.hash_in_order().unwrap();
-    let mut expected = ContentHasher::new(HashKind::Sha256, 6);
-    expected.update(b"abcdef");
-    assert_eq!(digest, expected.finish());
+    assert_eq!(digest, sha256_of(b"abcdef"));
     assert_eq!(shared.hash_paths(), (6, 0));
 }
 
@@ -277,12 +278,7 @@ fn block_on<F: std::future::Future>(future: F) -> F::Output {
 fn chunks_that_continue_the_hash_are_handed_over_and_the_rest_is_read_back() {
     let dir = tempfile::tempdir().unwrap();
     let shared = shared_for(dir.path(), "x", 6);
-    {
-        let mut segments = shared.segments.lock().unwrap();
-        segments[0].end.store(4, Ordering::Release);
-        segments.push(Arc::new(Segment::new(4, 6, 0)));
-    }
-    let segments = shared.segments();
+    let segments = split_in_two(&shared, 4);
     let hand = |position, bytes: &'static [u8]| {
         block_on(shared.hand_to_hasher(position, Bytes::from_static(bytes)))
     };

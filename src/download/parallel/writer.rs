@@ -94,18 +94,17 @@ impl Writer {
             None
         } else {
             let keep = bytes.len().min((end - position) as usize);
-            let here = if self.fast_files.cpu_bound() {
-                self.shared.try_hash_here(position, &bytes[..keep])
+            let here = self
+                .fast_files
+                .cpu_bound()
+                .then(|| self.shared.try_hash_here(position, &bytes[..keep]))
+                .flatten();
+            if here.is_some() {
+                here
             } else {
-                None
-            };
-            match here {
-                Some(range) => Some(range),
-                None => {
-                    self.shared
-                        .hand_to_hasher(position, bytes.slice(..keep))
-                        .await
-                }
+                self.shared
+                    .hand_to_hasher(position, bytes.slice(..keep))
+                    .await
             }
         };
         self.queue
