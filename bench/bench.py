@@ -400,17 +400,14 @@ def run_tools(case, tools, runs, results, emulator=None, files=None, shas=None, 
             fresh(out, home)
             if emulator:
                 emulator.reset()
-            server_before = server.cpu_seconds() if server else None
-            timers_before = timer_interrupts() if server else None
+            # Counters read around each run of an uncapped case: what it cost outside the tool.
+            counters = {"server_cpu": server.cpu_seconds, "timer_irqs": timer_interrupts} if server else {}
+            before = {name: read() for name, read in counters.items()}
             s = timed(cmd(run) if callable(cmd) else cmd, env=env, timeout=timeout)
-            if server_before is not None:
-                server_after = server.cpu_seconds()
-                if server_after is not None:
-                    s["server_cpu"] = server_after - server_before
-            if timers_before is not None:
-                timers_after = timer_interrupts()
-                if timers_after is not None:
-                    s["timer_irqs"] = timers_after - timers_before
+            for name, read in counters.items():
+                after = read()
+                if before[name] is not None and after is not None:
+                    s[name] = after - before[name]
             if emulator:
                 c = emulator.counters()
                 s["resolves"], s["r429"] = c["resolves"], c["rate_limited"]
