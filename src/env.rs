@@ -35,10 +35,28 @@ pub const HF_HUB_DOWNLOAD_TIMEOUT: &str = "HF_HUB_DOWNLOAD_TIMEOUT";
 /// such wait.
 pub const HFGET_FIRST_BYTE_TIMEOUT: &str = "HFGET_FIRST_BYTE_TIMEOUT";
 pub const NO_COLOR: &str = "NO_COLOR";
+
+// Proxies, in both spellings. The lower-case one wins when both are set, as in curl and
+// Python's urllib (which httpx and requests use): see docs/network.md.
 pub const HTTPS_PROXY: &str = "HTTPS_PROXY";
 pub const HTTP_PROXY: &str = "HTTP_PROXY";
 pub const ALL_PROXY: &str = "ALL_PROXY";
 pub const NO_PROXY: &str = "NO_PROXY";
+pub const HTTPS_PROXY_LOWER: &str = "https_proxy";
+pub const HTTP_PROXY_LOWER: &str = "http_proxy";
+pub const ALL_PROXY_LOWER: &str = "all_proxy";
+pub const NO_PROXY_LOWER: &str = "no_proxy";
+
+// Trusted certificates, in the order hfget reads them: the first one set wins and replaces the
+// system's store (as each does for the tool that defines it; docs/network.md).
+/// requests' CA bundle (a PEM file, or a folder of them).
+pub const REQUESTS_CA_BUNDLE: &str = "REQUESTS_CA_BUNDLE";
+/// curl's CA bundle.
+pub const CURL_CA_BUNDLE: &str = "CURL_CA_BUNDLE";
+/// OpenSSL's CA file, which Python's ssl module and httpx read.
+pub const SSL_CERT_FILE: &str = "SSL_CERT_FILE";
+/// OpenSSL's folder of CA files.
+pub const SSL_CERT_DIR: &str = "SSL_CERT_DIR";
 /// Which keyring backend hfget uses: `secret-service` (default on Linux) or `none` (tests, and
 /// machines where the user wants the keyring ignored).
 pub const HFGET_KEYRING: &str = "HFGET_KEYRING";
@@ -76,7 +94,8 @@ pub const PATH: &str = "PATH";
 /// The browser command the user prefers (as `xdg-open` and Python's `webbrowser` honour it).
 pub const BROWSER: &str = "BROWSER";
 
-/// Every HF_*/proxy variable `hfget env` reports when set.
+/// Every HF_* variable `hfget env` reports when set (proxies and certificates are reported on
+/// their own, from [`NetworkVariables`]).
 pub const REPORTED_VARIABLES: &[&str] = &[
     HF_ENDPOINT,
     HF_HOME,
@@ -92,10 +111,6 @@ pub const REPORTED_VARIABLES: &[&str] = &[
     HFGET_FIRST_BYTE_TIMEOUT,
     HF_OIDC_RESOURCE,
     HF_DEVICE_CODE_OAUTH_CLIENT_ID,
-    HTTPS_PROXY,
-    HTTP_PROXY,
-    ALL_PROXY,
-    NO_PROXY,
     NO_COLOR,
     HFGET_KEYRING,
     HFGET_CONFIG_DIR,
@@ -176,6 +191,92 @@ pub struct Settings {
     pub no_file_locks: bool,
     /// How long a silent lease lasts before it is taken over (`HFGET_LEASE_TIMEOUT`).
     pub lease_timeout: std::time::Duration,
+    /// The proxy and certificate variables, as set; `hub::transport` validates them.
+    pub network: NetworkVariables,
+}
+
+/// One variable that was set: its name (for messages) and its raw value (never printed as is:
+/// a proxy URL may hold a password).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Variable {
+    pub name: &'static str,
+    pub value: String,
+}
+
+/// The proxy and trusted-certificate variables, after precedence: which one is in effect for
+/// each role, and which were set but lost to another.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct NetworkVariables {
+    pub https_proxy: Option<Variable>,
+    pub http_proxy: Option<Variable>,
+    pub all_proxy: Option<Variable>,
+    pub no_proxy: Option<Variable>,
+    /// Whether any proxy variable is present at all, even empty. When none is, the operating
+    /// system's proxy settings apply (macOS, Windows); otherwise only the variables do.
+    pub proxy_variables_present: bool,
+    pub ca: Option<Variable>,
+    /// Variables that were set but are not in effect (`HTTPS_PROXY` under `https_proxy`,
+    /// `SSL_CERT_FILE` under `REQUESTS_CA_BUNDLE`), with the name of the one that won (or
+    /// `None` when an empty lower-case variable switched the role off).
+    pub shadowed: Vec<(&'static str, Option<&'static str>)>,
+}
+
+impl NetworkVariables {
+    /// The proxy variables in effect (not `NO_PROXY`).
+    pub fn proxies(&self) -> impl Iterator<Item = &Variable> {
+        [&self.https_proxy, &self.http_proxy, &self.all_proxy]
+            .into_iter()
+            .flatten()
+    }
+
+    pub fn from_env(env: &dyn Environment) -> NetworkVariables {
+        let mut network = NetworkVariables::default();
+        let mut proxy = |lower: &'static str, upper: &'static str| {
+            let lower_value = env.var_os(lower).map(|v| v.to_string_lossy().into_owned());
+            let upper_value = env.var(upper);
+            network.proxy_variables_present |= lower_value.is_some() || env.var_os(upper).is_some();
+            // urllib: a lower-case variable that is present decides, even empty (which turns
+            // the role off); the upper-case one counts only when the lower-case one is absent.
+            let chosen = match &lower_value {
+                Some(value) if value.trim().is_empty() => None,
+                Some(value) => Some(Variable {
+                    name: lower,
+                    value: value.trim().to_string(),
+                }),
+                None => upper_value.as_ref().map(|value| Variable {
+                    name: upper,
+                    value: value.trim().to_string(),
+                }),
+            };
+            if lower_value.is_some() && upper_value.is_some() {
+                network
+                    .shadowed
+                    .push((upper, chosen.as_ref().map(|v| v.name)));
+            }
+            chosen
+        };
+        let https_proxy = proxy(HTTPS_PROXY_LOWER, HTTPS_PROXY);
+        let http_proxy = proxy(HTTP_PROXY_LOWER, HTTP_PROXY);
+        let all_proxy = proxy(ALL_PROXY_LOWER, ALL_PROXY);
+        let no_proxy = proxy(NO_PROXY_LOWER, NO_PROXY);
+        network.https_proxy = https_proxy;
+        network.http_proxy = http_proxy;
+        network.all_proxy = all_proxy;
+        network.no_proxy = no_proxy;
+        for name in [
+            REQUESTS_CA_BUNDLE,
+            CURL_CA_BUNDLE,
+            SSL_CERT_FILE,
+            SSL_CERT_DIR,
+        ] {
+            let Some(value) = env.var(name) else { continue };
+            match &network.ca {
+                None => network.ca = Some(Variable { name, value }),
+                Some(winner) => network.shadowed.push((name, Some(winner.name))),
+            }
+        }
+        network
+    }
 }
 
 impl Settings {
@@ -247,6 +348,7 @@ impl Settings {
                 .filter(|secs| secs.is_finite() && *secs > 0.0)
                 .map(std::time::Duration::from_secs_f64)
                 .unwrap_or(DEFAULT_LEASE_TIMEOUT),
+            network: NetworkVariables::from_env(env),
         }
     }
 

@@ -69,14 +69,26 @@ pub fn redact(text: &str, token: Option<&Token>) -> String {
 }
 
 /// A URL with its password masked (`http://user:****@proxy:3128`): proxy settings may carry
-/// credentials, and `env` and `doctor` print them.
+/// credentials, and `env` and `doctor` print them. A value that does not parse as a URL but has
+/// an `@` after its scheme keeps nothing before the last `@`: a password with a raw `#` or
+/// space is what makes a URL fail to parse, so it must not be printed either.
 pub fn redact_url_password(value: &str) -> String {
     match url::Url::parse(value) {
         Ok(mut url) if url.password().is_some() => {
             let _ = url.set_password(Some("****"));
             url.to_string()
         }
-        _ => value.to_string(),
+        Ok(url) if url.fragment().is_none() => value.to_string(),
+        _ => match value.rsplit_once('@') {
+            Some((before, after)) => {
+                let scheme = before
+                    .split_once("://")
+                    .map(|(scheme, _)| format!("{scheme}://"))
+                    .unwrap_or_default();
+                format!("{scheme}****@{after}")
+            }
+            None => value.to_string(),
+        },
     }
 }
 

@@ -8,9 +8,9 @@ use crate::commands::print_stdout;
 use crate::doctor::{self, Diagnosis, Subject, render, setup};
 use crate::env::{self, Environment, Settings};
 use crate::error::Error;
-use crate::hub::HubClient;
 use crate::hub::RepoType;
 use crate::hub::repo::{merge_revision, parse_repo_argument};
+use crate::hub::{HubClient, HubErrorKind};
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -142,9 +142,20 @@ async fn run_setup_checks(
         },
         Err(reason) => (false, format!("not available: {reason}")),
     };
-    let client = HubClient::new(settings, None)?;
-    let checks =
-        setup::check_setup(settings, environment, &client, candidates, keyring_state).await;
+    // A proxy or certificate variable hfget cannot use is a failed check, not an error: the
+    // other checks still run.
+    let client = match HubClient::new(settings, None) {
+        Err(error) if matches!(error.kind, HubErrorKind::Transport(_)) => Err(error),
+        built => Ok(built?),
+    };
+    let checks = setup::check_setup(
+        settings,
+        environment,
+        client.as_ref(),
+        candidates,
+        keyring_state,
+    )
+    .await;
     if json {
         let text = serde_json::to_string_pretty(&serde_json::json!({
             "ok": checks.iter().all(|c| c.ok),

@@ -11,6 +11,7 @@ use crate::auth::{self, KeyringHandle, Token};
 use crate::commands::print_stdout;
 use crate::env::{self, Environment, Settings};
 use crate::error::{Error, exit};
+use crate::hub::transport::{self, TransportError, TrustSource};
 
 #[derive(Debug, Args)]
 pub struct EnvArgs {
@@ -19,12 +20,6 @@ pub struct EnvArgs {
     pub json: bool,
 }
 
-const PROXY_VARIABLES: &[&str] = &[
-    env::HTTPS_PROXY,
-    env::HTTP_PROXY,
-    env::ALL_PROXY,
-    env::NO_PROXY,
-];
 const TOKEN_VARIABLES: &[&str] = &[env::HF_TOKEN, env::HUGGING_FACE_HUB_TOKEN];
 
 pub async fn run(
@@ -49,7 +44,6 @@ pub async fn run(
     let variables: Vec<(String, String)> = env::REPORTED_VARIABLES
         .iter()
         .chain(TOKEN_VARIABLES)
-        .filter(|name| !PROXY_VARIABLES.contains(name))
         .filter_map(|name| environment.var(name).map(|value| (name.to_string(), value)))
         .map(|(name, value)| {
             let shown = if TOKEN_VARIABLES.contains(&name.as_str()) {
@@ -61,16 +55,8 @@ pub async fn run(
             (name, shown)
         })
         .collect();
-    // reqwest's system proxy support reads both spellings.
-    let proxies: Vec<(String, String)> = PROXY_VARIABLES
-        .iter()
-        .flat_map(|name| [name.to_string(), name.to_ascii_lowercase()])
-        .filter_map(|name| {
-            environment
-                .var(&name)
-                .map(|value| (name, redact_url_password(&value)))
-        })
-        .collect();
+    let network = NetworkReport::of(settings);
+    let proxies = network.proxies();
     let endpoint = redact_url_password(&settings.endpoint);
     let token = sources.first();
     let active_login = sources.keyring_login.clone();
@@ -106,6 +92,12 @@ pub async fn run(
             "implicit_token_disabled": settings.disable_implicit_token,
             "variables": to_map(&variables),
             "proxy": to_map(&proxies),
+            "proxy_problems": network.proxy_problems,
+            "certificates": match &network.trust {
+                Ok(source) => json!(source),
+                Err(problem) => json!({"problem": problem.to_string()}),
+            },
+            "shadowed": network.shadowed(),
         });
         let text = serde_json::to_string_pretty(&value).map_err(|e| Error::Output(e.into()))?;
         print_stdout(&text)?;
@@ -155,6 +147,77 @@ pub async fn run(
         lines.push("proxy:".to_string());
         lines.extend(proxies.iter().map(|(k, v)| format!("  {k}={v}")));
     }
+    lines.extend(
+        network
+            .proxy_problems
+            .iter()
+            .map(|problem| format!("  problem: {problem}")),
+    );
+    lines.extend(
+        network
+            .shadowed()
+            .into_iter()
+            .map(|note| format!("  {note}")),
+    );
+    lines.push(match &network.trust {
+        Ok(source) => format!("certificates: {source}"),
+        Err(problem) => format!("certificates: {problem}"),
+    });
     print_stdout(&lines.join("\n"))?;
     Ok(exit::SUCCESS)
+}
+
+/// The proxy and certificate variables as `env` shows them: masked, each checked on its own.
+struct NetworkReport<'a> {
+    variables: &'a env::NetworkVariables,
+    proxy_problems: Vec<String>,
+    trust: Result<TrustSource, TransportError>,
+}
+
+impl<'a> NetworkReport<'a> {
+    fn of(settings: &'a Settings) -> NetworkReport<'a> {
+        let variables = &settings.network;
+        let proxy_problems = variables
+            .proxies()
+            .filter_map(|variable| transport::check_proxy(variable).err())
+            .map(|problem| problem.to_string())
+            .collect();
+        NetworkReport {
+            variables,
+            proxy_problems,
+            trust: transport::trust(variables).map(|trust| trust.source),
+        }
+    }
+
+    /// `name=value` of each proxy variable in effect, the password masked; a value that does not
+    /// parse is never shown (masking needs a URL that parses).
+    fn proxies(&self) -> Vec<(String, String)> {
+        let mut shown: Vec<(String, String)> = self
+            .variables
+            .proxies()
+            .map(|variable| {
+                let value = match transport::check_proxy(variable) {
+                    Ok(route) => route.masked,
+                    Err(_) => "(hidden: not a valid URL)".to_string(),
+                };
+                (variable.name.to_string(), value)
+            })
+            .collect();
+        if let Some(no_proxy) = &self.variables.no_proxy {
+            shown.push((no_proxy.name.to_string(), no_proxy.value.clone()));
+        }
+        shown
+    }
+
+    /// The variables that are set but lose to another.
+    fn shadowed(&self) -> Vec<String> {
+        self.variables
+            .shadowed
+            .iter()
+            .map(|(name, winner)| match winner {
+                Some(winner) => format!("{name} is set but not used: {winner} wins"),
+                None => format!("{name} is set but not used: its lower-case spelling is set empty"),
+            })
+            .collect()
+    }
 }

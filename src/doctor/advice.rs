@@ -302,8 +302,62 @@ pub fn advise(cause: Cause, evidence: &Evidence) -> Advice {
                 format!("The request failed before any answer: {detail}."),
                 vec![
                     "Check your connection and DNS.".to_string(),
-                    "If you need a proxy, set HTTPS_PROXY (and NO_PROXY for hosts that must bypass it).".to_string(),
+                    format!(
+                        "If you need a proxy, set {} (and NO_PROXY for hosts that must bypass it).",
+                        if endpoint.starts_with("http://") { "http_proxy" } else { "https_proxy" }
+                    ),
+                    format!(
+                        "Behind a TLS-inspecting proxy, point {} to your organisation's CA bundle.",
+                        crate::hub::transport::certificate_variables()
+                    ),
                     format!("Check HF_ENDPOINT (now {endpoint}); unset it to use https://huggingface.co."),
+                ],
+            )
+        }
+        Cause::ProxyAuthFailed => {
+            let proxy = proxy_of(evidence);
+            match proxy {
+                Some(proxy) if proxy.has_credentials => (
+                    format!("The proxy at {} rejected its credentials (407 Proxy Authentication Required).", proxy.address),
+                    format!(
+                        "Requests to {endpoint} go through the proxy named by {}, which refused the user name and password it holds. Nothing reached the Hub, and nothing more was sent to the proxy: a proxy that checks passwords against a directory may lock the account after a few failures.",
+                        proxy.variable
+                    ),
+                    vec![
+                        format!("Correct the user name and password in {}.", proxy.variable),
+                        "Percent-encode special characters in them: `@` as %40, `#` as %23, `:` as %3A, a space as %20.".to_string(),
+                        rerun.clone(),
+                    ],
+                ),
+                Some(proxy) => (
+                    format!("The proxy at {} asks for credentials (407 Proxy Authentication Required).", proxy.address),
+                    format!("{} names the proxy without a user name or password.", proxy.variable),
+                    vec![format!("Set {} to http://USER:PASSWORD@{}.", proxy.variable, proxy.address), rerun.clone()],
+                ),
+                None => (
+                    "A proxy asks for credentials (407 Proxy Authentication Required).".to_string(),
+                    format!("Something between this machine and {endpoint} answers like an authenticating proxy, but no proxy variable is set."),
+                    vec![
+                        format!(
+                            "Set {} to http://USER:PASSWORD@HOST:PORT.",
+                            if endpoint.starts_with("http://") { "http_proxy" } else { "https_proxy" }
+                        ),
+                        rerun.clone(),
+                    ],
+                ),
+            }
+        }
+        Cause::ProxyUnreachable => {
+            let (address, variable) = proxy_of(evidence)
+                .map(|p| (p.address.clone(), p.variable))
+                .unwrap_or_else(|| ("?".to_string(), "https_proxy"));
+            (
+                format!("The proxy at {address} cannot be reached."),
+                format!("Requests to {endpoint} go through the proxy named by {variable}, and the connection to the proxy itself failed (refused, unknown host, or no answer). Nothing reached the Hub."),
+                vec![
+                    format!("Check that the proxy runs at {address}, and that {variable} names it."),
+                    format!("If this network needs no proxy, unset {variable} (or list the host in NO_PROXY)."),
+                    rerun.clone(),
                 ],
             )
         }
@@ -591,6 +645,13 @@ fn shell_quote(word: &str) -> String {
     } else {
         format!("'{}'", word.replace('\'', "'\\''"))
     }
+}
+
+/// The proxy a failed probe went through.
+fn proxy_of(evidence: &Evidence) -> Option<&crate::hub::transport::ProxyRoute> {
+    all_probes(evidence)
+        .find_map(|p| p.proxy_failure.as_ref())
+        .and_then(|f| f.proxy.as_ref())
 }
 
 fn all_probes(evidence: &Evidence) -> impl Iterator<Item = &super::evidence::Probe> {

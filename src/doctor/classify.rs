@@ -32,6 +32,10 @@ pub enum Cause {
     RepoDisabled,
     RateLimited,
     EndpointUnreachable,
+    /// A proxy answered `407 Proxy Authentication Required`.
+    ProxyAuthFailed,
+    /// The proxy a variable names could not be reached.
+    ProxyUnreachable,
     ServerError,
     /// `HF_HUB_OFFLINE` (or `TRANSFORMERS_OFFLINE`) is set: the doctor may not ask anything.
     OfflineMode,
@@ -94,6 +98,8 @@ impl Cause {
             Cause::RepoDisabled => "repo_disabled",
             Cause::RateLimited => "rate_limited",
             Cause::EndpointUnreachable => "endpoint_unreachable",
+            Cause::ProxyAuthFailed => "proxy_auth_failed",
+            Cause::ProxyUnreachable => "proxy_unreachable",
             Cause::ServerError => "server_error",
             Cause::OfflineMode => "offline_mode",
             Cause::EndpointInconsistent => "endpoint_inconsistent",
@@ -119,7 +125,11 @@ impl Cause {
             | Cause::RevisionNotFound
             | Cause::FileNotFound
             | Cause::RepoDisabled => Layer::Repo,
-            Cause::RateLimited | Cause::EndpointUnreachable | Cause::ServerError => Layer::Network,
+            Cause::RateLimited
+            | Cause::EndpointUnreachable
+            | Cause::ProxyAuthFailed
+            | Cause::ProxyUnreachable
+            | Cause::ServerError => Layer::Network,
             Cause::EndpointInconsistent
             | Cause::MirrorUpstreamUnreachable
             | Cause::NotCachedByMirror => Layer::Endpoint,
@@ -145,7 +155,9 @@ impl Cause {
             | Cause::GatedAccessRejected
             | Cause::OrgRestriction
             | Cause::RepoDisabled => exit::ACCESS,
-            Cause::EndpointUnreachable => exit::NETWORK,
+            Cause::EndpointUnreachable | Cause::ProxyAuthFailed | Cause::ProxyUnreachable => {
+                exit::NETWORK
+            }
             Cause::RateLimited | Cause::ServerError | Cause::MirrorUpstreamUnreachable => {
                 exit::HUB_UNAVAILABLE
             }
@@ -319,6 +331,13 @@ fn hidden_content_cause(evidence: &Evidence) -> Cause {
 /// Rate limits, server errors and missing answers: nothing to do with permissions. A mirror
 /// that lost its upstream says so with its own code; that wins over a bare 5xx elsewhere.
 fn transport_cause(evidence: &Evidence, probe: &Probe) -> Option<Cause> {
+    if let Some(failure) = &probe.proxy_failure {
+        return Some(if failure.refused_credentials {
+            Cause::ProxyAuthFailed
+        } else {
+            Cause::ProxyUnreachable
+        });
+    }
     if probe.status.is_none() && probe.network_error.is_some() {
         return Some(Cause::EndpointUnreachable);
     }

@@ -4,6 +4,7 @@
 
 use serde::Serialize;
 
+use crate::hub::transport::ProxyRoute;
 use crate::hub::whoami::WhoAmI;
 use crate::hub::{Gate, RepoType};
 
@@ -30,6 +31,19 @@ pub struct Probe {
     pub redirect_to: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub repo_commit: Option<String>,
+    /// The request failed at the proxy: it refused its credentials, or could not be reached.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy_failure: Option<ProxyFailure>,
+}
+
+/// A probe that never got past the proxy.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ProxyFailure {
+    /// `407 Proxy Authentication Required`; otherwise the proxy could not be reached.
+    pub refused_credentials: bool,
+    /// The proxy, when a variable named it (a 407 can come from a proxy nobody configured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub proxy: Option<ProxyRoute>,
 }
 
 impl Probe {

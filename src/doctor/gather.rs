@@ -9,11 +9,12 @@ use reqwest::header::HeaderMap;
 use reqwest::{Method, Url};
 
 use super::classify::{Cause, Layer, classify};
-use super::evidence::{Evidence, Probe, RepoFlags, TokenEvidence, UserCommand};
+use super::evidence::{Evidence, Probe, ProxyFailure, RepoFlags, TokenEvidence, UserCommand};
 use crate::auth::ResolvedToken;
 use crate::download::plan::closest_names;
 use crate::hub::api::{RepoInfo, encode_component};
 use crate::hub::client::{Redirects, accept_json, error_details, strip_query};
+use crate::hub::error::NetworkErrorKind;
 use crate::hub::retry::{Attempts, RetryPolicy};
 use crate::hub::whoami::WhoAmI;
 use crate::hub::{HubClient, HubError, HubErrorKind, RepoId, RepoType};
@@ -309,15 +310,32 @@ async fn probe(
                     tokio::time::sleep(wait).await;
                     continue;
                 }
-                let detail = match &error.kind {
-                    HubErrorKind::Network(kind) => {
+                let detail = match (&error.kind, error.proxy()) {
+                    (HubErrorKind::Network(kind), Some(proxy)) => format!(
+                        "{} ({}, through the proxy at {} from {})",
+                        kind.describe(),
+                        strip_query(&url),
+                        proxy.address,
+                        proxy.variable
+                    ),
+                    (HubErrorKind::Network(kind), None) => {
                         format!("{} ({})", kind.describe(), strip_query(&url))
                     }
                     _ => error.to_string(),
                 };
+                let proxy_failure = match &error.kind {
+                    HubErrorKind::ProxyAuth => Some(true),
+                    HubErrorKind::Network(NetworkErrorKind::ProxyUnreachable) => Some(false),
+                    _ => None,
+                }
+                .map(|refused_credentials| ProxyFailure {
+                    refused_credentials,
+                    proxy: error.proxy().cloned(),
+                });
                 return (
                     Probe {
                         url: strip_query(&url),
+                        proxy_failure,
                         ..failed_probe(what, &detail)
                     },
                     None,
@@ -367,6 +385,7 @@ async fn probe(
             retry_after_secs: details.retry_after_secs,
             redirect_to,
             repo_commit,
+            proxy_failure: None,
         };
         return (probe, body);
     }

@@ -5,10 +5,11 @@
 use serde::Serialize;
 
 use crate::auth::ResolvedToken;
-use crate::auth::token::redact_url_password;
 use crate::env::{self, Environment, Settings};
 use crate::exit;
-use crate::hub::{HubClient, HubErrorKind};
+use crate::hub::error::NetworkErrorKind;
+use crate::hub::transport::TransportError;
+use crate::hub::{HubClient, HubError, HubErrorKind};
 
 /// How a check came out. `warn` is not a failure (the exit code ignores it), but it is not a
 /// tick either: an unusable keyring gets `!`, not `✓` (issue #13.13).
@@ -71,7 +72,7 @@ impl Check {
 pub async fn check_setup(
     settings: &Settings,
     environment: &dyn Environment,
-    client: &HubClient,
+    client: Result<&HubClient, &HubError>,
     candidates: &[ResolvedToken],
     keyring: (bool, String),
 ) -> Vec<Check> {
@@ -80,15 +81,29 @@ pub async fn check_setup(
     let endpoint = super::shown_endpoint(&settings.endpoint);
     let tokens_page = format!("{endpoint}/settings/tokens");
 
-    // Endpoint first: nothing else can be checked online without it.
-    let anonymous = client.anonymous();
-    let proxy = [env::HTTPS_PROXY, "https_proxy", env::ALL_PROXY, "all_proxy"]
-        .iter()
-        .find_map(|name| {
-            environment
-                .var(name)
-                .map(|value| format!(" through proxy {}", redact_url_password(&value)))
-        })
+    // How requests leave this machine, then the endpoint: nothing else can be checked online
+    // without them.
+    let client = match client {
+        Ok(client) => {
+            checks.push(network_check(client));
+            Some(client)
+        }
+        Err(error) => {
+            checks.push(Check::fail(
+                "network",
+                first_line(&error.to_string()),
+                transport_fix(error),
+                error.exit_code(),
+            ));
+            None
+        }
+    };
+    let anonymous = client.map(HubClient::anonymous);
+    let proxy = anonymous
+        .as_ref()
+        .and_then(|c| Some((c, c.url("").ok()?)))
+        .and_then(|(c, url)| c.proxies().route(&url).cloned())
+        .map(|p| format!(" through the proxy {} ({})", p.masked, p.variable))
         .unwrap_or_default();
     let reachable = if settings.offline {
         // Name the variable that is set: TRANSFORMERS_OFFLINE is not HF_HUB_OFFLINE (#13.10).
@@ -105,13 +120,13 @@ pub async fn check_setup(
             exit::OFFLINE,
         ));
         false
-    } else {
+    } else if let Some(anonymous) = &anonymous {
         match anonymous.whoami().await {
             Ok(_) => true,
             Err(error)
                 if matches!(
                     error.kind,
-                    HubErrorKind::Network(_) | HubErrorKind::Protocol(_)
+                    HubErrorKind::Network(_) | HubErrorKind::Protocol(_) | HubErrorKind::ProxyAuth
                 ) =>
             {
                 checks.push(Check::fail(
@@ -120,13 +135,19 @@ pub async fn check_setup(
                         "{endpoint}{proxy} cannot be reached: {}",
                         first_line(&error.to_string())
                     ),
-                    "Check your connection, HTTPS_PROXY/NO_PROXY and HF_ENDPOINT.".to_string(),
+                    endpoint_fix(&error),
                     exit::NETWORK,
                 ));
                 false
             }
             Err(_) => true,
         }
+    } else {
+        false
+    };
+    let (Some(client), Some(anonymous)) = (client, anonymous) else {
+        checks.push(cache_check(settings));
+        return checks;
     };
     if reachable {
         let kind = endpoint_kind(settings, &anonymous).await;
@@ -283,6 +304,73 @@ fn cache_check(settings: &Settings) -> Check {
         "cache",
         format!("{} is writable, {free} free", cache.display()),
     )
+}
+
+/// The proxy and the certificates in effect: a pass, since the client could be built with them.
+fn network_check(client: &HubClient) -> Check {
+    let proxy = match client
+        .url("")
+        .ok()
+        .and_then(|url| client.proxies().route(&url).cloned())
+    {
+        Some(proxy) => format!(
+            "proxy {} from {}{}",
+            proxy.masked,
+            proxy.variable,
+            if proxy.has_credentials {
+                ", with credentials"
+            } else {
+                ""
+            }
+        ),
+        None if client.proxies().system_default => {
+            "no proxy variable (the system's proxy settings apply)".to_string()
+        }
+        None => "no proxy for the endpoint".to_string(),
+    };
+    Check::pass(
+        "network",
+        format!("{proxy}; certificates: {}", client.trust()),
+    )
+}
+
+/// The fix for a proxy or certificate variable hfget refused.
+fn transport_fix(error: &HubError) -> String {
+    let HubErrorKind::Transport(problem) = &error.kind else {
+        return "Check the proxy and certificate variables (`hfget env` shows them).".to_string();
+    };
+    match &**problem {
+        TransportError::UnparseableProxy { variable } => format!(
+            "Percent-encode the password in {variable}, for example with `python3 -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=\"\"))' 'PASSWORD'`."
+        ),
+        TransportError::UnsupportedProxyScheme { variable, .. } => {
+            format!("Set {variable} to an http:// proxy, or unset it.")
+        }
+        TransportError::UnreadableCertificates { variable, .. }
+        | TransportError::NoCertificates { variable, .. } => {
+            format!("Point {variable} to a readable PEM file with your CA, or unset it.")
+        }
+    }
+}
+
+/// The fix for an endpoint that cannot be reached, from why.
+fn endpoint_fix(error: &HubError) -> String {
+    match (&error.kind, error.proxy()) {
+        (HubErrorKind::ProxyAuth, Some(proxy)) => format!(
+            "Correct the user name and password in {} (percent-encoded); nothing more is sent to the proxy in this run.",
+            proxy.variable
+        ),
+        (HubErrorKind::Network(NetworkErrorKind::ProxyUnreachable), Some(proxy)) => format!(
+            "Start the proxy at {}, correct {}, or unset {} to connect directly.",
+            proxy.address, proxy.variable, proxy.variable
+        ),
+        (HubErrorKind::Network(NetworkErrorKind::Tls(_)), _) => format!(
+            "Point {} to your organisation's CA bundle if a proxy inspects TLS; check HF_ENDPOINT.",
+            crate::hub::transport::certificate_variables()
+        ),
+        _ => "Check your connection, the proxy variables (https_proxy, NO_PROXY) and HF_ENDPOINT."
+            .to_string(),
+    }
 }
 
 fn first_line(text: &str) -> String {

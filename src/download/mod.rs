@@ -203,11 +203,15 @@ pub async fn download(
     Ok(done)
 }
 
-/// The Hub cannot be asked right now (network down, rate limit, 5xx after retries).
+/// The Hub cannot be asked right now (network down, a proxy refusing its credentials, rate
+/// limit, 5xx after retries).
 fn is_transient(error: &HubError) -> bool {
     matches!(
         error.kind,
-        HubErrorKind::Network(_) | HubErrorKind::ServerError | HubErrorKind::RateLimited
+        HubErrorKind::Network(_)
+            | HubErrorKind::ProxyAuth
+            | HubErrorKind::ServerError
+            | HubErrorKind::RateLimited
     )
 }
 

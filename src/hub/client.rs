@@ -16,8 +16,11 @@ use std::time::Duration;
 use reqwest::header::{AUTHORIZATION, HeaderMap, HeaderName, HeaderValue, LOCATION};
 use reqwest::{Method, Response, StatusCode, Url};
 
-use super::error::{ErrorResponse, HubError, HubErrorKind, NetworkErrorKind, retry_after_secs};
+use super::error::{
+    ErrorResponse, HubError, HubErrorKind, NetworkErrorKind, TlsProblem, Via, retry_after_secs,
+};
 use super::retry::{Attempts, Pacer, RequestClass, RetryPolicy};
+use super::transport::{ProxyRoutes, TrustSource};
 use crate::env::Settings;
 use crate::output;
 use crate::random::random_u64;
@@ -56,6 +59,10 @@ pub struct HubClient {
     /// Shared by every clone: the Hub's quotas are per caller, not per request.
     pacer: Arc<Pacer>,
     pub timeouts: Timeouts,
+    /// Which proxy each request goes through (and which refused their credentials).
+    proxies: ProxyRoutes,
+    /// Where the trusted certificates come from, for TLS messages.
+    trust: TrustSource,
 }
 
 /// The three waits of a request (issue #9), each with its own bound.
@@ -86,13 +93,16 @@ impl HubClient {
                 settings.endpoint
             )));
         }
+        let transport_error = |e| HubError::new(HubErrorKind::Transport(Box::new(e)));
+        let proxies = ProxyRoutes::from_variables(&settings.network).map_err(transport_error)?;
+        let trust = super::transport::trust(&settings.network).map_err(transport_error)?;
         let timeouts = Timeouts {
             metadata: settings.etag_timeout,
             first_byte: settings.first_byte_timeout.max(settings.download_timeout),
             idle: settings.download_timeout,
         };
         let builder = || {
-            reqwest::Client::builder()
+            let mut builder = reqwest::Client::builder()
                 .redirect(reqwest::redirect::Policy::none())
                 .user_agent(USER_AGENT)
                 .connect_timeout(timeouts.metadata)
@@ -100,7 +110,16 @@ impl HubClient {
                 // and JSON have their own, shorter idle bounds ([`Timeouts`]).
                 .read_timeout(timeouts.first_byte)
                 .tcp_nodelay(true)
-                .pool_max_idle_per_host(64)
+                .pool_max_idle_per_host(64);
+            if !proxies.system_default {
+                // The variables decide alone: reqwest's own reading of them (upper case
+                // first) and of the OS settings is off.
+                builder = builder.no_proxy().proxy(proxies.hook());
+            }
+            if !trust.certificates.is_empty() {
+                builder = builder.tls_certs_only(trust.certificates.iter().cloned());
+            }
+            builder
         };
         let setup_error =
             |e: reqwest::Error| HubError::new(HubErrorKind::ClientSetup(e.to_string()));
@@ -119,6 +138,8 @@ impl HubClient {
             retry: RetryPolicy::default(),
             pacer: Arc::new(Pacer::default()),
             timeouts,
+            proxies,
+            trust: trust.source,
         })
     }
 
@@ -136,6 +157,16 @@ impl HubClient {
             token,
             ..self.clone()
         }
+    }
+
+    /// The proxies in effect (for the setup doctor).
+    pub fn proxies(&self) -> &ProxyRoutes {
+        &self.proxies
+    }
+
+    /// Where the trusted certificates come from.
+    pub fn trust(&self) -> &TrustSource {
+        &self.trust
     }
 
     /// The endpoint without a trailing slash, as users write it.
@@ -244,8 +275,17 @@ impl HubClient {
                     .body(text.clone());
             }
             output::debug(|| format!("{method} {}", strip_query(&url)));
+            let proxy = self.proxies.route(&url);
+            if let Some(proxy) = proxy
+                && self.proxies.was_refused(proxy)
+            {
+                return Err(self.proxy_auth_error(&url));
+            }
             let response = self.send_paced(request, &url, class, hop == 0).await?;
             let status = response.status();
+            if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
+                return Err(self.proxy_auth_error(&url));
+            }
             if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
                 return Ok(response);
             }
@@ -295,12 +335,13 @@ impl HubClient {
         let sent = tokio::time::timeout(self.timeouts.metadata, request.send()).await;
         let result = match sent {
             Ok(Ok(response)) => Ok(response),
-            Ok(Err(error)) => Err(network_error(url, error)),
+            Ok(Err(error)) => Err(self.transport_error(url, error)),
             Err(_) => Err(HubError::network(
                 NetworkErrorKind::Timeout,
                 &strip_query(url),
                 HeaderTimeout(self.timeouts.metadata),
-            )),
+            )
+            .with_via(self.via(url))),
         };
         if paced {
             match &result {
@@ -319,6 +360,50 @@ impl HubClient {
             }
         }
         result
+    }
+
+    /// How a request to `url` leaves this machine, for error messages.
+    fn via(&self, url: &Url) -> Via {
+        Via {
+            proxy: self.proxies.route(url).cloned(),
+            trust: self.trust.clone(),
+        }
+    }
+
+    /// A proxy's 407, to a CONNECT or to a forwarded request. The proxy is remembered as
+    /// refused, so no later request of this process sends it the same password again.
+    fn proxy_auth_error(&self, url: &Url) -> HubError {
+        let via = self.via(url);
+        if let Some(proxy) = &via.proxy {
+            self.proxies.mark_refused(proxy);
+        }
+        HubError {
+            response: Some(Box::new(ErrorResponse {
+                status: 407,
+                url: strip_query(url),
+                from_endpoint: self.is_endpoint_origin(url),
+                ..ErrorResponse::default()
+            })),
+            ..HubError::new(HubErrorKind::ProxyAuth)
+        }
+        .with_via(via)
+    }
+
+    /// A transport failure, with the proxy it went through: a connection that could not be
+    /// opened through a proxy is the proxy's (the request never left for the Hub).
+    fn transport_error(&self, url: &Url, error: reqwest::Error) -> HubError {
+        if tunnel_failure(&error) == Some(Tunnel::AuthRequired) {
+            return self.proxy_auth_error(url);
+        }
+        let via = self.via(url);
+        let mut failure = network_error(url, error);
+        if via.proxy.is_some()
+            && let HubErrorKind::Network(kind) = &mut failure.kind
+            && matches!(kind, NetworkErrorKind::Connect | NetworkErrorKind::Dns)
+        {
+            *kind = NetworkErrorKind::ProxyUnreachable;
+        }
+        failure.with_via(via)
     }
 
     /// Runs `attempt` until it succeeds, fails for good, or the retry budget is spent
@@ -607,9 +692,9 @@ pub fn network_error_from(url: &str, error: reqwest::Error) -> HubError {
     HubError::network(kind, url, error)
 }
 
-fn classify_transport(error: &reqwest::Error) -> NetworkErrorKind {
-    // The causes under the outermost error. `io::Error::source` skips the error it wraps, so
-    // wrapped errors are reached through `get_ref` too (rustls errors sit two `io::Error`s deep).
+/// The causes under the outermost error. `io::Error::source` skips the error it wraps, so
+/// wrapped errors are reached through `get_ref` too (rustls errors sit two `io::Error`s deep).
+fn causes(error: &reqwest::Error) -> Vec<&(dyn std::error::Error + 'static)> {
     let mut causes: Vec<&(dyn std::error::Error + 'static)> = Vec::new();
     let mut pending = std::error::Error::source(error);
     while let Some(cause) = pending {
@@ -622,26 +707,77 @@ fn classify_transport(error: &reqwest::Error) -> NetworkErrorKind {
             None => cause.source(),
         };
     }
+    causes
+}
+
+/// How a CONNECT through a proxy failed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tunnel {
+    /// The proxy answered 407.
+    AuthRequired,
+    /// The connection to the proxy itself could not be opened.
+    ProxyUnreachable,
+    /// Any other refusal (a blocked host, the proxy's upstream failing).
+    Refused,
+}
+
+/// hyper-util's `TunnelError` is not exported; its Display is a fixed "tunnel error: …" with
+/// one fixed phrase per variant (it never contains a URL), so that is how a failed CONNECT
+/// through a proxy, and why it failed, are recognised.
+fn tunnel_failure(error: &reqwest::Error) -> Option<Tunnel> {
+    causes(error).iter().find_map(|cause| {
+        let text = cause.to_string();
+        let reason = text.strip_prefix("tunnel error: ")?;
+        Some(match reason {
+            "proxy authorization required" => Tunnel::AuthRequired,
+            "failed to create underlying connection" => Tunnel::ProxyUnreachable,
+            _ => Tunnel::Refused,
+        })
+    })
+}
+
+/// What rustls said about the server's certificate.
+fn tls_problem(error: &rustls::Error) -> TlsProblem {
+    use rustls::CertificateError as Certificate;
+    match error {
+        rustls::Error::InvalidCertificate(certificate) => match certificate {
+            Certificate::UnknownIssuer => TlsProblem::UnknownIssuer,
+            Certificate::Expired
+            | Certificate::ExpiredContext { .. }
+            | Certificate::NotValidYet
+            | Certificate::NotValidYetContext { .. } => TlsProblem::Expired,
+            Certificate::NotValidForName | Certificate::NotValidForNameContext { .. } => {
+                TlsProblem::WrongName
+            }
+            _ => TlsProblem::Other,
+        },
+        _ => TlsProblem::Other,
+    }
+}
+
+fn classify_transport(error: &reqwest::Error) -> NetworkErrorKind {
+    let causes = causes(error);
     let io_kind = |kinds: &[std::io::ErrorKind]| {
         causes.iter().any(|c| {
             c.downcast_ref::<std::io::Error>()
                 .is_some_and(|io| kinds.contains(&io.kind()))
         })
     };
-    let is_tls = causes.iter().any(|c| c.is::<rustls::Error>());
-    // hyper-util's `TunnelError` is not exported; its Display is a fixed "tunnel error: …" (it
-    // never contains a URL), so that is how a failed CONNECT through a proxy is recognised.
-    let is_proxy = causes
+    let tls = causes
         .iter()
-        .any(|c| c.to_string().starts_with("tunnel error"));
+        .find_map(|c| c.downcast_ref::<rustls::Error>())
+        .map(tls_problem);
+    let tunnel = tunnel_failure(error);
     if error.is_timeout() {
         NetworkErrorKind::Timeout
+    } else if tunnel == Some(Tunnel::ProxyUnreachable) {
+        NetworkErrorKind::ProxyUnreachable
     } else if error.is_dns() {
         NetworkErrorKind::Dns
-    } else if is_proxy {
+    } else if tunnel.is_some() {
         NetworkErrorKind::Proxy
-    } else if is_tls {
-        NetworkErrorKind::Tls
+    } else if let Some(problem) = tls {
+        NetworkErrorKind::Tls(problem)
     } else if error.is_connect() {
         NetworkErrorKind::Connect
     } else if error.is_body()

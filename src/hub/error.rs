@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use super::transport::{ProxyRoute, TransportError, TrustSource};
+
 /// The facts of one failed HTTP exchange, kept for diagnosis and for the "Request ID" line.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct ErrorResponse {
@@ -55,6 +57,12 @@ pub enum HubErrorKind {
     ServerError,
     UnexpectedStatus,
     Network(NetworkErrorKind),
+    /// A proxy answered `407 Proxy Authentication Required`: to a CONNECT, or to a request it
+    /// forwards. Never retried: proxies that check passwords against a directory lock the
+    /// account after a few failures. The proxy is in [`HubError::via`].
+    ProxyAuth,
+    /// A proxy or certificate variable cannot be used: nothing was sent.
+    Transport(Box<TransportError>),
     /// The answer did not look like the Hub's: missing headers, malformed JSON, HTML, etc.
     Protocol(String),
     /// The listing masked the file hashes (64 asterisks): the Hub's way of saying this caller
@@ -77,8 +85,11 @@ pub enum HubErrorKind {
 pub enum NetworkErrorKind {
     Dns,
     Connect,
-    Tls,
+    Tls(TlsProblem),
+    /// The proxy refused or failed the tunnel (CONNECT answered with another error than 407).
     Proxy,
+    /// The proxy itself could not be reached (refused, unknown host, no answer).
+    ProxyUnreachable,
     Timeout,
     /// The connection broke while a body was streaming.
     Interrupted,
@@ -90,13 +101,52 @@ impl NetworkErrorKind {
         match self {
             NetworkErrorKind::Dns => "the host name could not be resolved (DNS)",
             NetworkErrorKind::Connect => "the connection was refused or could not be opened",
-            NetworkErrorKind::Tls => "the TLS handshake failed (certificate or protocol problem)",
+            NetworkErrorKind::Tls(problem) => problem.describe(),
             NetworkErrorKind::Proxy => "the proxy refused or failed the connection",
+            NetworkErrorKind::ProxyUnreachable => "the proxy could not be reached",
             NetworkErrorKind::Timeout => "the server did not answer in time",
             NetworkErrorKind::Interrupted => "the connection broke during the transfer",
             NetworkErrorKind::Other => "a network error occurred",
         }
     }
+}
+
+/// What was wrong with the server's certificate, from rustls' verdict.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsProblem {
+    /// Issued by an authority this machine does not trust: a TLS-inspecting proxy or a
+    /// private mirror, whose CA is missing.
+    UnknownIssuer,
+    Expired,
+    /// Valid, but for another host name.
+    WrongName,
+    /// Anything else: a protocol mismatch, a revoked or malformed certificate.
+    Other,
+}
+
+impl TlsProblem {
+    pub fn describe(self) -> &'static str {
+        match self {
+            TlsProblem::UnknownIssuer => {
+                "the server's certificate was issued by an authority this machine does not trust (unknown issuer)"
+            }
+            TlsProblem::Expired => "the server's certificate has expired (or is not valid yet)",
+            TlsProblem::WrongName => "the server's certificate is for another host name",
+            TlsProblem::Other => "the TLS handshake failed (certificate or protocol problem)",
+        }
+    }
+
+    fn is_certificate_trust(self) -> bool {
+        matches!(self, TlsProblem::UnknownIssuer | TlsProblem::Other)
+    }
+}
+
+/// How a failed request left this machine: the proxy it went through and the certificates it
+/// trusted, so a message can name them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Via {
+    pub proxy: Option<ProxyRoute>,
+    pub trust: TrustSource,
 }
 
 /// A failed Hub request, with enough context to explain it and to diagnose it further.
@@ -106,6 +156,8 @@ pub struct HubError {
     pub response: Option<Box<ErrorResponse>>,
     /// A short note on what was being attempted ("listing files of acme/tiny").
     pub context: Option<String>,
+    /// How the request was sent (set by the client on network and proxy failures).
+    pub via: Option<Box<Via>>,
     #[source]
     pub source: Option<Box<dyn std::error::Error + Send + Sync>>,
 }
@@ -116,6 +168,7 @@ impl HubError {
             kind,
             response: None,
             context: None,
+            via: None,
             source: None,
         }
     }
@@ -124,8 +177,7 @@ impl HubError {
         HubError {
             kind: classify(&response),
             response: Some(Box::new(response)),
-            context: None,
-            source: None,
+            ..HubError::new(HubErrorKind::UnexpectedStatus)
         }
     }
 
@@ -144,9 +196,19 @@ impl HubError {
                 url: url.to_string(),
                 ..ErrorResponse::default()
             })),
-            context: None,
             source: Some(Box::new(source)),
+            ..HubError::new(HubErrorKind::Network(kind))
         }
+    }
+
+    pub fn with_via(mut self, via: Via) -> HubError {
+        self.via = Some(Box::new(via));
+        self
+    }
+
+    /// The proxy the failed request went through, if any.
+    pub fn proxy(&self) -> Option<&ProxyRoute> {
+        self.via.as_ref()?.proxy.as_ref()
     }
 
     pub fn with_context(mut self, context: impl Into<String>) -> HubError {
@@ -166,7 +228,7 @@ impl HubError {
             HubErrorKind::RateLimited | HubErrorKind::ServerError => true,
             HubErrorKind::SignedUrlRejected => true,
             HubErrorKind::Network(kind) => {
-                !matches!(kind, NetworkErrorKind::Dns | NetworkErrorKind::Tls)
+                !matches!(kind, NetworkErrorKind::Dns | NetworkErrorKind::Tls(_))
             }
             HubErrorKind::UnexpectedStatus => self.status() == Some(408),
             _ => false,
@@ -192,6 +254,20 @@ impl HubError {
     /// A few words for the family, for notes that go on despite the error.
     pub fn kind_summary(&self) -> String {
         match (&self.kind, self.status()) {
+            (HubErrorKind::ProxyAuth, _) => match self.proxy() {
+                Some(proxy) => format!(
+                    "the proxy at {} rejected the credentials in {} (407)",
+                    proxy.address, proxy.variable
+                ),
+                None => "a proxy asked for credentials (407)".to_string(),
+            },
+            (HubErrorKind::Network(NetworkErrorKind::ProxyUnreachable), _) => match self.proxy() {
+                Some(proxy) => format!(
+                    "the proxy at {} (from {}) could not be reached",
+                    proxy.address, proxy.variable
+                ),
+                None => NetworkErrorKind::ProxyUnreachable.describe().to_string(),
+            },
             (HubErrorKind::Network(kind), _) => kind.describe().to_string(),
             (HubErrorKind::RateLimited, _) => "rate-limited".to_string(),
             (_, Some(status)) => format!("HTTP {status}"),
@@ -301,11 +377,9 @@ impl fmt::Display for HubError {
                 "the Hub hides the file hashes of this repository from this caller (\"{path}\" has a masked hash), which means it may not read the files. Run `hfget doctor` on it for the exact reason and fix."
             )?,
             HubErrorKind::UnexpectedStatus => write!(f, "unexpected answer {status} from {url}.")?,
-            HubErrorKind::Network(kind) => write!(
-                f,
-                "could not reach {url}: {}. Check your connection, proxy settings (HTTPS_PROXY) and HF_ENDPOINT.",
-                kind.describe()
-            )?,
+            HubErrorKind::Network(kind) => self.fmt_network(f, url, *kind)?,
+            HubErrorKind::ProxyAuth => self.fmt_proxy_auth(f, url)?,
+            HubErrorKind::Transport(error) => write!(f, "{error}.")?,
             HubErrorKind::Protocol(detail) => write!(
                 f,
                 "the answer from {url} does not look like the Hub's: {detail}. If HF_ENDPOINT is set, check that it points to a Hub-compatible server."
@@ -316,7 +390,8 @@ impl fmt::Display for HubError {
             )?,
             HubErrorKind::ClientSetup(detail) => write!(
                 f,
-                "could not set up the HTTP client: {detail}. Check the proxy variables (HTTPS_PROXY, HTTP_PROXY, ALL_PROXY) and SSL_CERT_FILE."
+                "could not set up the HTTP client: {detail}. Check the proxy variables (https_proxy, http_proxy, all_proxy, in either case) and the certificate variables ({}).",
+                super::transport::certificate_variables()
             )?,
             HubErrorKind::BadEndpoint(detail) => write!(
                 f,
@@ -334,6 +409,88 @@ impl fmt::Display for HubError {
             write!(f, "\n  Request ID: {request_id}")?;
         }
         Ok(())
+    }
+}
+
+impl HubError {
+    fn fmt_network(
+        &self,
+        f: &mut fmt::Formatter<'_>,
+        url: &str,
+        kind: NetworkErrorKind,
+    ) -> fmt::Result {
+        let proxy = self.proxy();
+        match (kind, proxy) {
+            (NetworkErrorKind::ProxyUnreachable, Some(proxy)) => {
+                return write!(
+                    f,
+                    "could not reach the proxy at {} (from {}) on the way to {url}: it refused the connection, its name did not resolve, or it did not answer. Check that the proxy runs and that {} names it, or unset {} to connect directly.",
+                    proxy.address, proxy.variable, proxy.variable, proxy.variable
+                );
+            }
+            (NetworkErrorKind::Proxy, Some(proxy)) => {
+                return write!(
+                    f,
+                    "the proxy at {} (from {}) refused or failed the connection to {url}. Its own error page or log says why (a blocked host, an upstream failure).",
+                    proxy.address, proxy.variable
+                );
+            }
+            _ => {}
+        }
+        write!(f, "could not reach {url}")?;
+        if let Some(proxy) = proxy {
+            write!(
+                f,
+                " through the proxy at {} (from {})",
+                proxy.address, proxy.variable
+            )?;
+        }
+        write!(f, ": {}.", kind.describe())?;
+        if let NetworkErrorKind::Tls(problem) = kind {
+            let trust = self.via.as_ref().map(|via| &via.trust);
+            if problem.is_certificate_trust() {
+                return match trust {
+                    Some(source @ TrustSource::Variable { variable, .. }) => write!(
+                        f,
+                        " The trusted certificates come from {source}: add the CA that signed the server's certificate to it (behind a TLS-inspecting proxy, your organisation's CA), or unset {variable} to trust the system's store."
+                    ),
+                    _ => write!(
+                        f,
+                        " Behind a TLS-inspecting proxy, or with a mirror that uses a private CA, point {} to a PEM file with that CA.",
+                        super::transport::certificate_variables()
+                    ),
+                };
+            }
+            return write!(f, " Check the system clock and HF_ENDPOINT.");
+        }
+        let scheme_variable = if url.starts_with("http://") {
+            "http_proxy/HTTP_PROXY"
+        } else {
+            "https_proxy/HTTPS_PROXY"
+        };
+        write!(
+            f,
+            " Check your connection, the proxy settings ({scheme_variable}, NO_PROXY) and HF_ENDPOINT."
+        )
+    }
+
+    fn fmt_proxy_auth(&self, f: &mut fmt::Formatter<'_>, url: &str) -> fmt::Result {
+        match self.proxy() {
+            Some(proxy) if proxy.has_credentials => write!(
+                f,
+                "the proxy at {} rejected its credentials (407 Proxy Authentication Required). Check the user name and password in {}: percent-encode special characters in them (`@` as %40, `#` as %23, `:` as %3A).",
+                proxy.address, proxy.variable
+            ),
+            Some(proxy) => write!(
+                f,
+                "the proxy at {} asks for credentials (407 Proxy Authentication Required), and {} holds none. Set {} to http://USER:PASSWORD@{}.",
+                proxy.address, proxy.variable, proxy.variable, proxy.address
+            ),
+            None => write!(
+                f,
+                "a proxy on the way to {url} asks for credentials (407 Proxy Authentication Required), but no proxy variable is set. Set https_proxy (http_proxy for an http:// endpoint) to http://USER:PASSWORD@HOST:PORT."
+            ),
+        }
     }
 }
 
@@ -361,6 +518,7 @@ pub fn classify(response: &ErrorResponse) -> HubErrorKind {
         return HubErrorKind::RepoDisabled;
     }
     match response.status {
+        407 => HubErrorKind::ProxyAuth,
         401 if response.token_sent
             || lower.contains("invalid credentials")
             || lower.contains("invalid user token") =>
@@ -393,7 +551,8 @@ impl HubError {
             HubErrorKind::GatedRepo
             | HubErrorKind::RepoDisabled
             | HubErrorKind::ContentHidden { .. } => exit::ACCESS,
-            HubErrorKind::Network(_) => exit::NETWORK,
+            HubErrorKind::Network(_) | HubErrorKind::ProxyAuth => exit::NETWORK,
+            HubErrorKind::Transport(_) => exit::USAGE,
             HubErrorKind::RateLimited
             | HubErrorKind::ServerError
             | HubErrorKind::SignedUrlRejected
@@ -418,7 +577,15 @@ impl HubError {
             HubErrorKind::GatedRepo => "gated",
             HubErrorKind::ContentHidden { .. } => "content_hidden",
             HubErrorKind::RepoDisabled => "repo_disabled",
+            HubErrorKind::Network(NetworkErrorKind::ProxyUnreachable) => "proxy_unreachable",
             HubErrorKind::Network(_) => "endpoint_unreachable",
+            HubErrorKind::ProxyAuth => "proxy_auth_failed",
+            HubErrorKind::Transport(error) => match **error {
+                TransportError::UnparseableProxy { .. }
+                | TransportError::UnsupportedProxyScheme { .. } => "bad_proxy",
+                TransportError::UnreadableCertificates { .. }
+                | TransportError::NoCertificates { .. } => "bad_ca_bundle",
+            },
             HubErrorKind::RateLimited => "rate_limited",
             HubErrorKind::ServerError
             | HubErrorKind::SignedUrlRejected

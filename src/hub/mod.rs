@@ -9,6 +9,7 @@ pub mod error;
 pub mod fetch;
 pub mod repo;
 pub mod retry;
+pub mod transport;
 pub mod whoami;
 
 pub use api::{Gate, TreeEntry};

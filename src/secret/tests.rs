@@ -37,3 +37,20 @@ fn url_passwords_are_masked() {
         "localhost,127.0.0.1"
     );
 }
+
+#[test]
+fn passwords_of_urls_that_do_not_parse_are_masked_too() {
+    // A raw `#` makes the password a host, port and fragment; a raw space fails the parse.
+    for value in [
+        "http://user:12#S3CR@proxy:3128",
+        "http://user:S3 CR@proxy:3128",
+        "http://user:S3#CR@proxy:3128",
+    ] {
+        let shown = redact_url_password(value);
+        assert!(
+            !shown.contains("S3") && !shown.contains("CR"),
+            "{value} shown as {shown}"
+        );
+        assert!(shown.contains("****@proxy:3128"), "{shown}");
+    }
+}

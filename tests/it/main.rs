@@ -8,6 +8,7 @@ mod common;
 
 mod auth;
 mod cache_cmd;
+mod corporate;
 mod doctor;
 mod doctor_findings;
 mod doctor_mirror;

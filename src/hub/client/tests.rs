@@ -85,5 +85,8 @@ async fn a_failed_tls_handshake_is_tls() {
         .send()
         .await
         .unwrap_err();
-    assert_eq!(classify_transport(&error), NetworkErrorKind::Tls);
+    assert_eq!(
+        classify_transport(&error),
+        NetworkErrorKind::Tls(TlsProblem::Other)
+    );
 }
