@@ -347,7 +347,8 @@ fn transport_fix(error: &HubError) -> String {
             format!("Set {variable} to an http:// proxy, or unset it.")
         }
         TransportError::UnreadableCertificates { variable, .. }
-        | TransportError::NoCertificates { variable, .. } => {
+        | TransportError::NoCertificates { variable, .. }
+        | TransportError::DamagedCertificate { variable, .. } => {
             format!("Point {variable} to a readable PEM file with your CA, or unset it.")
         }
     }

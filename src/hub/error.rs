@@ -584,7 +584,8 @@ impl HubError {
                 TransportError::UnparseableProxy { .. }
                 | TransportError::UnsupportedProxyScheme { .. } => "bad_proxy",
                 TransportError::UnreadableCertificates { .. }
-                | TransportError::NoCertificates { .. } => "bad_ca_bundle",
+                | TransportError::NoCertificates { .. }
+                | TransportError::DamagedCertificate { .. } => "bad_ca_bundle",
             },
             HubErrorKind::RateLimited => "rate_limited",
             HubErrorKind::ServerError

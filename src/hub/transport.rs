@@ -51,6 +51,17 @@ pub enum TransportError {
         variable: &'static str,
         path: PathBuf,
     },
+    #[error(
+        "certificate {number} in {variable} ({}) is damaged ({reason}): export the CA again, or unset {variable} to trust the system's certificates",
+        path.display()
+    )]
+    DamagedCertificate {
+        variable: &'static str,
+        path: PathBuf,
+        /// Its place in the file, from 1.
+        number: usize,
+        reason: String,
+    },
 }
 
 /// A proxy in effect, as messages name it. The URL with its credentials stays private.
@@ -279,19 +290,21 @@ fn load(variables: &NetworkVariables) -> Result<Trust, TransportError> {
     let mut certificates = Vec::new();
     if metadata.is_dir() {
         // OpenSSL's `c_rehash` folders hold each certificate twice (the file and its hash
-        // link); duplicates are harmless to the verifier.
+        // link); duplicates are harmless to the verifier. Files that are not certificates
+        // (a README, keys) are skipped, as OpenSSL skips them.
         let entries = std::fs::read_dir(&path).map_err(unreadable)?;
         for entry in entries.flatten() {
             let file = entry.path();
             if file.is_file()
                 && let Ok(bytes) = std::fs::read(&file)
+                && let Ok(found) = pem_certificates(&bytes, variable.name, &file)
             {
-                certificates.extend(pem_certificates(&bytes));
+                certificates.extend(found);
             }
         }
     } else {
         let bytes = std::fs::read(&path).map_err(unreadable)?;
-        certificates = pem_certificates(&bytes);
+        certificates = pem_certificates(&bytes, variable.name, &path)?;
     }
     if certificates.is_empty() {
         return Err(TransportError::NoCertificates {
@@ -309,9 +322,33 @@ fn load(variables: &NetworkVariables) -> Result<Trust, TransportError> {
     })
 }
 
-/// The certificates of a PEM file; none for anything else (a DER file, garbage, a key).
-fn pem_certificates(bytes: &[u8]) -> Vec<reqwest::Certificate> {
-    reqwest::Certificate::from_pem_bundle(bytes).unwrap_or_default()
+/// The certificates of a PEM file (none for a file without a certificate block), each checked
+/// as a trust anchor now: a damaged one would otherwise fail the HTTP client's setup with
+/// nothing but "builder error".
+fn pem_certificates(
+    bytes: &[u8],
+    variable: &'static str,
+    path: &std::path::Path,
+) -> Result<Vec<reqwest::Certificate>, TransportError> {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let damaged = |number: usize, reason: String| TransportError::DamagedCertificate {
+        variable,
+        path: path.to_path_buf(),
+        number,
+        reason,
+    };
+    let mut certificates = Vec::new();
+    for (index, der) in CertificateDer::pem_slice_iter(bytes).enumerate() {
+        let der = der.map_err(|e| damaged(index + 1, format!("{e:?}")))?;
+        rustls::RootCertStore::empty()
+            .add(der.clone())
+            .map_err(|e| damaged(index + 1, e.to_string()))?;
+        certificates.push(
+            reqwest::Certificate::from_der(&der).map_err(|e| damaged(index + 1, e.to_string()))?,
+        );
+    }
+    Ok(certificates)
 }
 
 /// The certificate variables, for fixes that tell a user where a private CA goes.

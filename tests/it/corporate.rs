@@ -547,9 +547,16 @@ fn a_certificate_file_that_cannot_be_used_is_named() {
     let mut ctx = TestContext::new(standard_scenario());
     let garbage = ctx.path("garbage.pem");
     std::fs::write(&garbage, "this is not a certificate\n").unwrap();
+    let damaged = ctx.path("damaged.pem");
+    std::fs::write(
+        &damaged,
+        "-----BEGIN CERTIFICATE-----\nAAAABBBBCCCCDDDD\n-----END CERTIFICATE-----\n",
+    )
+    .unwrap();
     for (path, expected) in [
         (Path::new("/nonexistent.pem"), "cannot be read"),
         (garbage.as_path(), "holds no PEM certificate"),
+        (damaged.as_path(), "certificate 1 in SSL_CERT_FILE"),
     ] {
         ctx.env("SSL_CERT_FILE", path.to_str().unwrap());
         let out = ctx.run(&["download", "acme/tiny"]).failure(2);

@@ -189,3 +189,27 @@ fn a_certificate_file_that_cannot_be_used_is_named() {
     ));
     assert!(error.to_string().contains("/nonexistent.pem"), "{error}");
 }
+
+#[test]
+fn a_damaged_certificate_is_named_with_its_place_in_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/it/tls/ca.crt")).unwrap();
+    let damaged = dir.path().join("damaged.pem");
+    let mut bytes = good.clone();
+    bytes.extend_from_slice(
+        b"-----BEGIN CERTIFICATE-----\nAAAABBBBCCCCDDDD\n-----END CERTIFICATE-----\n",
+    );
+    std::fs::write(&damaged, bytes).unwrap();
+    let network = variables(&[("SSL_CERT_FILE", damaged.to_str().unwrap())]);
+    let error = load(&network).unwrap_err();
+    assert!(
+        matches!(error, TransportError::DamagedCertificate { number: 2, .. }),
+        "{error:?}"
+    );
+    assert!(
+        error
+            .to_string()
+            .starts_with("certificate 2 in SSL_CERT_FILE ("),
+        "{error}"
+    );
+}
