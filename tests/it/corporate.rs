@@ -3,7 +3,6 @@
 //! variables people have set for curl and Python. Needs squid, nginx and openssl (installed by
 //! .ci/run); skipped with a note elsewhere, never under CI.
 
-use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -90,15 +89,9 @@ impl Squid {
             .stderr(Stdio::null())
             .spawn()
             .expect("squid starts");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "squid did not listen: {}",
-                std::fs::read_to_string(dir.path().join("cache.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until_listening(port, 20, "squid", || {
+            std::fs::read_to_string(dir.path().join("cache.log")).unwrap_or_default()
+        });
         Some(Squid { child, dir, port })
     }
 

@@ -3,10 +3,9 @@
 //! (`tests/it/tls`); hfget trusts the test CA only through `SSL_CERT_FILE`, never the system store.
 //! Needs nginx (installed by .ci/run); skipped with a note elsewhere, never under CI.
 
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
 
 use crate::common::fixtures::*;
 use crate::common::*;
@@ -82,15 +81,9 @@ impl TlsFront {
             .stderr(Stdio::null())
             .spawn()
             .expect("nginx starts");
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(
-                Instant::now() < deadline,
-                "nginx did not listen: {}",
-                std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        wait_until_listening(port, 10, "nginx", || {
+            std::fs::read_to_string(dir.path().join("error.log")).unwrap_or_default()
+        });
         Some(TlsFront { child, dir, port })
     }
 

@@ -69,6 +69,20 @@ impl Outcome {
     }
 }
 
+/// Waits until something listens on `127.0.0.1:port` (a server the test started), failing
+/// with `log()` (the server's own log) after `seconds`.
+pub fn wait_until_listening(port: u16, seconds: u64, what: &str, log: impl Fn() -> String) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(seconds);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{what} did not listen: {}",
+            log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+}
+
 impl TestContext {
     pub fn new(scenario: Scenario) -> TestContext {
         TestContext::with_emulator(Emulator::start(scenario).expect("emulator starts"))
