@@ -47,6 +47,12 @@ pub enum Error {
     Output(std::io::Error),
     #[error("Interrupted. Partial downloads are kept; run the same command again to resume.")]
     Interrupted,
+    /// SIGTERM or SIGHUP: stopped like Ctrl-C, and said so, since nobody may be watching.
+    #[error(
+        "Stopped by {}. Partial downloads are kept and locks released; run the same command again to resume.",
+        .0.name()
+    )]
+    Stopped(crate::signal::StopSignal),
 }
 
 impl From<HubError> for Error {
@@ -95,6 +101,7 @@ impl Error {
             Error::Inventory(_) => exit::NOT_FOUND,
             Error::Output(_) => exit::FAILURE,
             Error::Interrupted => exit::INTERRUPTED,
+            Error::Stopped(signal) => signal.exit_code(),
         }
     }
 }
@@ -167,6 +174,7 @@ impl Error {
             Error::Inventory(_) => "not_in_cache",
             Error::Output(_) => "output",
             Error::Interrupted => "interrupted",
+            Error::Stopped(_) => "stopped",
         }
     }
 

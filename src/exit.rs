@@ -14,3 +14,7 @@ pub const INTEGRITY: u8 = 8;
 pub const LOCAL: u8 = 9;
 pub const OFFLINE: u8 = 10;
 pub const INTERRUPTED: u8 = 130;
+/// Stopped by SIGHUP (128 + 1).
+pub const HANGUP: u8 = 129;
+/// Stopped by SIGTERM (128 + 15).
+pub const TERMINATED: u8 = 143;

@@ -9,6 +9,10 @@
 //! - [`output`]: stderr messages and progress. [`env`]: every environment variable.
 //! - [`error`]: the top-level error and the exit codes. [`random`]: a leaf for random numbers.
 
+// `println!`/`eprintln!` panic when the stream is closed (`hfget … | head -1`, `2>&1 | true`):
+// output goes through `output` and `commands::print_stdout`, which handle that.
+#![deny(clippy::print_stdout, clippy::print_stderr)]
+
 pub(crate) mod auth;
 pub(crate) mod cache;
 pub(crate) mod cli;
@@ -22,6 +26,7 @@ pub(crate) mod hub;
 pub(crate) mod output;
 pub(crate) mod random;
 pub(crate) mod secret;
+pub(crate) mod signal;
 pub(crate) mod time;
 
 use std::ffi::OsString;
@@ -78,7 +83,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     let result = runtime.block_on(async {
         tokio::select! {
             result = run(cli) => result,
-            _ = tokio::signal::ctrl_c() => Err(interrupted),
+            stop = signal::stop_requested() => Err(match stop {
+                signal::StopSignal::Interrupt => interrupted,
+                other => Error::Stopped(other),
+            }),
         }
     });
     // Do not wait for transfer tasks still running after an error or Ctrl-C; but let other
@@ -88,7 +96,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
     match result {
         Ok(code) => ExitCode::from(code),
         Err(error) => {
-            if matches!(error, Error::Interrupted) {
+            if matches!(error, Error::Interrupted | Error::Stopped(_)) {
                 output::interrupted(&error);
             } else {
                 output::error_with_causes(&error);

@@ -268,6 +268,55 @@ fn ctrl_c_exits_130_and_keeps_the_partial_file() {
     assert_blob_is_verified(&ctx);
 }
 
+/// Container runtimes and batch schedulers stop a job with SIGTERM, a closed SSH session sends
+/// SIGHUP. Before, hfget died of them without a word and left its lease behind, so a restarted
+/// job elsewhere waited for the lease to expire.
+#[test]
+fn sigterm_and_sighup_stop_like_ctrl_c_and_release_the_lease() {
+    for (signal, code) in [("TERM", 143), ("HUP", 129)] {
+        let ctx = ctx();
+        ctx.emulator
+            .add_fault(Fault::on_cdn().action(FaultAction::Slow {
+                bytes_per_sec: 1_000_000,
+            }));
+        let child = spawn(&ctx, &["download", "acme/tiny", "model.safetensors"]);
+        wait_for_partial(&ctx.cache(), 300_000);
+        let blobs = ctx.cache().join("models--acme--tiny/blobs");
+        assert!(
+            !leases(&blobs).is_empty(),
+            "the running download holds a lease"
+        );
+        let status = std::process::Command::new("kill")
+            .args([&format!("-{signal}"), &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let output = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(code), "SIG{signal}: {stderr}");
+        assert!(
+            stderr.contains(&format!("Stopped by SIG{signal}."))
+                && stderr.contains("run the same command again to resume"),
+            "{stderr}"
+        );
+        assert_eq!(leases(&blobs), Vec::<String>::new(), "SIG{signal}");
+        assert!(!incomplete_files(&ctx.cache()).is_empty());
+
+        assert_next_run_resumes(&ctx, &["download", "acme/tiny", "model.safetensors"]);
+        assert_blob_is_verified(&ctx);
+    }
+}
+
+fn leases(blobs: &Path) -> Vec<String> {
+    std::fs::read_dir(blobs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|name| name.ends_with(".lease"))
+        .collect()
+}
+
 #[test]
 fn corrupted_bytes_are_discarded_and_fetched_again_once() {
     let ctx = ctx();
