@@ -445,7 +445,7 @@ async fn explain_refusal(
         print_diagnosis(&diagnosis, true)?;
     } else {
         output::error(format!("hfget could not download {}.", request.repo));
-        eprintln!("{}", doctor::render::human(&diagnosis).trim_end());
+        output::text(doctor::render::human(&diagnosis).trim_end());
     }
     Ok(diagnosis.exit_code())
 }

@@ -346,7 +346,7 @@ impl Spinner {
             Some(mut line) => {
                 if let Some(note) = note {
                     line.erase();
-                    eprintln!("{note}");
+                    crate::output::text(&note);
                 }
                 line.message = status;
                 line.draw();
@@ -420,7 +420,7 @@ async fn read_token(flag: Option<&str>, endpoint: &str) -> Result<Token, AuthErr
 /// future is dropped by Ctrl-C, echo comes back before anything else is printed.
 async fn prompt_line(prompt: &str, hidden: bool) -> Result<String, AuthError> {
     let guard = terminal::Guard::new(hidden);
-    eprint!("{prompt}");
+    crate::output::prompt(prompt);
     let read = tokio::task::spawn_blocking(|| {
         let mut line = String::new();
         std::io::stdin().read_line(&mut line).map(|_| line)

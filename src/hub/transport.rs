@@ -130,7 +130,7 @@ impl ProxyRoutes {
         })
     }
 
-    /// The proxy for `https://` requests, for the setup doctor's report.
+    /// The proxy a scheme's requests go through, before `NO_PROXY`.
     pub fn for_scheme(&self, scheme: &str) -> Option<&ProxyRoute> {
         match scheme {
             "https" => self.https.as_ref().or(self.all.as_ref()),

@@ -110,6 +110,20 @@ fn emit(line: &str) {
     }
 }
 
+/// A block of text for the reader on stderr (a diagnosis, a note between redraws). Like every
+/// write to stderr here it ignores failures: a closed stderr (`2>&1 | true`) must never turn a
+/// command's outcome into a panic or another exit code.
+pub fn text(block: &str) {
+    emit(block);
+}
+
+/// A prompt on stderr, without a newline, flushed so it shows before the read.
+pub fn prompt(question: &str) {
+    let mut stderr = std::io::stderr().lock();
+    let _ = write!(stderr, "{question}");
+    let _ = stderr.flush();
+}
+
 fn styled(prefix: &str, ansi: &str) -> String {
     if color() {
         format!("\x1b[{ansi}m{prefix}\x1b[0m")

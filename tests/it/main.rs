@@ -20,6 +20,7 @@ mod interop;
 mod mirror;
 mod oauth;
 mod parallel;
+mod pipes;
 mod security;
 mod shared_cache;
 mod soak;
