@@ -136,5 +136,31 @@ impl LocalDir {
     }
 }
 
+/// Whether `dir` is the hub cache `cache` or lies inside it, once symlinks and `..` are
+/// resolved. Plain files written there would replace a snapshot's links with copies, or land
+/// beside the `models--*` folders, where `huggingface_hub` and `cache ls` misread them.
+/// Neither folder needs to exist yet.
+pub fn is_inside_cache(dir: &Path, cache: &Path) -> bool {
+    resolved(dir).starts_with(resolved(cache))
+}
+
+/// `path` made absolute, one component at a time: symlinks followed (and `..` taken) where
+/// the path exists, `..` taken by hand beyond that, where nothing can be a symlink.
+fn resolved(path: &Path) -> PathBuf {
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    let mut base = PathBuf::new();
+    for component in absolute.components() {
+        let next = base.join(component);
+        match next.canonicalize() {
+            Ok(canonical) => base = canonical,
+            Err(_) if component == std::path::Component::ParentDir => {
+                base.pop();
+            }
+            Err(_) => base = next,
+        }
+    }
+    base
+}
+
 #[cfg(test)]
 mod tests;

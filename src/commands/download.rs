@@ -198,6 +198,20 @@ fn check_folder(setting: &str, dir: &Path) -> Result<(), Error> {
     }
 }
 
+/// `--local-dir` writes plain files and its own `.cache/huggingface/` records. Inside the hub
+/// cache that turns a snapshot's links into copies, or drops files among the `models--*`
+/// folders, so it is refused before any request.
+fn check_outside_cache(dir: &Path, cache: &Path) -> Result<(), Error> {
+    if crate::cache::local_dir::is_inside_cache(dir, cache) {
+        return Err(Error::Usage(format!(
+            "--local-dir {} is inside the Hugging Face cache ({}): plain files written there would replace the cache's links with copies and confuse huggingface_hub. Choose a folder outside the cache, or leave out --local-dir to download into the cache.",
+            dir.display(),
+            cache.display()
+        )));
+    }
+    Ok(())
+}
+
 fn build_request(args: &DownloadArgs, settings: &Settings) -> Result<DownloadRequest, Error> {
     let parsed = parse_repo_argument(&args.repo.repo_id, args.repo.repo_type)?;
     let revision = merge_revision(parsed.revision.clone(), args.repo.revision.as_deref())?
@@ -254,6 +268,7 @@ fn build_request(args: &DownloadArgs, settings: &Settings) -> Result<DownloadReq
     let target = match &args.local_dir {
         Some(dir) => {
             check_folder("--local-dir", dir)?;
+            check_outside_cache(dir, &cache)?;
             Target::LocalDir {
                 dir: dir.clone(),
                 cache,

@@ -1293,3 +1293,75 @@ fn adopting_a_local_file_moves_the_progress_bars() {
         "{shown:?}"
     );
 }
+
+/// `--local-dir` pointed into the cache turned a snapshot's links into copies and added
+/// `.cache/huggingface/` inside it, or dropped plain files beside the `models--*` folders.
+#[test]
+fn a_local_dir_inside_the_cache_is_refused_and_the_cache_left_alone() {
+    let ctx = ctx();
+    ctx.run(&["download", "acme/tiny"]).success();
+    let repo = ctx.cache().join("models--acme--tiny");
+    let commit = std::fs::read_to_string(repo.join("refs/main")).unwrap();
+    let snapshot = repo.join("snapshots").join(&commit);
+    let before = tree_listing(&ctx.cache());
+    ctx.clear_requests();
+    let link = ctx.path("hub-link");
+    std::os::unix::fs::symlink(ctx.cache(), &link).unwrap();
+    for dir in [
+        snapshot.clone(),
+        ctx.cache(),
+        ctx.cache().join("new-folder/deeper"),
+        link.join("models--acme--tiny"),
+        ctx.hf_home().join("elsewhere/../hub"),
+    ] {
+        let out = ctx
+            .run(&[
+                "download",
+                "acme/tiny",
+                "--local-dir",
+                dir.to_str().unwrap(),
+            ])
+            .failure(2);
+        assert!(
+            out.stderr.contains("is inside the Hugging Face cache")
+                && out.stderr.contains("Choose a folder outside the cache"),
+            "{}: {}",
+            dir.display(),
+            out.stderr
+        );
+    }
+    assert!(ctx.requests().is_empty(), "refused before any request");
+    assert_eq!(tree_listing(&ctx.cache()), before);
+    // Beside the cache is fine.
+    ctx.run(&[
+        "download",
+        "acme/tiny",
+        "config.json",
+        "--local-dir",
+        ctx.hf_home().join("plain").to_str().unwrap(),
+    ])
+    .success();
+}
+
+/// Every path below `root` with whether it is a symlink, sorted.
+fn tree_listing(root: &std::path::Path) -> Vec<(String, bool)> {
+    let mut found = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap().flatten() {
+            let kind = entry.file_type().unwrap();
+            if kind.is_dir() {
+                stack.push(entry.path());
+            }
+            let relative = entry
+                .path()
+                .strip_prefix(root)
+                .unwrap()
+                .display()
+                .to_string();
+            found.push((relative, kind.is_symlink()));
+        }
+    }
+    found.sort();
+    found
+}

@@ -31,3 +31,36 @@ fn metadata_round_trip_and_staleness() {
         "bad metadata is deleted"
     );
 }
+
+#[cfg(unix)]
+#[test]
+fn a_folder_inside_the_cache_is_recognised_through_symlinks_and_dot_dot() {
+    let temp = tempfile::tempdir().unwrap();
+    let cache = temp.path().join("hf/hub");
+    let snapshot = cache.join("models--acme--tiny/snapshots/abc");
+    std::fs::create_dir_all(&snapshot).unwrap();
+    let link = temp.path().join("link-to-hub");
+    std::os::unix::fs::symlink(&cache, &link).unwrap();
+    assert!(is_inside_cache(&snapshot, &cache));
+    assert!(is_inside_cache(&cache, &cache));
+    assert!(is_inside_cache(&link.join("models--acme--tiny"), &cache));
+    assert!(is_inside_cache(
+        &temp.path().join("hf/hub/not-yet/deeper"),
+        &cache
+    ));
+    assert!(is_inside_cache(
+        &temp.path().join("elsewhere/../hf/hub/x"),
+        &cache
+    ));
+    assert!(is_inside_cache(
+        &temp.path().join("hf/missing/../hub"),
+        &cache
+    ));
+    assert!(!is_inside_cache(&temp.path().join("hf"), &cache));
+    assert!(!is_inside_cache(&temp.path().join("hf/hub-models"), &cache));
+    assert!(!is_inside_cache(&temp.path().join("hf/hub/../out"), &cache));
+    assert!(!is_inside_cache(
+        &temp.path().join("out"),
+        &cache.join("not-yet")
+    ));
+}
