@@ -101,3 +101,36 @@ impl Command {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    /// Help is read by people who have no access to our tracker or our notes: it never cites an
+    /// issue number or a document outside the repository.
+    #[test]
+    fn no_help_text_cites_an_issue_or_a_private_document() {
+        fn check(command: &mut clap::Command, path: &str) {
+            let path = format!("{path} {}", command.get_name());
+            let help = command.render_long_help().to_string();
+            for cited in [
+                "issue #",
+                "Issue #",
+                "hub-protocol",
+                "landscape.md",
+                "rust-stack",
+            ] {
+                assert!(
+                    !help.contains(cited),
+                    "`{path} --help` cites {cited:?}:\n{help}"
+                );
+            }
+            for sub in command.get_subcommands_mut() {
+                check(sub, &path);
+            }
+        }
+        let mut root = super::Cli::command();
+        root.build();
+        check(&mut root, "");
+    }
+}

@@ -187,6 +187,22 @@ impl Error {
             "message": self.to_string(),
         })
     }
+
+    /// A command line clap refused, as one sentence for `--json`: clap's message without its
+    /// `error:` prefix, its lines (the missing argument is on the second) joined, and without the
+    /// usage block and the pointer to `--help` that follow it.
+    pub fn usage_from_clap(rendered: &str) -> Error {
+        let message: Vec<&str> = rendered
+            .lines()
+            .take_while(|line| {
+                !line.starts_with("Usage:") && !line.starts_with("For more information")
+            })
+            .map(str::trim)
+            .filter(|line| !line.is_empty())
+            .collect();
+        let sentence = message.join(" ").replace(" tip: ", "; tip: ");
+        Error::Usage(sentence.trim_start_matches("error: ").to_string())
+    }
 }
 
 #[cfg(test)]

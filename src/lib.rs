@@ -48,9 +48,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             }
             // Even a command line clap refuses answers `--json` with one object (issue #13.9).
             if args.iter().any(|a| a == "--json") {
-                let rendered = error.render().to_string();
-                let first = rendered.lines().next().unwrap_or_default();
-                let usage = Error::Usage(first.trim_start_matches("error: ").to_string());
+                let usage = Error::usage_from_clap(&error.render().to_string());
                 let _ = commands::print_stdout(&usage.to_json().to_string());
             }
             return ExitCode::from(exit::USAGE);

@@ -71,7 +71,7 @@ pub struct DownloadArgs {
     /// How many files to download at once. Small files are bound by the Hub's latency, not by
     /// bandwidth, so many in flight pay off (each costs two round trips: the resolve, then the
     /// Hub's redirect to its resolve cache; 1000 small files behind a 40 ms Hub took 1.7 s
-    /// with 64, 1.2 s with 128, issue #9 case 3).
+    /// with 64, 1.2 s with 128).
     #[arg(long, value_name = "N", default_value_t = 128, value_parser = clap::value_parser!(u16).range(1..=256))]
     pub max_workers: u16,
     /// Connections per large file (files of at least twice --chunk-size), pinned. Without it

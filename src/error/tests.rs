@@ -38,3 +38,19 @@ fn local_client_failures_are_not_protocol_errors() {
             .contains("could not set up the HTTP client")
     );
 }
+
+#[test]
+fn a_refused_command_line_keeps_the_whole_message_in_json() {
+    let rendered = "error: the following required arguments were not provided:\n  <REPO_ID>\n\n\
+                    Usage: hfget download --json <REPO_ID> [FILES]...\n\n\
+                    For more information, try '--help'.\n";
+    assert_eq!(
+        Error::usage_from_clap(rendered).to_string(),
+        "the following required arguments were not provided: <REPO_ID>"
+    );
+    let one_line = "error: unexpected argument '--nope' found\n\n  tip: to pass '--nope' as a value, use '-- --nope'\n\nUsage: hfget download <REPO_ID>\n";
+    assert_eq!(
+        Error::usage_from_clap(one_line).to_string(),
+        "unexpected argument '--nope' found; tip: to pass '--nope' as a value, use '-- --nope'"
+    );
+}

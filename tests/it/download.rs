@@ -960,6 +960,12 @@ fn every_failure_under_json_prints_one_object() {
         assert!(json["message"].as_str().is_some_and(|m| !m.is_empty()));
         assert_eq!(out.stdout.trim_end().lines().count(), 1, "{}", out.stdout);
     }
+    // The missing argument is named: clap puts it on the message's second line.
+    let out = ctx.run(&["download", "--json"]).failure(2);
+    assert_eq!(
+        out.json()["message"],
+        "the following required arguments were not provided: <REPO_ID>"
+    );
     // A refusal or a missing revision: the doctor's diagnosis is the object.
     let out = ctx.run(&["download", "meta/gated", "--json"]);
     assert_ne!(out.code, 0);
