@@ -248,11 +248,16 @@ pub fn advise(cause: Cause, evidence: &Evidence) -> Advice {
         }
         Cause::RevisionNotFound => (
             format!("{id} has no revision '{}'.", evidence.revision),
-            format!(
-                "Branches: {}. Tags: {}.",
-                list_or_none(&evidence.branches),
-                list_or_none(&evidence.tags)
-            ),
+            match &evidence.refs_unreadable {
+                Some(reason) => format!(
+                    "Its branches and tags could not be listed ({reason}), so which exist is unknown."
+                ),
+                None => format!(
+                    "Branches: {}. Tags: {}.",
+                    list_or_none(&evidence.branches),
+                    list_or_none(&evidence.tags)
+                ),
+            },
             vec![format!(
                 "Use an existing branch, tag or commit, e.g. `--revision {}`.",
                 evidence.branches.first().map(String::as_str).unwrap_or("main")

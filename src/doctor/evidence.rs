@@ -230,6 +230,10 @@ pub struct Evidence {
     pub other_types: Vec<RepoType>,
     pub branches: Vec<String>,
     pub tags: Vec<String>,
+    /// Why the branches and tags could not be listed, when that lookup failed: "none" would
+    /// then be a guess, not a finding.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refs_unreadable: Option<String>,
     pub closest_files: Vec<String>,
     /// Whether the root listing hid the file hashes (`xetHash`, maybe `lfs.oid`, as 64
     /// asterisks): the Hub does that for callers without content access on gated repos

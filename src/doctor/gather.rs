@@ -184,19 +184,22 @@ async fn gather_repo(client: &HubClient, subject: &Subject, evidence: &mut Evide
             !revision_probe.succeeded() && !missing && revision_probe.says_repo_not_found();
         evidence.revision_probe = Some(revision_probe);
         if missing || unroutable {
-            if let Ok(refs) = client.refs(repo).await {
-                if unroutable {
-                    evidence.revision_commit = refs
-                        .branches
-                        .iter()
-                        .chain(&refs.tags)
-                        .chain(&refs.pull_requests)
-                        .find(|r| &r.name == revision || &r.reference == revision)
-                        .map(|r| r.target_commit.clone())
-                        .filter(|sha| !sha.is_empty());
+            match client.refs(repo).await {
+                Err(error) => evidence.refs_unreadable = Some(error.kind_summary()),
+                Ok(refs) => {
+                    if unroutable {
+                        evidence.revision_commit = refs
+                            .branches
+                            .iter()
+                            .chain(&refs.tags)
+                            .chain(&refs.pull_requests)
+                            .find(|r| &r.name == revision || &r.reference == revision)
+                            .map(|r| r.target_commit.clone())
+                            .filter(|sha| !sha.is_empty());
+                    }
+                    evidence.branches = refs.branches.into_iter().map(|b| b.name).collect();
+                    evidence.tags = refs.tags.into_iter().map(|t| t.name).collect();
                 }
-                evidence.branches = refs.branches.into_iter().map(|b| b.name).collect();
-                evidence.tags = refs.tags.into_iter().map(|t| t.name).collect();
             }
             return;
         }

@@ -128,6 +128,9 @@ fn evidence_lines(evidence: &Evidence) -> Vec<(&'static str, String)> {
             ),
         ));
     }
+    if let Some(reason) = &evidence.refs_unreadable {
+        lines.push(("refs", format!("could not be listed: {reason}")));
+    }
     if let Some(probe) = &evidence.auth_check {
         lines.push(("auth-check", probe.summary()));
     }

@@ -349,6 +349,36 @@ fn revision_not_found_lists_branches_and_tags() {
     });
 }
 
+/// When `/refs` itself fails, "Branches: none. Tags: none." would be a guess, not a finding.
+#[test]
+fn revision_not_found_says_when_the_refs_could_not_be_listed() {
+    let ctx = TestContext::new(standard_scenario());
+    ctx.emulator.add_fault(
+        Fault::on_hub()
+            .path("/refs")
+            .action(FaultAction::Status { status: 404 }),
+    );
+    let json = expect(
+        &ctx,
+        &["acme/tiny", "--revision", "nope"],
+        "revision_not_found",
+        "repo",
+        3,
+        "branches and tags could not be listed",
+    );
+    assert!(
+        !json["explanation"].as_str().unwrap().contains("none"),
+        "{json:#}"
+    );
+    assert!(json["evidence"]["refs_unreadable"].is_string(), "{json:#}");
+    let out = ctx.run(&["doctor", "acme/tiny", "--revision", "nope"]);
+    assert!(
+        out.stdout.contains("could not be listed") && !out.stdout.contains("Branches: none"),
+        "{}",
+        out.stdout
+    );
+}
+
 #[test]
 fn file_not_found_suggests_close_names() {
     each_mode(|mode| {
