@@ -262,9 +262,9 @@ async fn resolve_commit(
 }
 
 /// Writes `refs/<revision>` once the snapshot holds something: after a complete run, or after
-/// a failed one that still placed some files (they are served offline by name). A run that
-/// placed nothing — corrupted data, a dry run — leaves no ref and no empty snapshot folder,
-/// as its message promises (issue #13.12).
+/// a failed one that still placed some files (they are served offline by name), or after a
+/// complete run over a repository that has no files. A run that placed nothing — corrupted
+/// data, a dry run — leaves no ref and no empty snapshot folder, as its message promises.
 fn record_revision(
     request: &DownloadRequest,
     commit: &str,
@@ -281,7 +281,12 @@ fn record_revision(
     }
     cache.sweep_snapshot_temporaries(commit);
     let placed = std::fs::read_dir(&snapshot).is_ok_and(|mut entries| entries.next().is_some());
-    if placed {
+    // A repository with no files at all is complete with an empty snapshot: its ref lets an
+    // offline rerun answer from the cache, as it would for any other complete download.
+    let empty_repository = succeeded
+        && tree::read(&cache.tree_path(commit))
+            .is_some_and(|entries| entries.iter().all(|entry| entry.kind != "file"));
+    if placed || empty_repository {
         cache.write_ref(&request.revision, commit)?;
     }
     Ok(())

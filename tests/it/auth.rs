@@ -618,7 +618,7 @@ fn auth_env_reports_sources_masked() {
     assert_eq!(json["variables"]["HF_TOKEN"], "hf_…0001");
     assert_eq!(
         json["proxy"]["HTTPS_PROXY"],
-        "http://user:****@proxy.example:3128/"
+        "http://user:****@proxy.example:3128"
     );
 }
 

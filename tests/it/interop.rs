@@ -158,3 +158,39 @@ fn python_uses_a_token_file_written_by_hfget() {
     );
     assert_eq!(out.trim(), "alice");
 }
+
+/// A repository with no files downloaded fine, but the offline rerun said "not in the cache":
+/// no ref was written, since nothing was placed. Its listing says it is complete.
+#[test]
+fn an_empty_repository_is_served_offline_after_its_download() {
+    let ctx = TestContext::new(standard_scenario().repo(hub_emulator::Repo::model("acme/empty")));
+    let online = ctx.run(&["download", "acme/empty"]).success();
+    let snapshot = online.stdout_line().to_string();
+    assert!(Path::new(&snapshot).is_dir(), "{snapshot}");
+    assert!(ctx.cache().join("models--acme--empty/refs/main").is_file());
+    ctx.clear_requests();
+    let out = ctx
+        .command(&["download", "acme/empty"])
+        .env("HF_HUB_OFFLINE", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim_end(), snapshot);
+    assert!(ctx.requests().is_empty(), "offline means no request");
+    let Some(interpreter) = crate::common::python() else {
+        return;
+    };
+    let script = r#"
+from huggingface_hub import snapshot_download, scan_cache_dir
+print("snapshot", snapshot_download("acme/empty", local_files_only=True))
+report = scan_cache_dir()
+print("warnings", len(report.warnings), [str(w) for w in report.warnings])
+"#;
+    let out = python(&ctx, &interpreter, script, true);
+    assert!(out.contains(&format!("snapshot {snapshot}")), "{out}");
+    assert!(out.contains("warnings 0 []"), "{out}");
+}
