@@ -246,17 +246,8 @@ fn a_killed_process_leaves_a_partial_file_the_next_run_continues() {
 #[test]
 fn ctrl_c_exits_130_and_keeps_the_partial_file() {
     let ctx = ctx();
-    ctx.emulator
-        .add_fault(Fault::on_cdn().action(FaultAction::Slow {
-            bytes_per_sec: 1_000_000,
-        }));
-    let child = spawn(&ctx, &["download", "acme/tiny", "model.safetensors"]);
-    wait_for_partial(&ctx.cache(), 300_000);
-    let status = std::process::Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let child = start_slow_download(&ctx);
+    send_signal(&child, "INT");
     let output = child.wait_with_output().unwrap();
     assert_eq!(output.status.code(), Some(130));
     assert!(
@@ -275,22 +266,13 @@ fn ctrl_c_exits_130_and_keeps_the_partial_file() {
 fn sigterm_and_sighup_stop_like_ctrl_c_and_release_the_lease() {
     for (signal, code) in [("TERM", 143), ("HUP", 129)] {
         let ctx = ctx();
-        ctx.emulator
-            .add_fault(Fault::on_cdn().action(FaultAction::Slow {
-                bytes_per_sec: 1_000_000,
-            }));
-        let child = spawn(&ctx, &["download", "acme/tiny", "model.safetensors"]);
-        wait_for_partial(&ctx.cache(), 300_000);
+        let child = start_slow_download(&ctx);
         let blobs = ctx.cache().join("models--acme--tiny/blobs");
         assert!(
             !leases(&blobs).is_empty(),
             "the running download holds a lease"
         );
-        let status = std::process::Command::new("kill")
-            .args([&format!("-{signal}"), &child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
+        send_signal(&child, signal);
         let output = child.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&output.stderr);
         assert_eq!(output.status.code(), Some(code), "SIG{signal}: {stderr}");
@@ -305,6 +287,25 @@ fn sigterm_and_sighup_stop_like_ctrl_c_and_release_the_lease() {
         assert_next_run_resumes(&ctx, &["download", "acme/tiny", "model.safetensors"]);
         assert_blob_is_verified(&ctx);
     }
+}
+
+/// Starts downloading the LFS file at 1 MB/s and returns once part of it is on disk.
+fn start_slow_download(ctx: &TestContext) -> Child {
+    ctx.emulator
+        .add_fault(Fault::on_cdn().action(FaultAction::Slow {
+            bytes_per_sec: 1_000_000,
+        }));
+    let child = spawn(ctx, &["download", "acme/tiny", "model.safetensors"]);
+    wait_for_partial(&ctx.cache(), 300_000);
+    child
+}
+
+fn send_signal(child: &Child, name: &str) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{name}"), &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
 }
 
 fn leases(blobs: &Path) -> Vec<String> {
