@@ -1,5 +1,5 @@
 //! The command line, as clap derive structs. Flag names match `hf download` where it has them
-//! (landscape.md §1.2) so muscle memory carries over.
+//! (docs/design.md §4.1) so muscle memory carries over.
 
 use clap::{Args, Parser, Subcommand};
 

@@ -1,7 +1,7 @@
 //! Every environment variable hfget reads, in one place, and the [`Settings`] derived from them.
 //!
 //! Names and semantics follow `huggingface_hub` so that hfget and the Python tools agree on the
-//! endpoint, the cache and the token file (hub-protocol.md §2.1, §5.4). Nothing else in the crate
+//! endpoint, the cache and the token file (docs/protocol.md §2.1, §5.4). Nothing else in the crate
 //! calls `std::env::var`: commands receive a `Settings` value, which keeps tests deterministic.
 
 use std::ffi::OsString;
@@ -20,11 +20,11 @@ pub const HF_HUB_CACHE: &str = "HF_HUB_CACHE";
 pub const HUGGINGFACE_HUB_CACHE: &str = "HUGGINGFACE_HUB_CACHE";
 pub const XDG_CACHE_HOME: &str = "XDG_CACHE_HOME";
 pub const HF_TOKEN: &str = "HF_TOKEN";
-/// Legacy name of `HF_TOKEN`; `huggingface_hub` reads it when `HF_TOKEN` is empty (§5.1).
+/// Legacy name of `HF_TOKEN`; `huggingface_hub` reads it when `HF_TOKEN` is empty (docs/protocol.md §5.1).
 pub const HUGGING_FACE_HUB_TOKEN: &str = "HUGGING_FACE_HUB_TOKEN";
 pub const HF_TOKEN_PATH: &str = "HF_TOKEN_PATH";
 pub const HF_HUB_OFFLINE: &str = "HF_HUB_OFFLINE";
-/// `transformers`' spelling of offline mode, which `huggingface_hub` also honours (§5.4).
+/// `transformers`' spelling of offline mode, which `huggingface_hub` also honours (docs/protocol.md §5.4).
 pub const TRANSFORMERS_OFFLINE: &str = "TRANSFORMERS_OFFLINE";
 pub const HF_HUB_DISABLE_PROGRESS_BARS: &str = "HF_HUB_DISABLE_PROGRESS_BARS";
 pub const HF_HUB_DISABLE_IMPLICIT_TOKEN: &str = "HF_HUB_DISABLE_IMPLICIT_TOKEN";
@@ -142,7 +142,7 @@ pub trait Environment: Send + Sync {
     }
 }
 
-/// Which of `HF_HUB_OFFLINE` and `TRANSFORMERS_OFFLINE` turned offline mode on (§5.4). Here,
+/// Which of `HF_HUB_OFFLINE` and `TRANSFORMERS_OFFLINE` turned offline mode on (docs/protocol.md §5.4). Here,
 /// beside the names, so `doctor` does not reach up into `commands` for it (issue #13, cycles).
 pub fn offline_variables(environment: &dyn Environment) -> Vec<String> {
     [HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE]
@@ -352,7 +352,7 @@ impl Settings {
         }
     }
 
-    /// The `stored_tokens` INI file that sits beside the token file (§2.1, §5.2).
+    /// The `stored_tokens` INI file that sits beside the token file (docs/protocol.md §2.1, §5.2).
     pub fn stored_tokens_path(&self) -> PathBuf {
         self.token_path
             .parent()

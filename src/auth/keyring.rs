@@ -2,24 +2,24 @@
 //!
 //! Why a keyring: every other Hub client keeps the token in a plain-text file. hfget stores it in
 //! the Secret Service (Linux) through `keyring-core` and the pure-Rust zbus store
-//! (rust-stack.md §1.1), and refuses, rather than silently falls back, when no keyring is
-//! reachable (§1.4: the silent fallback of `gh` is the most complained-about behaviour).
+//! (docs/design.md §1.1), and refuses, rather than silently falls back, when no keyring is
+//! reachable (docs/design.md §1.4: the silent fallback of `gh` is the most complained-about behaviour).
 //!
 //! Layout of the entries:
 //! - service `hfget`;
 //! - account `{host}/{name}`: the endpoint's host (with its port when it has one) and the login's
 //!   name, e.g. `huggingface.co/laptop`. Keying by host keeps logins of a staging or
 //!   self-hosted endpoint apart from huggingface.co ones, and gives every test emulator (one port
-//!   each) its own entries, so parallel tests never delete each other's items (§1.7 item 9).
+//!   each) its own entries, so parallel tests never delete each other's items (docs/design.md §1.7).
 //!
 //! Which login is active, and the non-secret facts `auth list` shows (user, role, masked token),
 //! live in the state file ([`super::state`]); the keyring holds only secrets.
 //!
 //! The keyring sits behind the small [`SecretStore`] trait: the real store wraps a
 //! `keyring_core::CredentialStore` built for this handle only (never the process-global default
-//! store), so unit tests inject `keyring_core::mock::Store` per test (§1.3). Every call to a store
+//! store), so unit tests inject `keyring_core::mock::Store` per test (docs/design.md §1.3). Every call to a store
 //! runs on `spawn_blocking` under a timeout: the zbus store is blocking, and a keyring waiting
-//! for an unlock prompt must not freeze the command (§1.7 item 8).
+//! for an unlock prompt must not freeze the command (docs/design.md §1.7).
 
 use std::collections::HashMap;
 use std::fmt;
@@ -36,7 +36,7 @@ use crate::env::{self, Settings};
 pub const SERVICE: &str = "hfget";
 
 /// How long one keyring operation may take before hfget gives up on the keyring. Opening the
-/// Secret Service takes 45–65 ms and a round trip 10–15 ms (§1.6); a hang means a prompt nobody
+/// Secret Service takes 45–65 ms and a round trip 10–15 ms (docs/design.md §1.6); a hang means a prompt nobody
 /// will answer.
 const TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -117,7 +117,7 @@ impl KeyringError {
     }
 }
 
-/// Maps a `keyring_core` error to hfget's, following the classification of §1.2.
+/// Maps a `keyring_core` error to hfget's, following the classification of docs/design.md §1.2.
 fn map_error(account: &str, error: keyring_core::Error) -> KeyringError {
     use keyring_core::Error as E;
     match error {
@@ -144,7 +144,7 @@ fn map_error(account: &str, error: keyring_core::Error) -> KeyringError {
     }
 }
 
-/// Tells "no bus" from "no Secret Service on the bus" from anything else (§1.2 table).
+/// Tells "no bus" from "no Secret Service on the bus" from anything else (docs/design.md §1.2).
 fn classify_platform_failure(detail: &str) -> Unavailable {
     let short = first_line(detail);
     if detail.contains("ServiceUnknown") || detail.contains("org.freedesktop.secrets") {

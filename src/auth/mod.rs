@@ -4,7 +4,7 @@
 //! `HF_TOKEN` > `HUGGING_FACE_HUB_TOKEN` > the active hfget login in the OS keyring > the HF token
 //! file (`$HF_TOKEN_PATH`, else `$HF_HOME/token`). The OIDC, environment and file sources are in
 //! `huggingface_hub` 2.4's order (`get_token`: OIDC, then the environment, then the file;
-//! hub-protocol.md §5.1) so hfget sends the same token Python would; the keyring sits between
+//! docs/protocol.md §5.1) so hfget sends the same token Python would; the keyring sits between
 //! them because a user who ran `hfget login` expects that login to be used. A browser login
 //! (keyring or file) is renewed before it is used when it is close to expiry ([`oauth_store`]).
 //! Every command resolves its token through [`resolve_token`].
@@ -472,7 +472,7 @@ pub async fn first_source(
 /// the first source that has a token; a keyring login that cannot be read is a warning, and
 /// resolution goes on with the token file.
 ///
-/// With `HF_HUB_DISABLE_IMPLICIT_TOKEN` set, only an explicit `--token` is sent (§5.1).
+/// With `HF_HUB_DISABLE_IMPLICIT_TOKEN` set, only an explicit `--token` is sent (docs/protocol.md §5.1).
 pub async fn resolve_token(
     settings: &Settings,
     environment: &dyn Environment,

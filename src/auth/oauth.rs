@@ -1,6 +1,6 @@
 //! The OAuth protocol of the browser login (issue #14): the device authorization grant
 //! (RFC 8628) and the refresh grant, as huggingface_hub 2.4 speaks them
-//! (`utils/_oauth_device.py`, `constants.py`; real-hub-2026.md §3).
+//! (`utils/_oauth_device.py`, `constants.py`; docs/real-hub.md §3).
 //!
 //! - `POST {endpoint}/oauth/device` with form `client_id` answers the device code, the user code
 //!   and the page to open; `interval` defaults to 5 s and `expires_in` to 900 s when absent.

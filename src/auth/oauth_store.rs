@@ -3,7 +3,7 @@
 //! - **Keyring** (the default): one entry holds the access token and its refresh token
 //!   ([`LoginSecret`]); the state file holds only facts (expiry, lifetime, scopes, whether a
 //!   renewal was refused). Nothing secret touches a file.
-//! - **`--store file`**: Python's format (hub-protocol.md §5.2, huggingface_hub 2.4
+//! - **`--store file`**: Python's format (docs/protocol.md §5.2, huggingface_hub 2.4
 //!   `_save_token`): the `stored_tokens` section has `hf_token`, `refresh_token` and
 //!   `expires_at` (unix seconds), and the token file holds the access token, so `hf auth whoami`
 //!   accepts it and Python renews it too.

@@ -1,4 +1,4 @@
-//! The `stored_tokens` file of `huggingface_hub` (hub-protocol.md §5.2): every token the user
+//! The `stored_tokens` file of `huggingface_hub` (docs/protocol.md §5.2): every token the user
 //! logged in with, by name, in Python's `configparser` INI format:
 //!
 //! ```ini

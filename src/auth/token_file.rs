@@ -1,5 +1,5 @@
 //! The plain-text HF token file (`$HF_TOKEN_PATH`, else `$HF_HOME/token`), shared with the Python
-//! tools (hub-protocol.md §5.2). hfget only reads it unless the user asks for `--store file`.
+//! tools (docs/protocol.md §5.2). hfget only reads it unless the user asks for `--store file`.
 //!
 //! Writes follow `huggingface_hub` 2.x (`_write_secret`): the file is 0600 and a directory hfget
 //! creates for it is 0700. They are atomic (a temp file in the same directory, then a rename), so

@@ -1,6 +1,6 @@
 //! `--local-dir` mode: plain files in a folder of the user's choosing, plus the bookkeeping
 //! `huggingface_hub` keeps under `.cache/huggingface/` so a rerun skips unchanged files
-//! (hub-protocol.md §2.5):
+//! (docs/protocol.md §2.5):
 //!
 //! ```text
 //! <dir>/<path>

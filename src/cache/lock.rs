@@ -1,5 +1,5 @@
 //! Per-blob locks, compatible with Python's `filelock` (flock on `.locks/<repo>/<etag>.lock`,
-//! hub-protocol.md §1.6), so hfget and Python never download the same blob at once.
+//! docs/protocol.md §1.6), so hfget and Python never download the same blob at once.
 //!
 //! Locks are best-effort, as in Python: on filesystems where flock is unsupported the download
 //! goes ahead, and correctness rests on verifying every blob before its atomic rename (issue #6).

@@ -1,5 +1,5 @@
 //! The on-disk cache, byte-for-byte the layout `huggingface_hub` writes and reads
-//! (hub-protocol.md §2), so that `transformers` finds what hfget downloaded and hfget reuses what
+//! (docs/protocol.md §2), so that `transformers` finds what hfget downloaded and hfget reuses what
 //! Python downloaded:
 //!
 //! ```text
@@ -171,13 +171,13 @@ impl CacheRepo {
     }
 
     fn ref_path(&self, revision: &str) -> Result<PathBuf, CacheError> {
-        // `refs/pr/1` is stored nested: refs/refs/pr/1 (§2.2). The revision was validated
+        // `refs/pr/1` is stored nested: refs/refs/pr/1 (docs/protocol.md §2.2). The revision was validated
         // against git's ref rules already; RepoPath re-checks it cannot escape.
         Ok(RepoPath::new(revision)?.under(&self.root.join("refs")))
     }
 
     /// The commit a branch or tag pointed to when it was last resolved. Read with `trim`, since
-    /// other tools may have added a newline (§2.2).
+    /// other tools may have added a newline (docs/protocol.md §2.2).
     pub fn read_ref(&self, revision: &str) -> Result<Option<String>, CacheError> {
         let path = self.ref_path(revision)?;
         match std::fs::read_to_string(&path) {
@@ -190,7 +190,7 @@ impl CacheRepo {
     }
 
     /// Records `revision → commit`, without a trailing newline: Python reads refs without
-    /// stripping (§2.2). Skipped when the revision is the commit itself, as Python does.
+    /// stripping (docs/protocol.md §2.2). Skipped when the revision is the commit itself, as Python does.
     pub fn write_ref(&self, revision: &str, commit: &str) -> Result<(), CacheError> {
         if revision == commit {
             return Ok(());
@@ -204,7 +204,7 @@ impl CacheRepo {
         write_shared(&path, commit.as_bytes())
     }
 
-    /// Points `snapshots/<commit>/<path>` at `blobs/<etag>` with a relative symlink (§2.2).
+    /// Points `snapshots/<commit>/<path>` at `blobs/<etag>` with a relative symlink (docs/protocol.md §2.2).
     pub fn link_snapshot(
         &self,
         commit: &str,
@@ -274,12 +274,12 @@ impl CacheRepo {
             .is_ok_and(|m| m.is_file() && m.len() == size)
     }
 
-    /// Whether the blob exists with the expected size (follows a shared-store symlink, §2.2).
+    /// Whether the blob exists with the expected size (follows a shared-store symlink, docs/protocol.md §2.2).
     pub fn has_blob(&self, etag: &str, size: u64) -> bool {
         std::fs::metadata(self.blob_path(etag)).is_ok_and(|m| m.is_file() && m.len() == size)
     }
 
-    /// Records that `path` does not exist at `commit`, so offline lookups can say so (§2.4).
+    /// Records that `path` does not exist at `commit`, so offline lookups can say so (docs/protocol.md §2.4).
     pub fn mark_missing(&self, commit: &str, path: &RepoPath) -> Result<(), CacheError> {
         let marker = self.no_exist_path(commit, path);
         create_dir_all(parent_of(&marker)?)?;
@@ -338,7 +338,7 @@ pub fn temporary_sibling(path: &Path) -> PathBuf {
 
 /// A variant of an `.incomplete` path no other process uses (`X.incomplete` →
 /// `X.<random>.incomplete`), for when the lock is not held: two processes must then not share a
-/// partial file (Python's reason for per-process names since 1.18, hub-protocol.md §1.6). Such a
+/// partial file (Python's reason for per-process names since 1.18, docs/protocol.md §1.6). Such a
 /// file cannot be resumed by a later run, so it is removed when its download fails.
 pub fn private_variant(incomplete: &Path) -> PathBuf {
     let name = incomplete

@@ -105,7 +105,7 @@ pub async fn diagnose_with_sources(
 }
 
 /// The token hfget would send: the first candidate, unless HF_HUB_DISABLE_IMPLICIT_TOKEN allows
-/// only an explicit --token (§5.1).
+/// only an explicit --token (docs/protocol.md §5.1).
 pub fn active_token(settings: &Settings, candidates: &[ResolvedToken]) -> Option<ResolvedToken> {
     candidates
         .first()

@@ -220,7 +220,7 @@ fn build_request(args: &DownloadArgs, settings: &Settings) -> Result<DownloadReq
     if let Some(path) = &parsed.path {
         names.insert(0, path.clone());
     }
-    // A name ending in '/' is a folder: it becomes a pattern, as in `hf download` (§1.6).
+    // A name ending in '/' is a folder: it becomes a pattern, as in `hf download` (docs/protocol.md §1.6).
     let has_folder = names.iter().any(|n| n.ends_with('/'));
     let (files, include) = if has_folder {
         if !args.include.is_empty() || !args.exclude.is_empty() {

@@ -6,7 +6,7 @@
 //! login; on a terminal with neither, hfget asks (browser first, as `hf auth login` 2.4 does).
 //! The token is checked with `whoami-v2` before anything is written, so a typo never replaces a
 //! working login. Without a reachable keyring the command refuses and offers `--store file`
-//! instead of quietly writing plain text (rust-stack.md §1.4).
+//! instead of quietly writing plain text (docs/design.md §1.4).
 //!
 //! Ctrl-C at a prompt (issue #13.1): the terminal's echo is switched off by a guard owned by
 //! this command's future, so when the top-level Ctrl-C handler drops the future the guard puts
@@ -459,7 +459,7 @@ async fn validate(settings: &Settings, token: &Token) -> Result<WhoAmI, Error> {
 }
 
 /// The token's name on the Hub; OAuth tokens have none, and Python names them `oauth-{user}`
-/// (hub-protocol.md §3.4).
+/// (docs/protocol.md §3.4).
 fn default_name(who: &WhoAmI) -> String {
     match who.token_name().map(str::trim).filter(|n| !n.is_empty()) {
         Some(name) => name.to_string(),

@@ -1,7 +1,7 @@
 //! `hfget whoami [--json]`: who the token belongs to, what it may do, and where it came from.
 //!
 //! Python's `hf auth whoami` prints only the user and orgs; the questions people actually ask
-//! (landscape.md "Auth" pain points) are "which token is being sent, from where, and can it read
+//! (docs/design.md §4.3) are "which token is being sent, from where, and can it read
 //! gated or org repos". So this shows the token's name, role, fine-grained scopes, expiry and
 //! source, and when the Hub rejects the token it names the source that held it and checks
 //! whether a lower-precedence login would have worked (the stale `HF_TOKEN` classic).

@@ -1,7 +1,7 @@
 //! From evidence to a cause. Pure: no I/O, so every branch is unit-tested, including wordings
 //! the Hub has used in the past and wordings it has not used yet (issue #3).
 //!
-//! Order of trust (the brief, hub-protocol.md §4.10): status and `X-Error-Code` first, then
+//! Order of trust (the brief, docs/protocol.md §4.10): status and `X-Error-Code` first, then
 //! whoami data (role, `canReadGatedRepos`, scopes, org `securityRestrictions`) and repo flags
 //! (`private`, `gated`, `disabled`), and message wording last — only to split the gated
 //! sub-cases, with a fallback when the wording is unknown.
@@ -214,7 +214,7 @@ pub fn classify_without_shadowing(evidence: &Evidence) -> Cause {
         }
         // whoami-v2 refusing a token that was sent is the verdict on the token, whatever the
         // wording (`Invalid credentials in Authorization header` or `Invalid username or
-        // password.`, real-hub-2026.md §3). A `RepoNotFound` code is a mirror's, not the Hub's.
+        // password.`, docs/real-hub.md §3). A `RepoNotFound` code is a mirror's, not the Hub's.
         if token.whoami_probe.is_invalid_token()
             || (token.whoami_probe.is(401)
                 && token.whoami.is_none()
@@ -272,7 +272,7 @@ pub fn classify_without_shadowing(evidence: &Evidence) -> Cause {
     let content_granted = evidence.auth_check.as_ref().is_some_and(Probe::succeeded);
     if evidence.listing_masked == Some(true) && !content_granted {
         // The listing hid its hashes: the Hub's sign that this caller cannot read the content
-        // (real-hub-2026.md §2), even when no probe said why.
+        // (docs/real-hub.md §2), even when no probe said why.
         return hidden_content_cause(evidence);
     }
     if let Some(probe) = route_failure {
@@ -309,7 +309,7 @@ pub fn inconsistent_probe(evidence: &Evidence) -> Option<&Probe> {
         })
 }
 
-/// An offline mirror answers `401 RepoNotFound` for what it has not cached (olah 0.5.4, §5);
+/// An offline mirror answers `401 RepoNotFound` for what it has not cached (olah 0.5.4, docs/real-hub.md §5);
 /// any other "not found" from a route of a repository that exists is an inconsistency.
 fn route_failure_cause(evidence: &Evidence, probe: &Probe) -> Cause {
     if probe.is(401) && probe.says_repo_not_found() && !evidence.endpoint_is_hub() {
@@ -376,7 +376,7 @@ fn repo_refused(evidence: &Evidence, info: &Probe) -> Cause {
         return forbidden_without_code(evidence, info);
     }
     // 401 without a token, 404 RepoNotFound with one: missing, private, or hidden from this
-    // token. The Hub does not tell which (§4.1); a fine-grained token that is not scoped to an
+    // token. The Hub does not tell which (docs/protocol.md §4.1); a fine-grained token that is not scoped to an
     // owner the account belongs to is the one case the evidence can single out.
     if token_lacks_scope_on_owner(evidence) {
         return Cause::TokenRepoScopeMissing;
@@ -419,7 +419,7 @@ fn content_refused(evidence: &Evidence, probe: &Probe) -> Cause {
     }
 }
 
-/// A 403 without `X-Error-Code`: the fine-grained gated permission (§4.3), an org policy (§4.4),
+/// A 403 without `X-Error-Code`: the fine-grained gated permission (docs/protocol.md §4.3), an org policy (docs/protocol.md §4.4),
 /// or a fine-grained scope. whoami data decides; the message is only a tie-breaker.
 fn forbidden_without_code(evidence: &Evidence, probe: &Probe) -> Cause {
     let token = evidence.token.as_ref();
@@ -451,7 +451,7 @@ fn forbidden_without_code(evidence: &Evidence, probe: &Probe) -> Cause {
 }
 
 /// `GatedRepo`: 401 means no token was sent; 403 means the account is not (yet) approved. The
-/// wording splits not-requested / pending / rejected (§4.3, three generations of wording); an
+/// wording splits not-requested / pending / rejected (docs/protocol.md §4.3, three generations of wording); an
 /// unknown wording falls back to "not requested", whose fix (visit the repo page) is right in
 /// every case.
 fn gated_cause(evidence: &Evidence, probe: &Probe) -> Cause {

@@ -82,7 +82,7 @@ impl Probe {
     }
 
     /// A code a mirror sends when it could not reach its upstream (olah 0.5.4: `504`
-    /// `ProxyTimeout`, `ProxyInvalidData`; real-hub-2026.md §5). The Hub itself never sends them.
+    /// `ProxyTimeout`, `ProxyInvalidData`; docs/real-hub.md §5). The Hub itself never sends them.
     pub fn is_mirror_upstream_failure(&self) -> bool {
         self.code().is_some_and(|code| {
             let code = code.to_ascii_lowercase();
@@ -237,11 +237,11 @@ pub struct Evidence {
     pub closest_files: Vec<String>,
     /// Whether the root listing hid the file hashes (`xetHash`, maybe `lfs.oid`, as 64
     /// asterisks): the Hub does that for callers without content access on gated repos
-    /// (real-hub-2026.md §2, huggingface_hub PR #4595). `None` when no listing was read.
+    /// (docs/real-hub.md §2, huggingface_hub PR #4595). `None` when no listing was read.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub listing_masked: Option<bool>,
     /// The commit a `refs/…` revision points to, read from `/refs` when the endpoint could not
-    /// answer the revision itself (olah decodes `%2F` before routing, §5).
+    /// answer the revision itself (olah decodes `%2F` before routing, docs/real-hub.md §5).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub revision_commit: Option<String>,
     /// Whether the named file is among the repo info's `siblings` (`None`: no file named, or
@@ -268,7 +268,7 @@ impl Evidence {
         self.repo_id.split_once('/').map(|(owner, _)| owner)
     }
 
-    /// The owner's org restrictions for this account (`securityRestrictions`, §3.4).
+    /// The owner's org restrictions for this account (`securityRestrictions`, docs/protocol.md §3.4).
     pub fn owner_restrictions(&self) -> Vec<String> {
         match (self.whoami(), self.owner()) {
             (Some(who), Some(owner)) => who

@@ -1,6 +1,6 @@
 //! Gathering evidence: the requests the doctor makes, each recorded as a [`Probe`].
 //!
-//! The procedure follows hub-protocol.md §4.10: token source and whoami, repo info (with the
+//! The procedure follows docs/protocol.md §4.10: token source and whoami, repo info (with the
 //! token; other repo types when it is not found), the revision, `auth-check`, and a `HEAD` of the
 //! file (or of the smallest file in the listing) without following the CDN redirect. Other token
 //! sources are probed only when the active one fails, to spot a stale `HF_TOKEN`.
@@ -131,7 +131,7 @@ async fn gather_repo(client: &HubClient, subject: &Subject, evidence: &mut Evide
     // A mirror answers per route: olah 0.5.4 offline serves `/revision/main` (what a download
     // asked) but not the bare info route it never cached, and without its upstream it says
     // `401 RepoNotFound` on the bare route but `504 ProxyTimeout` on the revision route
-    // (real-hub-2026.md §5). Ask the route the download uses before calling the repo missing.
+    // (docs/real-hub.md §5). Ask the route the download uses before calling the repo missing.
     // `401` with `RepoNotFound` is a pair the Hub never sends (anonymous: 401 without a code;
     // with a token: 404), so this costs nothing against a Hub-like endpoint.
     if info_probe.is(401)
@@ -178,7 +178,7 @@ async fn gather_repo(client: &HubClient, subject: &Subject, evidence: &mut Evide
         let (revision_probe, _) = probe(client, "revision", Method::GET, url).await;
         let missing = revision_probe.code() == Some("RevisionNotFound");
         // The repo info answered, the revision route did not: a mirror that cannot route this
-        // revision (olah decodes `%2F`, real-hub-2026.md §5). The commit it names makes a
+        // revision (olah decodes `%2F`, docs/real-hub.md §5). The commit it names makes a
         // command that works.
         let unroutable =
             !revision_probe.succeeded() && !missing && revision_probe.says_repo_not_found();
@@ -231,8 +231,8 @@ async fn gather_repo(client: &HubClient, subject: &Subject, evidence: &mut Evide
 }
 
 /// A real content file to probe, from the root listing (listings stay readable on gated repos,
-/// §3.1), and whether that listing masked its hashes. Never `README.md`: on a gated repo anyone
-/// may read it, so a 200 on it proves nothing (real-hub-2026.md §2). `.gitattributes` is gated
+/// docs/protocol.md §3.1), and whether that listing masked its hashes. Never `README.md`: on a gated repo anyone
+/// may read it, so a 200 on it proves nothing (docs/real-hub.md §2). `.gitattributes` is gated
 /// for certain (the official live test downloads it) and tiny; otherwise the smallest other
 /// file, so the probe costs nothing even on a 100 GB repo.
 async fn content_file(
@@ -256,7 +256,7 @@ async fn content_file(
     (chosen, Some(masked))
 }
 
-/// Where else the id exists: a dataset fetched as a model is the classic 404 (§4.4).
+/// Where else the id exists: a dataset fetched as a model is the classic 404 (docs/protocol.md §4.4).
 async fn other_types(client: &HubClient, repo: &RepoId) -> Vec<RepoType> {
     let mut found = Vec::new();
     for repo_type in RepoType::ALL {

@@ -193,7 +193,7 @@ pub async fn check_setup(
                 ),
             )),
             // whoami-v2 answering 401 to a token that was sent rejects the token, whatever the
-            // wording ("Invalid username or password." too, real-hub-2026.md §3).
+            // wording ("Invalid username or password." too, docs/real-hub.md §3).
             Err(error)
                 if error.kind == HubErrorKind::InvalidToken
                     || (error.status() == Some(401)
@@ -249,7 +249,7 @@ pub async fn check_setup(
 /// Whether the endpoint looks like the Hub or like a mirror (issue #10). The host says it for
 /// huggingface.co; otherwise one anonymous request to the `auth-check` route of a repository
 /// that does not exist tells: the Hub answers 401 (anonymous, not found), a mirror without
-/// the route answers 404 (olah 0.5.4's catch-all carries `X-Error-Code: RepoNotFound`, §5).
+/// the route answers 404 (olah 0.5.4's catch-all carries `X-Error-Code: RepoNotFound`, docs/real-hub.md §5).
 async fn endpoint_kind(settings: &Settings, anonymous: &HubClient) -> String {
     if super::evidence::endpoint_is_hub(&settings.endpoint) {
         return "this is the Hugging Face Hub".to_string();

@@ -132,7 +132,7 @@ enum Need {
     /// Local-dir mode: the main cache has the blob; copy it.
     CopyFrom(PathBuf),
     /// Local-dir mode: a file of the right size exists without metadata; hash it and keep it
-    /// if it matches (§2.5).
+    /// if it matches (docs/protocol.md §2.5).
     Adopt,
     Fetch,
 }
@@ -216,7 +216,7 @@ fn is_transient(error: &HubError) -> bool {
 }
 
 /// When the Hub cannot be reached but an earlier run cached what was asked for, use it, as
-/// huggingface_hub does (hub-protocol.md §1.8): a laptop on a plane still loads its model. The
+/// huggingface_hub does (docs/protocol.md §1.8): a laptop on a plane still loads its model. The
 /// user is told, since a newer commit may exist. Access errors (401/403/404) never take this
 /// path: they go to the doctor.
 fn serve_cached_instead(
@@ -243,7 +243,7 @@ fn serve_cached_instead(
     }
 }
 
-/// A commit hash needs no request; a branch or tag costs exactly one (§3.1).
+/// A commit hash needs no request; a branch or tag costs exactly one (docs/protocol.md §3.1).
 async fn resolve_commit(
     client: &HubClient,
     request: &DownloadRequest,

@@ -1,5 +1,5 @@
 //! `HF_HUB_OFFLINE=1`: answer from the cache alone, with zero requests (issue #2), following
-//! huggingface_hub's lookup (hub-protocol.md §2.4): revision → commit through `refs/` (or the
+//! huggingface_hub's lookup (docs/protocol.md §2.4): revision → commit through `refs/` (or the
 //! hash itself), then `.no_exist/` for known-missing files, then `snapshots/<commit>/<path>`.
 //!
 //! The same lookup stands in for an unreachable Hub ([`super::download`]). Either way a snapshot

@@ -4,13 +4,13 @@
 //!
 //! Why it is built this way:
 //! - **One resolve per segment, not per fixed chunk.** The Hub counts every `/resolve/` URL
-//!   against a quota (real-hub-2026.md §1; 5000 per 5 minutes for a free account), and a
+//!   against a quota (docs/real-hub.md §1; 5000 per 5 minutes for a free account), and a
 //!   mirror makes one upstream call per client request. So the file starts as one segment on
 //!   one connection; every further connection *splits* the largest remaining segment (a fresh
 //!   resolve for the new range), and a connection re-resolves only after a failure. A file
 //!   costs at most one resolve per connection, plus one per failure or split. Each signed URL
 //!   is used once, for exactly the `Range` it was minted for (Xet-era URLs are bound to it,
-//!   §4): a segment that was cut simply stops reading its body at the new end.
+//!   docs/protocol.md §4): a segment that was cut simply stops reading its body at the new end.
 //! - **Adaptive connections.** In default mode a file starts with [`INITIAL_CONNECTIONS`] and
 //!   doubles them while the total throughput keeps growing (by [`GROWTH_FACTOR`] per step), up
 //!   to [`MAX_CONNECTIONS`]; a step that paid in proportion (capped connections) is followed by
@@ -29,7 +29,7 @@
 //!   bring it ([`writer`]), and the segment is done when either reaches its end.
 //! - **Mirrors.** When an LFS file's bytes come from the endpoint's own origin instead of a
 //!   redirect to another host, the endpoint is a pull-through mirror such as olah
-//!   (real-hub-2026.md §5): it fetches upstream in 64 MiB blocks and holds requests for a block
+//!   (docs/real-hub.md §5): it fetches upstream in 64 MiB blocks and holds requests for a block
 //!   it is still filling. Then a file uses at most [`MIRROR_CONNECTIONS`] and splits only at
 //!   64 MiB boundaries, so every connection leads its own block. The first connection of a
 //!   file opens alone, and the others start only once its answer told which case this is.
@@ -38,7 +38,7 @@
 //!   fast link) to its own writer thread ([`writer`]), which `write_at`s them while the
 //!   connection keeps receiving: the bytes are copied once, into the page cache, never into a
 //!   buffer of ours first (that copy cost 2 GB of `memcpy` per two 1 GB files, on a CPU-bound
-//!   2-core machine, issue #9 §6). Memory is a few chunks per connection, whatever the file
+//!   2-core machine, issue #9 docs/protocol.md §6). Memory is a few chunks per connection, whatever the file
 //!   size. The file is preallocated so that a full disk fails at the start.
 //! - **Hashing from memory when bytes arrive in order.** sha256 and the git sha1 are
 //!   sequential. Each file has one hasher thread ([`hasher`]): the connection whose chunk is
@@ -99,7 +99,7 @@ const SIDECAR_VERSION: u32 = 1;
 const RECORD_EVERY: u64 = 4 << 20;
 /// ... and at most this often per file. A record is a write and a rename; on a fast link
 /// every 4 MiB meant 250 of them per GB, which cost about 5 % of a CPU-bound download's wall
-/// time (issue #9 §6: two 1 GB files, 1.70 s against 1.61 s, medians of 7). A killed run's
+/// time (issue #9 docs/protocol.md §6: two 1 GB files, 1.70 s against 1.61 s, medians of 7). A killed run's
 /// successor then fetches again at most this long's worth of bytes per connection.
 const RECORD_INTERVAL: Duration = Duration::from_millis(100);
 /// Connections a large file starts with in adaptive mode.
@@ -108,7 +108,7 @@ pub const INITIAL_CONNECTIONS: usize = 8;
 pub const MAX_CONNECTIONS: usize = 32;
 /// Connections per file behind a pull-through mirror.
 pub const MIRROR_CONNECTIONS: usize = 2;
-/// A pull-through mirror's block (olah's `LFS_FILE_BLOCK`, real-hub-2026.md §5).
+/// A pull-through mirror's block (olah's `LFS_FILE_BLOCK`, docs/real-hub.md §5).
 pub const MIRROR_BLOCK: u64 = 64 << 20;
 /// How often the throughput is sampled, and how long new connections get to ramp up.
 const GROWTH_WINDOW: Duration = Duration::from_millis(250);
@@ -653,7 +653,7 @@ impl Growth {
 
     /// Told the share of the machine's CPU that was idle in the last window: with less than
     /// [`PROBE_IDLE_CPU`] idle, a fast link is CPU-bound and the probe is skipped (issue #9
-    /// §6: two 1 GB files on 2 cores leave 3 % idle with one connection each).
+    /// docs/protocol.md §6: two 1 GB files on 2 cores leave 3 % idle with one connection each).
     fn machine_idle(&mut self, idle: f64) {
         if self.may_probe() && idle < PROBE_IDLE_CPU {
             output::debug(|| {
@@ -1134,7 +1134,7 @@ enum Split {
     Half,
     /// The last eighth of what is left: a fast link's *probe*. When one connection alone
     /// brings hundreds of MB/s, the machine, not the link, is usually the limit (a 2-core
-    /// machine hashing two 1 GB files is CPU-bound with one connection each, issue #9 §6).
+    /// machine hashing two 1 GB files is CPU-bound with one connection each, issue #9 docs/protocol.md §6).
     /// More connections then bring nothing, and every byte they fetch ahead of the hash
     /// position is hashed after the last one arrives, read back cold from the page cache
     /// (measured: 16 connections 1.66 s against one's 1.58 s, median of 9). A probe that does

@@ -67,7 +67,7 @@ fn build_set(patterns: &[String]) -> Result<Option<GlobSet>, DownloadError> {
 pub struct RemoteFile {
     pub path: RepoPath,
     pub size: u64,
-    /// The blob name: sha256 for LFS files, git blob sha1 otherwise (§1.7).
+    /// The blob name: sha256 for LFS files, git blob sha1 otherwise (docs/protocol.md §1.7).
     pub etag: String,
     pub kind: HashKind,
 }

@@ -264,7 +264,7 @@ impl Transfer<'_> {
             .await
             .map_err(|e| self.stream_error(e))?;
         if body.range_ignored {
-            // A 200 to a ranged request: the server ignored Range (§1.5). Start over.
+            // A 200 to a ranged request: the server ignored Range (docs/protocol.md §1.5). Start over.
             output::debug(|| format!("{}: server ignored Range; restarting", self.file.path));
             let incomplete = self.incomplete.clone();
             blocking(move || remove_file(&incomplete))

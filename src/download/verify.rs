@@ -1,5 +1,5 @@
 //! Integrity: every file is hashed while it streams and compared with the name the Hub gave it
-//! (hub-protocol.md §1.7): sha256 of the content for LFS files, the git blob sha1
+//! (docs/protocol.md §1.7): sha256 of the content for LFS files, the git blob sha1
 //! (`sha1("blob <len>\0" + content)`) for the rest. Nothing that fails this check is ever placed
 //! in the cache or the local folder (issue #2).
 
@@ -59,7 +59,7 @@ impl ContentHasher {
     /// Hashes `bytes` a [`PREFETCH_AHEAD`] piece at a time, asking the CPU for the next piece
     /// before hashing this one.
     ///
-    /// Why (issue #9 §6): the bytes are rarely in the core's own cache. A chunk came out of the
+    /// Why (issue #9 docs/protocol.md §6): the bytes are rarely in the core's own cache. A chunk came out of the
     /// socket on another core (the file's hasher thread), or was copied in by the kernel a few
     /// hundred KiB ago. On the 2-core benchmark VM (Xeon, SHA-NI) SHA-256 ran at 1.9 GB/s over
     /// a buffer in L1 but at 1.37 GB/s over chunks another thread had just filled: the hardware

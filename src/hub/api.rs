@@ -1,4 +1,4 @@
-//! The Hub endpoints hfget calls, and the shapes of their answers (hub-protocol.md §3).
+//! The Hub endpoints hfget calls, and the shapes of their answers (docs/protocol.md §3).
 
 use reqwest::header::HeaderMap;
 use reqwest::{Method, Url};
@@ -9,7 +9,7 @@ use super::error::{HubError, HubErrorKind};
 use super::repo::RepoId;
 use super::whoami::WhoAmI;
 
-/// `gated`: `false`, `"auto"` or `"manual"` (§3.1).
+/// `gated`: `false`, `"auto"` or `"manual"` (docs/protocol.md §3.1).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Gate {
@@ -43,7 +43,7 @@ pub struct RepoInfo {
     pub gated: Gate,
     #[serde(default)]
     pub disabled: bool,
-    /// The files at this revision (`rfilename` only without `blobs=true`, §3.1): the doctor
+    /// The files at this revision (`rfilename` only without `blobs=true`, docs/protocol.md §3.1): the doctor
     /// checks a named file against it when a mirror says "entry not found" (issue #10).
     #[serde(default)]
     pub siblings: Vec<Sibling>,
@@ -54,7 +54,7 @@ pub struct Sibling {
     pub rfilename: String,
 }
 
-/// One entry of `/tree` or `/paths-info` (§3.2): `lfs.oid` is the sha256 of LFS files.
+/// One entry of `/tree` or `/paths-info` (docs/protocol.md §3.2): `lfs.oid` is the sha256 of LFS files.
 #[derive(Clone, Debug, Deserialize, Serialize, PartialEq, Eq)]
 pub struct TreeEntry {
     #[serde(rename = "type")]
@@ -83,7 +83,7 @@ impl TreeEntry {
 
     /// Whether the Hub masked this entry's hashes: for a caller without content access on a
     /// gated repo, `/tree` gives `"xetHash"` as 64 asterisks (huggingface_hub PR #4595,
-    /// xet-core#895), and a third-party report says `lfs.oid` too (real-hub-2026.md §2). Such
+    /// xet-core#895), and a third-party report says `lfs.oid` too (docs/real-hub.md §2). Such
     /// a listing says "no access", not "corrupted answer", and must never be cached.
     pub fn has_masked_hash(&self) -> bool {
         let masked = |hash: &str| hash.contains('*');
@@ -105,7 +105,7 @@ fn refuse_masked(entries: &[TreeEntry], what: &str) -> Result<(), HubError> {
     }
 }
 
-/// `GET /api/{type}s/{id}/refs` (§3.7).
+/// `GET /api/{type}s/{id}/refs` (docs/protocol.md §3.7).
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct Refs {
     #[serde(default)]
@@ -125,7 +125,7 @@ pub struct GitRef {
     pub target_commit: String,
 }
 
-/// Percent-encodes everything but unreserved characters (`quote(x, safe="")`, §1.1).
+/// Percent-encodes everything but unreserved characters (`quote(x, safe="")`, docs/protocol.md §1.1).
 pub fn encode_component(value: &str) -> String {
     encode(value, false)
 }
@@ -159,7 +159,7 @@ impl HubClient {
         ))
     }
 
-    /// `{endpoint}/{prefix}{id}/resolve/{rev}/{path}` (§1.1).
+    /// `{endpoint}/{prefix}{id}/resolve/{rev}/{path}` (docs/protocol.md §1.1).
     pub fn resolve_url(&self, repo: &RepoId, revision: &str, path: &str) -> Result<Url, HubError> {
         self.url(&format!(
             "{}{}/resolve/{}/{}",
@@ -185,7 +185,7 @@ impl HubClient {
         Ok(self.get_json::<RepoInfo>(&what, url).await?.0)
     }
 
-    /// The full recursive file listing at a commit, following `Link: rel="next"` pages (§3.2).
+    /// The full recursive file listing at a commit, following `Link: rel="next"` pages (docs/protocol.md §3.2).
     /// A listing with masked hashes is refused ([`HubErrorKind::ContentHidden`]), so it is
     /// never planned from nor cached.
     pub async fn list_tree(&self, repo: &RepoId, commit: &str) -> Result<Vec<TreeEntry>, HubError> {
@@ -252,7 +252,7 @@ impl HubClient {
         ))
     }
 
-    /// Metadata of specific paths at a commit, in one request (§3.3). Missing paths are absent
+    /// Metadata of specific paths at a commit, in one request (docs/protocol.md §3.3). Missing paths are absent
     /// from the answer.
     pub async fn paths_info(
         &self,
@@ -292,7 +292,7 @@ impl HubClient {
             .0)
     }
 
-    /// `GET /api/whoami-v2` (§3.4).
+    /// `GET /api/whoami-v2` (docs/protocol.md §3.4).
     pub async fn whoami(&self) -> Result<WhoAmI, HubError> {
         let url = self.url("api/whoami-v2")?;
         Ok(self
@@ -302,7 +302,7 @@ impl HubClient {
     }
 
     /// Pagination links are absolute and may name the upstream Hub even through a mirror
-    /// (§3.2). Keep their path and query but send them to the configured endpoint, so the
+    /// (docs/protocol.md §3.2). Keep their path and query but send them to the configured endpoint, so the
     /// token never travels to a host the user did not choose.
     fn rebase_on_endpoint(&self, next: &Url) -> Result<Url, HubError> {
         let endpoint = self.url("")?;

@@ -3,10 +3,10 @@
 //! Three rules from the reference shape this file:
 //! - The token is attached per request, and only when the URL's origin (scheme, host, port) is the
 //!   configured endpoint's. Never through `default_headers`: following a `Location` by hand with
-//!   such a client leaks the token to the CDN (rust-stack.md §2.1, the hf-hub bug).
+//!   such a client leaks the token to the CDN (docs/design.md §2.1, the hf-hub bug).
 //! - Redirects are followed by hand (`Policy::none()`), keeping the query string (the
-//!   `/api/resolve-cache/…?etag=…` hop needs it, hub-protocol.md §1.2, §1.4) and the token on
-//!   same-origin hops (renamed private repos need it, §1.4), dropping the token on any other hop.
+//!   `/api/resolve-cache/…?etag=…` hop needs it, docs/protocol.md §1.2, §1.4) and the token on
+//!   same-origin hops (renamed private repos need it, docs/protocol.md §1.4), dropping the token on any other hop.
 //! - Only http(s) redirect targets, at most [`MAX_REDIRECTS`] hops (issue #6).
 
 use std::future::Future;
@@ -35,7 +35,7 @@ const USER_AGENT: &str = concat!("hfget/", env!("CARGO_PKG_VERSION"), "; rust");
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Redirects {
     /// Follow hops that stay on the endpoint's origin; return the first hop to another host as
-    /// is. Metadata lives on that hop (`X-Linked-Etag`, `X-Linked-Size`, §1.2).
+    /// is. Metadata lives on that hop (`X-Linked-Etag`, `X-Linked-Size`, docs/protocol.md §1.2).
     EndpointOnly,
     /// Follow every hop (downloads); the token stays behind on other hosts.
     All,
@@ -71,7 +71,7 @@ pub struct Timeouts {
     /// Connect, and the headers of each hop (`HF_HUB_ETAG_TIMEOUT`, 10 s as in Python).
     pub metadata: Duration,
     /// The first body byte of a file: a pull-through mirror answers headers at once and may
-    /// send nothing while it fills its own cache (real-hub-2026.md §5), so this is longer and
+    /// send nothing while it fills its own cache (docs/real-hub.md §5), so this is longer and
     /// announced once it exceeds `idle`.
     pub first_byte: Duration,
     /// No byte for this long in the middle of a body drops the connection
@@ -483,7 +483,7 @@ impl HubClient {
     }
 
     /// Turns a non-2xx response into a [`HubError`], reading the JSON `{"error": …}` body when
-    /// `X-Error-Message` is absent (§4.1).
+    /// `X-Error-Message` is absent (docs/protocol.md §4.1).
     pub async fn decode_error(&self, response: Response) -> HubError {
         let mut details = error_details(&response, self.is_endpoint_origin(response.url()));
         // The token goes only to the endpoint's origin, so that is where it was sent.
@@ -531,7 +531,7 @@ pub fn error_details(response: &Response, from_endpoint: bool) -> ErrorResponse 
 }
 
 /// The server's message from a JSON error body (`error` as string or list, `error_description`,
-/// `errors[].message`), or the raw text when it is short and not HTML (§4.2 `_format`).
+/// `errors[].message`), or the raw text when it is short and not HTML (docs/protocol.md §4.2 `_format`).
 fn message_from_body(text: &str) -> Option<String> {
     let trimmed = text.trim();
     if trimmed.is_empty() {
@@ -573,7 +573,7 @@ pub fn accept_json() -> HeaderMap {
 }
 
 /// Reads a JSON body, telling "not JSON at all" (an HTML page from a proxy or a rate limiter,
-/// §3.4) apart from "JSON of the wrong shape".
+/// docs/protocol.md §3.4) apart from "JSON of the wrong shape".
 pub async fn read_json<T: serde::de::DeserializeOwned>(
     response: Response,
     idle: Duration,
@@ -682,7 +682,7 @@ fn warn_on_plain_http_token(endpoint: &Url, token: Option<&Token>) {
 /// `std::io::ErrorKind` of an I/O error, and hyper-util's proxy tunnel error. Never from the text
 /// of the outermost error, which contains the request URL: a repository named `tls-proxy` must
 /// not turn a refused connection into a "TLS handshake" or "proxy" problem. Mid-stream cuts
-/// surface as `is_body`/`is_decode` (rust-stack.md §2.4).
+/// surface as `is_body`/`is_decode` (docs/design.md §2.4).
 pub fn network_error(url: &Url, error: reqwest::Error) -> HubError {
     network_error_from(&strip_query(url), error)
 }

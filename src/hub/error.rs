@@ -1,7 +1,7 @@
 //! Hub errors: what a failed request means, decoded from the status, `X-Error-Code`, and — only to
-//! split cases the code does not — the `X-Error-Message` text (hub-protocol.md §4.1–4.2).
+//! split cases the code does not — the `X-Error-Message` text (docs/protocol.md §4.1–4.2).
 //!
-//! The Hub's wording changes over time (§4.3 lists three generations of the gate message), so the
+//! The Hub's wording changes over time (docs/protocol.md §4.3 lists three generations of the gate message), so the
 //! classification here never depends on a full sentence: a reworded message still lands in the
 //! right family through its status and code.
 
@@ -20,7 +20,7 @@ pub struct ErrorResponse {
     pub request_id: Option<String>,
     /// Whether the response came from the configured endpoint (as opposed to a CDN host).
     pub from_endpoint: bool,
-    /// Seconds to wait, from `RateLimit: …;t=` or `Retry-After` (§4.7).
+    /// Seconds to wait, from `RateLimit: …;t=` or `Retry-After` (docs/protocol.md §4.7).
     pub retry_after_secs: Option<u64>,
     /// Whether the failed request carried a token. A 401 to a sent token means the token is
     /// refused, whatever the wording (issue #10 finding 4: `Invalid username or password.` and
@@ -33,19 +33,19 @@ pub struct ErrorResponse {
 pub enum HubErrorKind {
     /// 404 `RepoNotFound` (authenticated caller): missing, private, or not visible to this token.
     RepoNotFound,
-    /// 401 without an error code on a repo route: anonymous caller, repo missing or private (§4.4).
+    /// 401 without an error code on a repo route: anonymous caller, repo missing or private (docs/protocol.md §4.4).
     AuthenticationRequired,
     RevisionNotFound,
     EntryNotFound,
     /// 401/403 `GatedRepo`: the account has no (approved) access request.
     GatedRepo,
-    /// 403 "Access to this resource is disabled." (§4.6).
+    /// 403 "Access to this resource is disabled." (docs/protocol.md §4.6).
     RepoDisabled,
-    /// 401 "Invalid credentials in Authorization header": the token itself is rejected (§4.4).
+    /// 401 "Invalid credentials in Authorization header": the token itself is rejected (docs/protocol.md §4.4).
     InvalidToken,
-    /// Any other 403 from the Hub: fine-grained token permissions, org policies (§4.3, §4.4).
+    /// Any other 403 from the Hub: fine-grained token permissions, org policies (docs/protocol.md §4.3, §4.4).
     Forbidden,
-    /// A 403 from a CDN host: the signed URL expired or was minted for another range (§4.9).
+    /// A 403 from a CDN host: the signed URL expired or was minted for another range (docs/protocol.md §4.9).
     /// Never an auth problem; the cure is to resolve the file again.
     SignedUrlRejected,
     /// A 404 (or 410) with no Hub error code from a host the endpoint redirected to: the Hub
@@ -66,7 +66,7 @@ pub enum HubErrorKind {
     /// The answer did not look like the Hub's: missing headers, malformed JSON, HTML, etc.
     Protocol(String),
     /// The listing masked the file hashes (64 asterisks): the Hub's way of saying this caller
-    /// may not read the content of a gated repo (real-hub-2026.md §2, issue #10).
+    /// may not read the content of a gated repo (docs/real-hub.md §2, issue #10).
     ContentHidden {
         path: String,
     },
@@ -222,7 +222,7 @@ impl HubError {
         self.response.as_ref().map(|r| r.status).filter(|s| *s != 0)
     }
 
-    /// Whether the request may succeed if made again (§4.8, §4.7, issue #6).
+    /// Whether the request may succeed if made again (docs/protocol.md §4.8, §4.7, issue #6).
     pub fn is_retryable(&self) -> bool {
         match &self.kind {
             HubErrorKind::RateLimited | HubErrorKind::ServerError => true,
@@ -276,7 +276,7 @@ impl HubError {
     }
 
     /// A mirror's own code for "my upstream is down" (olah 0.5.4: `504 ProxyTimeout`,
-    /// real-hub-2026.md §5): not a Hub server error.
+    /// docs/real-hub.md §5): not a Hub server error.
     pub fn is_mirror_upstream_failure(&self) -> bool {
         self.response
             .as_ref()
@@ -494,7 +494,7 @@ impl HubError {
     }
 }
 
-/// Maps a failed response to its family, in `hf_raise_for_status`' order (§4.2): error code
+/// Maps a failed response to its family, in `hf_raise_for_status`' order (docs/protocol.md §4.2): error code
 /// first, then the disabled-repo message, then status. Message wording is used only where the
 /// Hub sends no code (invalid token, disabled repo).
 pub fn classify(response: &ErrorResponse) -> HubErrorKind {

@@ -5,12 +5,12 @@
 //!
 //! - One call is one resolve: the signed URL the resolve mints is used for exactly the `Range`
 //!   it was minted for, once (Xet-era bridge URLs are bound to the range and expire,
-//!   real-hub-2026.md §4). The token goes only to the endpoint's origin ([`HubClient::send_once`]).
+//!   docs/real-hub.md §4). The token goes only to the endpoint's origin ([`HubClient::send_once`]).
 //! - The body has three clocks ([`Timeouts`]): headers within the metadata timeout, the first
 //!   byte within the longer first-byte timeout (announced once when it passes the idle timeout:
 //!   a mirror may be filling its cache), then no gap longer than the idle timeout.
 //! - [`FileBody::served_by_endpoint`] tells a pull-through mirror (bytes from the endpoint's
-//!   own origin, real-hub-2026.md §5) from the Hub (a redirect to a CDN host).
+//!   own origin, docs/real-hub.md §5) from the Hub (a redirect to a CDN host).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -66,7 +66,7 @@ pub struct FileBody {
     pub start: u64,
     /// One past the last byte it carries.
     pub end: u64,
-    /// A range was asked for and the server answered 200 with the whole file (§1.5).
+    /// A range was asked for and the server answered 200 with the whole file (docs/protocol.md §1.5).
     pub range_ignored: bool,
     /// The bytes come from the endpoint's own origin, not from a host it redirected to: a
     /// pull-through mirror such as olah.

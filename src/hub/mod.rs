@@ -1,7 +1,8 @@
 //! The Hub protocol: repository ids and URLs, the HTTP client (redirects, auth, retries), the API
 //! endpoints and their answers, and the decoding of Hub errors into families a user can act on.
 //!
-//! Reference: `../shared/reference/hub-protocol.md` (cited as §N throughout).
+//! What the code relies on about the Hub is written down in `docs/protocol.md`, and what real
+//! captures and mirrors showed in `docs/real-hub.md`; comments cite their sections.
 
 pub mod api;
 pub mod client;

@@ -5,7 +5,7 @@
 
 use std::fmt;
 
-/// The three kinds of repositories hfget downloads from (hub-protocol.md §1.1).
+/// The three kinds of repositories hfget downloads from (docs/protocol.md §1.1).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, clap::ValueEnum, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum RepoType {
@@ -92,7 +92,7 @@ impl RepoId {
         })
     }
 
-    /// `models--org--name`: the cache folder name, case preserved (§2.2).
+    /// `models--org--name`: the cache folder name, case preserved (docs/protocol.md §2.2).
     pub fn cache_folder_name(&self) -> String {
         format!(
             "{}--{}",
@@ -127,7 +127,7 @@ pub struct RepoArgument {
 }
 
 /// Parses `owner/name`, `datasets/owner/name`, `spaces/owner/name`,
-/// `hf://[datasets/|spaces/|models/]owner/name[@revision][/path]` (landscape.md §1.6), and a
+/// `hf://[datasets/|spaces/|models/]owner/name[@revision][/path]` (docs/design.md §4.2), and a
 /// pasted Hub URL ([`parse_web_url`]).
 pub fn parse_repo_argument(
     input: &str,

@@ -8,14 +8,14 @@
 //!   behind one NAT address do not retry in lockstep).
 //! - **The server's word wins**: an exhausted `RateLimit` (`"bucket";r=0;t=<secs>`) or a
 //!   delta-seconds `Retry-After` replaces the backoff, plus a second of jittered margin as
-//!   huggingface_hub does (`t + 1`, hub-protocol.md §4.7). A wait longer than
+//!   huggingface_hub does (`t + 1`, docs/protocol.md §4.7). A wait longer than
 //!   [`RetryPolicy::max_server_wait`] is not slept through: the error is reported with the reset
 //!   time instead.
 //! - **Progress resets the count**: a transfer gives up after
 //!   [`MAX_ATTEMPTS_WITHOUT_PROGRESS`] failures in a row *without a new byte*; a connection that
 //!   keeps delivering is never abandoned.
 //! - **Pace before the quota runs out**: [`Pacer`] reads `RateLimit`/`RateLimit-Policy` on every
-//!   Hub answer (real-hub-2026.md §1) and holds requests of a nearly spent bucket until its window
+//!   Hub answer (docs/real-hub.md §1) and holds requests of a nearly spent bucket until its window
 //!   resets, instead of spending the last requests and then eating 429s.
 
 use std::collections::HashMap;
@@ -99,7 +99,7 @@ impl RetryPolicy {
         }
         match server_wait(error) {
             Some(wait) if wait > self.max_server_wait => Decision::GiveUp,
-            // A second of margin, as huggingface_hub does (`t + 1`, §4.7), jittered so that
+            // A second of margin, as huggingface_hub does (`t + 1`, docs/protocol.md §4.7), jittered so that
             // the connections that all got the same 429 do not come back in the same instant.
             Some(wait) => {
                 Decision::RetryAfter(wait + Duration::from_millis(200 + random_u64() % 800))
@@ -164,7 +164,7 @@ pub fn server_wait(error: &HubError) -> Option<Duration> {
 }
 
 /// Seconds to wait before retrying, from the IETF `RateLimit` header (`…;r=0;t=42`) when it says
-/// the quota is exhausted, else from a delta-seconds `Retry-After` (§4.7).
+/// the quota is exhausted, else from a delta-seconds `Retry-After` (docs/protocol.md §4.7).
 pub fn retry_after_secs(ratelimit: Option<&str>, retry_after: Option<&str>) -> Option<u64> {
     let from_ratelimit = ratelimit
         .map(parse_ratelimit)
@@ -230,7 +230,7 @@ pub fn parse_policy_quota(value: &str, bucket: &str) -> Option<u64> {
 }
 
 /// Which bucket a request counts in, known before it is sent: every URL containing `/resolve/`
-/// counts as a resolve (hub-docs `rate-limits.md`, real-hub-2026.md §1); the rest is the API.
+/// counts as a resolve (hub-docs `rate-limits.md`, docs/real-hub.md §1); the rest is the API.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum RequestClass {
     Resolve,

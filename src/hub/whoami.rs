@@ -1,4 +1,4 @@
-//! The `GET /api/whoami-v2` answer (hub-protocol.md §3.4): who the token belongs to and what it
+//! The `GET /api/whoami-v2` answer (docs/protocol.md §3.4): who the token belongs to and what it
 //! may do. Every field is optional or defaulted: the schema grows, and a missing field must not
 //! turn a valid token into an error.
 
@@ -83,7 +83,7 @@ pub struct Entity {
     pub name: String,
 }
 
-/// Permissions that let a fine-grained token read repository contents (§3.4: `repo.content.read`
+/// Permissions that let a fine-grained token read repository contents (docs/protocol.md §3.4: `repo.content.read`
 /// on the owning user/org/repo; write implies read).
 pub const CONTENT_READ_PERMISSIONS: &[&str] = &["repo.content.read", "repo.write"];
 

@@ -3,7 +3,7 @@
 //! stdout is reserved for results (a path, or one JSON object) so `$(hfget download …)` works;
 //! commands write those themselves. This module only ever writes to stderr. A single global
 //! state decides how loud to be, and prints through the progress bars (`suspend`) so that a
-//! warning never tears a bar (rust-stack.md §4, indicatif patterns).
+//! warning never tears a bar (docs/design.md §3.1, indicatif patterns).
 
 pub mod progress;
 

@@ -576,7 +576,7 @@ fn without_room_for_a_resolve_claims_take_free_segments_but_never_split() {
     );
 }
 
-/// A fast link (issue #9 §6): a new connection takes only the last eighth of what is left, and
+/// A fast link (issue #9 docs/protocol.md §6): a new connection takes only the last eighth of what is left, and
 /// a connection that finished takes no more work.
 #[test]
 fn on_a_fast_link_a_probe_takes_the_last_eighth_and_finished_connections_stop() {

@@ -114,7 +114,7 @@ fn retry_after_prefers_exhausted_ratelimit() {
 
 #[test]
 fn a_mirrors_proxy_timeout_is_not_called_a_hub_server_error() {
-    // olah 0.5.4 `error_proxy_timeout` (real-hub-2026.md §5).
+    // olah 0.5.4 `error_proxy_timeout` (docs/real-hub.md §5).
     let error = HubError::from_response(response(504, Some("ProxyTimeout"), Some("Proxy Timeout")));
     assert_eq!(error.kind, HubErrorKind::ServerError);
     let text = error.to_string();
