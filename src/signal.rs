@@ -45,7 +45,15 @@ mod platform {
     use tokio::signal::unix::{Signal, SignalKind, signal};
 
     pub async fn stop_requested() -> StopSignal {
-        let listen = |kind: SignalKind| signal(kind).ok();
+        // A signal ignored when hfget started stays ignored: `nohup hfget …` must outlive the
+        // terminal, and installing a handler would replace the inherited "ignore".
+        let listen = |kind: SignalKind| {
+            if was_ignored(kind.as_raw_value()) {
+                None
+            } else {
+                signal(kind).ok()
+            }
+        };
         let (mut terminate, mut hangup) = (
             listen(SignalKind::terminate()),
             listen(SignalKind::hangup()),
@@ -55,6 +63,17 @@ mod platform {
             () = received(&mut terminate) => StopSignal::Terminate,
             () = received(&mut hangup) => StopSignal::Hangup,
         }
+    }
+
+    /// Whether the signal's disposition is "ignore" (inherited from the parent, as `nohup` and
+    /// some job runners set it). A null new action only reads it.
+    fn was_ignored(signal: i32) -> bool {
+        let mut current = std::mem::MaybeUninit::<libc::sigaction>::zeroed();
+        // SAFETY: with a null `act`, sigaction only writes the current disposition to `oldact`,
+        // which points to memory of the right type and size.
+        let queried = unsafe { libc::sigaction(signal, std::ptr::null(), current.as_mut_ptr()) };
+        // SAFETY: zeroed memory is a valid `sigaction`, and on success the kernel filled it in.
+        queried == 0 && unsafe { current.assume_init() }.sa_sigaction == libc::SIG_IGN
     }
 
     /// Resolves when `stream` delivers a signal; never, when its handler could not be installed.

@@ -289,6 +289,44 @@ fn sigterm_and_sighup_stop_like_ctrl_c_and_release_the_lease() {
     }
 }
 
+/// `nohup hfget …` (SIGHUP ignored by the parent) must outlive a closed terminal: a handler
+/// installed over the inherited "ignore" would stop it.
+#[test]
+fn a_sighup_ignored_by_the_parent_stays_ignored() {
+    let ctx = ctx();
+    ctx.emulator
+        .add_fault(Fault::on_cdn().action(FaultAction::Slow {
+            bytes_per_sec: 1_000_000,
+        }));
+    let hfget = ctx.command(&[]).get_program().to_owned();
+    let mut shell = std::process::Command::new("sh");
+    shell.env_clear().envs(
+        ctx.command(&[])
+            .get_envs()
+            .filter_map(|(k, v)| Some((k, v?))),
+    );
+    let child = shell
+        .args([
+            "-c",
+            "trap '' HUP; exec \"$0\" download acme/tiny model.safetensors",
+        ])
+        .arg(&hfget)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_partial(&ctx.cache(), 300_000);
+    send_signal(&child, "HUP");
+    let output = child.wait_with_output().unwrap();
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_blob_is_verified(&ctx);
+}
+
 /// Starts downloading the LFS file at 1 MB/s and returns once part of it is on disk.
 fn start_slow_download(ctx: &TestContext) -> Child {
     ctx.emulator
