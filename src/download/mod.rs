@@ -283,10 +283,13 @@ fn record_revision(
     let placed = std::fs::read_dir(&snapshot).is_ok_and(|mut entries| entries.next().is_some());
     // A repository with no files at all is complete with an empty snapshot: its ref lets an
     // offline rerun answer from the cache, as it would for any other complete download.
-    let empty_repository = succeeded
-        && tree::read(&cache.tree_path(commit))
-            .is_some_and(|entries| entries.iter().all(|entry| entry.kind != "file"));
-    if placed || empty_repository {
+    // Read only when nothing was placed, so a normal run does not read its listing again.
+    let empty_repository = || {
+        succeeded
+            && tree::read(&cache.tree_path(commit))
+                .is_some_and(|entries| entries.iter().all(|entry| entry.kind != "file"))
+    };
+    if placed || empty_repository() {
         cache.write_ref(&request.revision, commit)?;
     }
     Ok(())
