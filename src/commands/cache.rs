@@ -18,13 +18,14 @@ use crate::cache::scan::{self, CachedRepo, CachedRevision, Inventory, InventoryE
 use crate::cache::verify::{self, Expected, Verdict};
 use crate::cache::{CacheRepo, RepoPath};
 use crate::commands::print_stdout;
-use crate::download::verify::{ContentHasher, HashKind, hash_file_prefix};
-use crate::download::{self, DownloadRequest, Target as DownloadTarget, human_bytes};
+use crate::download::{self, DownloadRequest, Target as DownloadTarget};
 use crate::env::{Environment, Settings};
 use crate::error::{Error, exit};
+use crate::hash::{ContentHasher, HashKind, hash_file_prefix};
 use crate::hub::repo::{is_commit_hash, merge_revision, parse_repo_argument};
 use crate::hub::{HubClient, RepoId, RepoType};
 use crate::output;
+use crate::text::human_bytes;
 
 #[derive(Debug, Subcommand)]
 pub enum CacheCommand {

@@ -15,9 +15,7 @@ use crate::commands::doctor::{diagnose_with_sources, print_diagnosis};
 use crate::commands::print_stdout;
 use crate::doctor::{self, Cause, Subject};
 use crate::download::plan::FileFilter;
-use crate::download::{
-    self, DownloadError, DownloadReport, DownloadRequest, FileStatus, Target, human_bytes,
-};
+use crate::download::{self, DownloadError, DownloadReport, DownloadRequest, FileStatus, Target};
 use crate::env::{Environment, Settings};
 use crate::error::{Error, exit};
 use crate::hub::HubClient;
@@ -25,6 +23,7 @@ use crate::hub::HubError;
 use crate::hub::RepoType;
 use crate::hub::repo::{merge_revision, parse_repo_argument};
 use crate::output;
+use crate::text::human_bytes;
 
 #[derive(Debug, Args)]
 pub struct RepoArgs {

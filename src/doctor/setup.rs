@@ -298,7 +298,7 @@ fn cache_check(settings: &Settings) -> Check {
     }
     let _ = std::fs::remove_file(&probe);
     let free = fs4::available_space(cache)
-        .map(crate::download::human_bytes)
+        .map(crate::text::human_bytes)
         .unwrap_or_else(|_| "unknown".to_string());
     Check::pass(
         "cache",

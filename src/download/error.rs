@@ -86,3 +86,9 @@ fn at_revision(revision: &str) -> String {
         format!(" at revision '{revision}'")
     }
 }
+
+impl From<crate::files::TaskFailed> for DownloadError {
+    fn from(error: crate::files::TaskFailed) -> Self {
+        DownloadError::Task(error.to_string())
+    }
+}

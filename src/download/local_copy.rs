@@ -11,8 +11,9 @@ use std::path::{Path, PathBuf};
 
 use super::error::DownloadError;
 use super::plan::RemoteFile;
-use super::verify::{ContentHasher, hash_file_prefix, place};
+use super::verify::place;
 use crate::cache::CacheError;
+use crate::hash::{ContentHasher, hash_file_prefix};
 use crate::output::progress::FileProgress;
 
 const BUFFER: usize = 1 << 20;
@@ -35,7 +36,7 @@ impl LocalCopy {
         }
         let resumed = self.copy_rest()?;
         if self.hash_is_wrong()? {
-            remove(&self.incomplete)?;
+            crate::cache::remove_file(&self.incomplete)?;
             if resumed == 0 {
                 return Err(self.corrupt_blob());
             }
@@ -44,7 +45,7 @@ impl LocalCopy {
             self.progress.rewind(self.file.size);
             self.copy_rest()?;
             if self.hash_is_wrong()? {
-                remove(&self.incomplete)?;
+                crate::cache::remove_file(&self.incomplete)?;
                 return Err(self.corrupt_blob());
             }
         }
@@ -114,14 +115,6 @@ impl LocalCopy {
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(true),
             Err(e) => Err(CacheError::io("read", &self.incomplete, e).into()),
         }
-    }
-}
-
-fn remove(path: &Path) -> Result<(), DownloadError> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(CacheError::io("remove", path, e).into()),
     }
 }
 

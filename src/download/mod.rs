@@ -21,11 +21,12 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 use tokio::task::JoinSet;
 
+use crate::hash::{self, ContentHasher, HashKind};
+use crate::text::{closest_names, human_bytes};
 pub use error::DownloadError;
 use parallel::{FastFiles, ParallelEnd, ParallelTransfer};
-use plan::{FileFilter, RemoteFile, closest_names, remote_files};
+use plan::{FileFilter, RemoteFile, remote_files};
 use transfer::{Tally, Transfer};
-use verify::{ContentHasher, HashKind};
 use wait::WaitDisplay;
 
 use crate::cache::lease::{self, BlobClaim, Claim};
@@ -657,10 +658,6 @@ fn existing_ancestor(path: &Path) -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("."))
 }
 
-pub fn human_bytes(bytes: u64) -> String {
-    indicatif::BinaryBytes(bytes).to_string()
-}
-
 fn incomplete_path(request: &DownloadRequest, commit: &str, file: &RemoteFile) -> PathBuf {
     let _ = commit;
     match &request.target {
@@ -1036,7 +1033,7 @@ impl Job {
         let progress = self.progress.clone();
         let matches = transfer::blocking(move || -> std::io::Result<bool> {
             let mut hasher = ContentHasher::new(kind, size);
-            let total = verify::hash_file_reporting(&owned, size, &mut hasher, |read| {
+            let total = hash::hash_file_reporting(&owned, size, &mut hasher, |read| {
                 progress.advance(read);
             })?;
             let matches = total == size && hasher.finish() == etag;

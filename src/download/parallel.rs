@@ -75,8 +75,9 @@ use tokio::task::JoinSet;
 
 use super::error::DownloadError;
 use super::transfer::{Tally, Transfer, describe_interruption, file_len};
-use super::verify::{ContentHasher, HashKind, Settled, after_mismatch, hash_file_prefix, settle};
+use super::verify::{Settled, after_mismatch, settle};
 use crate::cache::CacheError;
+use crate::hash::{ContentHasher, HashKind, hash_file_prefix};
 use crate::hub::HubError;
 use crate::hub::error::{HubErrorKind, NetworkErrorKind};
 use crate::hub::fetch::FetchError;
@@ -1233,7 +1234,7 @@ fn open_state(incomplete: &Path, etag: &str, size: u64) -> Result<Opened, Downlo
     let layout = match read_sidecar(&sidecar, etag, size) {
         Some(chunks) if existing == size => chunks,
         _ if existing > size => {
-            remove_if_exists(incomplete)?;
+            crate::cache::remove_file(incomplete)?;
             layout_with_prefix(size, 0)
         }
         _ => layout_with_prefix(size, existing),
@@ -1302,16 +1303,8 @@ fn persist_now(shared: &Shared) -> Result<(), DownloadError> {
 }
 
 fn discard(incomplete: &Path, sidecar: &Path) -> Result<(), DownloadError> {
-    remove_if_exists(sidecar)?;
-    remove_if_exists(incomplete)
-}
-
-fn remove_if_exists(path: &Path) -> Result<(), DownloadError> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(CacheError::io("remove", path, e).into()),
-    }
+    crate::cache::remove_file(sidecar)?;
+    Ok(crate::cache::remove_file(incomplete)?)
 }
 
 fn task_error(error: tokio::task::JoinError) -> DownloadError {

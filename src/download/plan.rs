@@ -5,9 +5,9 @@
 use globset::{Glob, GlobSet, GlobSetBuilder};
 
 use super::error::DownloadError;
-use super::verify::HashKind;
 use crate::cache::RepoPath;
 use crate::cache::relpath::find_collision;
+use crate::hash::HashKind;
 use crate::hub::TreeEntry;
 
 /// `--include`/`--exclude`, with `huggingface_hub`'s semantics (`filter_repo_objects`): fnmatch
@@ -108,54 +108,6 @@ pub fn remote_files(entries: &[TreeEntry]) -> Result<Vec<RemoteFile>, DownloadEr
         return Err(DownloadError::PathCollision(a, b));
     }
     Ok(files)
-}
-
-/// Up to three names from `candidates` that look like `wanted` (typos, wrong folder, wrong case).
-pub fn closest_names<'a>(
-    wanted: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Vec<String> {
-    let wanted_lower = wanted.to_lowercase();
-    let wanted_base = wanted_lower
-        .rsplit('/')
-        .next()
-        .unwrap_or(&wanted_lower)
-        .to_string();
-    let mut scored: Vec<(usize, &str)> = candidates
-        .into_iter()
-        .map(|candidate| {
-            let lower = candidate.to_lowercase();
-            let base = lower.rsplit('/').next().unwrap_or(&lower);
-            let distance = if base == wanted_base {
-                0
-            } else {
-                edit_distance(&wanted_lower, &lower).min(edit_distance(&wanted_base, base) + 1)
-            };
-            (distance, candidate)
-        })
-        .collect();
-    let limit = (wanted.chars().count() / 3).max(3);
-    scored.retain(|(distance, _)| *distance <= limit);
-    scored.sort();
-    scored
-        .into_iter()
-        .take(3)
-        .map(|(_, name)| name.to_string())
-        .collect()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
-    }
-    previous[b.len()]
 }
 
 #[cfg(test)]

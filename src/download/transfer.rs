@@ -34,8 +34,9 @@ use tokio::io::{AsyncWriteExt, BufWriter};
 
 use super::error::DownloadError;
 use super::plan::RemoteFile;
-use super::verify::{ContentHasher, Settled, after_mismatch, hash_file_prefix, settle};
+use super::verify::{Settled, after_mismatch, settle};
 use crate::cache::CacheError;
+use crate::hash::{ContentHasher, hash_file_prefix};
 use crate::hub::error::HubErrorKind;
 use crate::hub::fetch::{FetchError, FileRange};
 use crate::hub::retry::{Attempts, MAX_ATTEMPTS_WITHOUT_PROGRESS, RetryPolicy};
@@ -192,7 +193,7 @@ impl Transfer<'_> {
         let mut offset = blocking(move || -> Result<u64, DownloadError> {
             let offset = file_len(&incomplete);
             if offset > size {
-                remove_file(&incomplete)?;
+                crate::cache::remove_file(&incomplete)?;
                 return Ok(0);
             }
             Ok(offset)
@@ -267,7 +268,7 @@ impl Transfer<'_> {
             // A 200 to a ranged request: the server ignored Range (docs/protocol.md §1.5). Start over.
             output::debug(|| format!("{}: server ignored Range; restarting", self.file.path));
             let incomplete = self.incomplete.clone();
-            blocking(move || remove_file(&incomplete))
+            blocking(move || crate::cache::remove_file(&incomplete).map_err(DownloadError::from))
                 .await
                 .and_then(|r| r)
                 .map_err(StreamError::Fatal)?;
@@ -342,9 +343,7 @@ pub(crate) fn describe_interruption(error: &HubError) -> String {
 pub(crate) async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, DownloadError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| DownloadError::Task(e.to_string()))
+    Ok(crate::files::blocking(work).await?)
 }
 
 async fn hash_prefix(
@@ -366,13 +365,4 @@ pub fn file_len(path: &Path) -> u64 {
 pub(crate) async fn file_len_async(path: &Path) -> Result<u64, DownloadError> {
     let owned = path.to_path_buf();
     blocking(move || file_len(&owned)).await
-}
-
-/// Removes a file that may not exist. Blocking.
-pub(crate) fn remove_file(path: &Path) -> Result<(), DownloadError> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(CacheError::io("remove", path, e).into()),
-    }
 }

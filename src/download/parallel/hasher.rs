@@ -38,7 +38,7 @@ use bytes::Bytes;
 use tokio::sync::Semaphore;
 
 use super::{Shared, read_exact_at};
-use crate::download::verify::ContentHasher;
+use crate::hash::ContentHasher;
 
 /// Chunks (about 400 KiB each on a fast link) handed to the hasher and not hashed yet: enough
 /// to ride out a scheduling hiccup, few enough to bound memory per file.
