@@ -1559,7 +1559,7 @@ async fn repair(
         force: false,
         dry_run: false,
         max_workers: 8,
-        tuning: download::parallel::Tuning::default(),
+        tuning: download::segmented::Tuning::default(),
         no_file_locks: settings.no_file_locks,
         lease_timeout: settings.lease_timeout,
         offline: false,

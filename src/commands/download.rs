@@ -292,7 +292,7 @@ fn build_request(args: &DownloadArgs, settings: &Settings) -> Result<DownloadReq
         force: args.force,
         dry_run: args.dry_run,
         max_workers: usize::from(args.max_workers),
-        tuning: crate::download::parallel::Tuning {
+        tuning: crate::download::segmented::Tuning {
             connections: args.connections.map(usize::from),
             chunk_size: args.chunk_size,
         },

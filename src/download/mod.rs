@@ -7,8 +7,8 @@
 pub mod error;
 mod local_copy;
 pub mod offline;
-pub mod parallel;
 pub mod plan;
+pub mod segmented;
 pub mod transfer;
 pub mod verify;
 mod wait;
@@ -24,8 +24,8 @@ use tokio::task::JoinSet;
 use crate::hash::{self, ContentHasher, HashKind};
 use crate::text::{closest_names, human_bytes};
 pub use error::DownloadError;
-use parallel::{FastFiles, ParallelEnd, ParallelTransfer};
 use plan::{FileFilter, RemoteFile, remote_files};
+use segmented::{FastFiles, ParallelEnd, ParallelTransfer};
 use transfer::{Tally, Transfer};
 use wait::WaitDisplay;
 
@@ -61,7 +61,7 @@ pub struct DownloadRequest {
     /// Files in flight at once.
     pub max_workers: usize,
     /// How large files are split into parallel ranges.
-    pub tuning: parallel::Tuning,
+    pub tuning: segmented::Tuning,
     /// Skip flock (`HFGET_NO_FILE_LOCKS`); leases still keep runs apart (issue #12).
     pub no_file_locks: bool,
     /// How long a silent lease on a blob lasts before another run takes it over.
@@ -617,14 +617,14 @@ fn check_free_space(
         .map(|p| {
             let partial = incomplete_path(request, commit, &p.remote);
             let (etag, size) = (&p.remote.etag, p.remote.size);
-            let mut on_disk = parallel::bytes_on_disk(&partial, etag, size);
+            let mut on_disk = segmented::bytes_on_disk(&partial, etag, size);
             // Cache partials have owner-unique names (issue #12): count the best one.
             if let Target::Cache(dir) = &request.target
                 && p.earlier_files
             {
                 let blobs = CacheRepo::new(dir, &request.repo).blobs_dir();
                 for candidate in lease::resumable_partials(&blobs, etag) {
-                    on_disk = on_disk.max(parallel::bytes_on_disk(&candidate, etag, size));
+                    on_disk = on_disk.max(segmented::bytes_on_disk(&candidate, etag, size));
                 }
             }
             size.saturating_sub(on_disk)
@@ -667,7 +667,7 @@ fn incomplete_path(request: &DownloadRequest, commit: &str, file: &RemoteFile) -
 }
 
 /// Runs every needed transfer, at most `max_workers` files at a time; large files also share a
-/// connection budget for their ranges ([`parallel::Tuning::budget`]). The first failure stops the
+/// connection budget for their ranges ([`segmented::Tuning::budget`]). The first failure stops the
 /// rest; partial files stay on disk for the next run. Returns the files another process
 /// downloaded while this one waited for them.
 async fn execute(
@@ -898,7 +898,7 @@ impl Job {
             lock_path: (!self.request.no_file_locks).then(|| cache.lock_path(etag)),
             timeout: self.request.lease_timeout,
             refetch: self.request.force,
-            progress: parallel::bytes_on_disk,
+            progress: segmented::bytes_on_disk,
             earlier_files: self.earlier_files,
         };
         // Partials of leases this job lost: the new owner adopted them (or started afresh), but
@@ -1052,7 +1052,7 @@ impl Job {
 async fn discard_partial(incomplete: &Path) {
     let incomplete = incomplete.to_path_buf();
     let _ = transfer::blocking(move || {
-        let _ = std::fs::remove_file(parallel::sidecar_path(&incomplete));
+        let _ = std::fs::remove_file(segmented::sidecar_path(&incomplete));
         let _ = std::fs::remove_file(&incomplete);
     })
     .await;

@@ -35,9 +35,10 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use super::hasher::FastFiles;
-use super::{RECORD_EVERY, Segment, WorkerContext, now_ms, persist_now, task_error, write_all_at};
+use super::{RECORD_EVERY, Segment, WorkerContext, now_ms, persist_now, task_error};
 use crate::cache::CacheError;
 use crate::download::error::DownloadError;
+use crate::files::write_all_at;
 
 /// Chunks a connection may have received but not written yet (hyper hands out up to about
 /// 400 KiB at a time): enough that the writer never waits for the network while the machine

@@ -37,7 +37,8 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::Semaphore;
 
-use super::{Shared, read_exact_at};
+use super::Shared;
+use crate::files::read_exact_at;
 use crate::hash::ContentHasher;
 
 /// Chunks (about 400 KiB each on a fast link) handed to the hasher and not hashed yet: enough
