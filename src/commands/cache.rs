@@ -1550,23 +1550,16 @@ async fn repair(
         },
         None => DownloadTarget::Cache(subject.cache_dir.clone()),
     };
-    let request = DownloadRequest {
-        repo: subject.repo.clone(),
-        revision: subject.commit.clone(),
-        files,
-        filter: download::plan::FileFilter::new(&[], &[])?,
-        target,
-        force: false,
-        dry_run: false,
-        max_workers: 8,
-        tuning: download::segmented::Tuning::default(),
-        no_file_locks: settings.no_file_locks,
-        lease_timeout: settings.lease_timeout,
+    let request =
+        DownloadRequest::for_files(subject.repo.clone(), subject.commit.clone(), files, target);
+    // A repair is asked for: it goes to the Hub even in offline mode's absence of doubt.
+    let options = download::Options {
         offline: false,
-        offline_variable: settings.offline_variable,
-        progress_bars: settings.progress_bars,
+        ..download::Options::from_settings(settings)
     };
-    download::download(client, &request).await?;
+    let session = download::Session::new(client.clone(), options);
+    let reporter = crate::output::reporter::TerminalReporter::new(settings.progress_bars);
+    download::run(&session, request, &reporter).await?;
     Ok(())
 }
 

@@ -1,14 +1,15 @@
 //! Integrity: every file is hashed while it streams and compared with the name the Hub gave it
 //! (docs/protocol.md §1.7): sha256 of the content for LFS files, the git blob sha1
 //! (`sha1("blob <len>\0" + content)`) for the rest. Nothing that fails this check is ever placed
-//! in the cache or the local folder (issue #2).
+//! in the cache or the local folder.
 
 use std::path::Path;
 
 use super::error::DownloadError;
-use super::plan::RemoteFile;
+use super::events::Events;
+use super::remote::RemoteFile;
+use super::report::Warning;
 use crate::cache::CacheError;
-use crate::output;
 
 /// How a finished transfer ended.
 #[derive(Debug, PartialEq, Eq)]
@@ -43,12 +44,13 @@ pub fn settle(
     Ok(Settled::Placed)
 }
 
-/// The integrity policy shared by both transfer paths (issue #6): after a hash mismatch the
+/// The integrity policy shared by both transfer paths: after a hash mismatch the
 /// bytes are gone and the file is fetched once more; a second mismatch is an error.
 pub(crate) fn after_mismatch(
     file: &RemoteFile,
     mismatches: &mut u32,
     actual: String,
+    events: &Events,
 ) -> Result<(), DownloadError> {
     *mismatches += 1;
     if *mismatches >= 2 {
@@ -59,12 +61,12 @@ pub(crate) fn after_mismatch(
             actual,
         });
     }
-    output::warn(format!(
-        "{} did not match its {} ({} expected, got {actual}); downloading it again.",
-        file.path,
-        file.kind.label(),
-        file.etag
-    ));
+    events.warn(Warning::Mismatch {
+        path: file.path.to_string(),
+        kind: file.kind.label(),
+        expected: file.etag.clone(),
+        actual,
+    });
     Ok(())
 }
 

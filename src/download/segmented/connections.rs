@@ -7,7 +7,7 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-impl ParallelTransfer<'_> {
+impl SegmentedTransfer<'_> {
     /// Runs the connections of one attempt until every segment is written: the first alone
     /// until its answer arrives (mirror or not), then the initial set, then growth and races.
     pub(super) async fn connections(
@@ -60,7 +60,7 @@ impl ParallelTransfer<'_> {
         let _fast_file = fast.then(|| context.fast_files.enter());
         if fast {
             shared.fast.store(true, Ordering::Release);
-            output::debug(|| {
+            context.transfer.events.debug(|| {
                 format!(
                     "{}: one connection brought {} MiB within {} ms: a fast link, so it stays alone unless a probe connection (the last eighth) pays",
                     context.transfer.path,
@@ -132,6 +132,9 @@ impl ParallelTransfer<'_> {
                         running,
                         limit,
                     );
+                    if let Some(line) = growth.take_trace() {
+                        context.transfer.events.debug(|| line);
+                    }
                     shared.fast.store(growth.is_fast(), Ordering::Release);
                     let fresh = shared.split_now(true, true);
                     let mut added = 0;

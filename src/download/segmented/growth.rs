@@ -1,15 +1,13 @@
 //! How many connections a file gets in adaptive mode: pure logic fed with throughput samples,
 //! and a CPU sampler that tells a CPU-bound machine apart.
 
-use super::*;
-
 use super::tuning::{GROWTH_FACTOR, GROWTH_WINDOW};
 
 /// The adaptive controller: grows the connections while a step raises the throughput by
 /// [`GROWTH_FACTOR`], and stops at the first step that does not. A step that paid almost in
 /// proportion (twice the connections, nearly twice the bytes: each connection is capped, as a
 /// CDN that limits every connection does) is followed by a bigger one, ×4 instead of ×2:
-/// issue #9 measured a 25 MB/s cap per connection, where the doubling alone took 1.4 s of a
+/// with a 25 MB/s cap per connection (docs/engine.md), the doubling alone took 1.4 s of a
 /// 3.2 s download to reach 32 connections.
 pub(super) struct Growth {
     pub(super) enabled: bool,
@@ -22,6 +20,15 @@ pub(super) struct Growth {
     /// The connections before and after the last step (0 before the first).
     pub(super) before_step: usize,
     pub(super) after_step: usize,
+    /// The last decision, in words, for the `-v` trace (taken by [`Growth::take_trace`]).
+    pub(super) trace: Option<String>,
+}
+
+fn connections(count: usize) -> String {
+    match count {
+        1 => "1 connection".to_string(),
+        n => format!("{n} connections"),
+    }
 }
 
 /// The idle share of the machine's CPU below which a fast link gets no probe connection.
@@ -91,6 +98,7 @@ impl Growth {
             settling: 0,
             before_step: 0,
             after_step: 0,
+            trace: None,
         }
     }
 
@@ -99,22 +107,25 @@ impl Growth {
         self.fast
     }
 
+    /// The last decision's trace line, once.
+    pub(super) fn take_trace(&mut self) -> Option<String> {
+        self.trace.take()
+    }
+
     /// Whether a fast link's probe is still to be decided.
     pub(super) fn may_probe(&self) -> bool {
         self.fast && self.enabled && self.after_step == 0
     }
 
     /// Told the share of the machine's CPU that was idle in the last window: with less than
-    /// [`PROBE_IDLE_CPU`] idle, a fast link is CPU-bound and the probe is skipped (issue #9
-    /// docs/protocol.md §6: two 1 GB files on 2 cores leave 3 % idle with one connection each).
+    /// [`PROBE_IDLE_CPU`] idle, a fast link is CPU-bound and the probe is skipped (docs/engine.md:
+    /// two 1 GB files on 2 cores leave 3 % idle with one connection each).
     pub(super) fn machine_idle(&mut self, idle: f64) {
         if self.may_probe() && idle < PROBE_IDLE_CPU {
-            output::debug(|| {
-                format!(
-                    "{:.0} % of the CPU idle: a fast link on a busy machine; no probe connection",
-                    idle * 100.0
-                )
-            });
+            self.trace = Some(format!(
+                "{:.0} % of the CPU idle: a fast link on a busy machine; no probe connection",
+                idle * 100.0
+            ));
             self.enabled = false;
         }
     }
@@ -158,14 +169,12 @@ impl Growth {
                 } else {
                     "before; no more connections"
                 };
-                output::debug(|| {
-                    format!(
-                        "{}: {:.1} MB/s, not {GROWTH_FACTOR}× the {:.1} MB/s {verdict}",
-                        output::counted(running as u64, "connection"),
-                        rate / 1e6,
-                        self.last_rate / 1e6
-                    )
-                });
+                self.trace = Some(format!(
+                    "{}: {:.1} MB/s, not {GROWTH_FACTOR}× the {:.1} MB/s {verdict}",
+                    connections(running),
+                    rate / 1e6,
+                    self.last_rate / 1e6
+                ));
                 self.enabled = false;
                 return 0;
             }
@@ -186,13 +195,11 @@ impl Growth {
             running * factor
         }
         .min(limit);
-        output::debug(|| {
-            format!(
-                "{}: {:.1} MB/s; trying {target}",
-                output::counted(running as u64, "connection"),
-                rate / 1e6,
-            )
-        });
+        self.trace = Some(format!(
+            "{}: {:.1} MB/s; trying {target}",
+            connections(running),
+            rate / 1e6,
+        ));
         self.last_rate = rate;
         self.before_step = running;
         self.after_step = target;

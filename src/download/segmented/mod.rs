@@ -1,4 +1,4 @@
-//! Large files over several connections (issues #5, #9): one *segment* per connection, each
+//! Large files over several connections: one *segment* per connection, each
 //! fetched with one resolve and one request, written with positional writes into one
 //! preallocated `.incomplete`, hashed in order, verified and placed by [`super::verify::settle`].
 //!
@@ -15,7 +15,7 @@
 //!   doubles them while the total throughput keeps growing (by [`GROWTH_FACTOR`] per step), up
 //!   to [`MAX_CONNECTIONS`]; a step that paid in proportion (capped connections) is followed by
 //!   a ×4 one; it stops at the first step that does not pay. A CDN that caps
-//!   each connection (issue #9 measured 25 MB/s) thus gets as many as it takes, an uncapped
+//!   each connection (25 MB/s was measured) thus gets as many as it takes, an uncapped
 //!   link stays at a few. A *fast link*, where the first connection alone writes
 //!   [`FAST_BYTES`] within [`FAST_WITHIN`] of its answer, keeps the file on that connection:
 //!   there the CPU (hashing, copying) is the limit, and more connections only move hashing to
@@ -38,7 +38,7 @@
 //!   fast link) to its own writer thread ([`writer`]), which `write_at`s them while the
 //!   connection keeps receiving: the bytes are copied once, into the page cache, never into a
 //!   buffer of ours first (that copy cost 2 GB of `memcpy` per two 1 GB files, on a CPU-bound
-//!   2-core machine, issue #9 docs/protocol.md §6). Memory is a few chunks per connection, whatever the file
+//!   2-core machine, docs/engine.md). Memory is a few chunks per connection, whatever the file
 //!   size. The file is preallocated so that a full disk fails at the start.
 //! - **Hashing from memory when bytes arrive in order.** sha256 and the git sha1 are
 //!   sequential. Each file has one hasher thread ([`hasher`]): the connection whose chunk is
@@ -73,6 +73,9 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore, watch};
 use tokio::task::JoinSet;
 
 use super::error::DownloadError;
+use super::events::Events;
+use super::in_flight::InFlight;
+use super::report::{Meter, TransferFigures, Warning};
 use super::transfer::{Tally, Transfer, describe_interruption, file_len};
 use super::verify::{Settled, after_mismatch, settle};
 use crate::cache::CacheError;
@@ -81,8 +84,6 @@ use crate::hub::HubError;
 use crate::hub::error::{HubErrorKind, NetworkErrorKind};
 use crate::hub::fetch::FetchError;
 use crate::hub::retry::{Attempts, RetryPolicy};
-use crate::output;
-use crate::output::progress::FileProgress;
 
 pub use hasher::FastFiles;
 pub use sidecar::{bytes_on_disk, sidecar_path};
@@ -106,7 +107,7 @@ mod writer;
 
 /// A large file's transfer: the same source and destination as the single-stream path, plus
 /// how to split it and what all large files share.
-pub struct ParallelTransfer<'a> {
+pub struct SegmentedTransfer<'a> {
     pub transfer: &'a Transfer<'a>,
     pub tuning: Tuning,
     /// The connection budget all large files share.
@@ -115,11 +116,14 @@ pub struct ParallelTransfer<'a> {
     pub mirror: Arc<AtomicBool>,
     /// The files on a fast link now: where hashing runs ([`hasher`]).
     pub fast_files: Arc<FastFiles>,
+    /// Learns of the writer and hasher threads, which outlive a cancelled transfer until
+    /// their queues are written.
+    pub in_flight: InFlight,
 }
 
 /// How a parallel transfer ended, when it did not fail.
 #[derive(Debug, PartialEq, Eq)]
-pub enum ParallelEnd {
+pub enum SegmentedEnd {
     /// Verified and renamed into place.
     Placed,
     /// The server ignores `Range`; the partial state was removed and the caller should stream
@@ -133,8 +137,8 @@ enum AttemptEnd {
     RangesIgnored,
 }
 
-impl ParallelTransfer<'_> {
-    pub async fn run(&self) -> Result<ParallelEnd, DownloadError> {
+impl SegmentedTransfer<'_> {
+    pub async fn run(&self) -> Result<SegmentedEnd, DownloadError> {
         let mut corrupt_attempts = 0;
         let mut first = true;
         loop {
@@ -142,20 +146,25 @@ impl ParallelTransfer<'_> {
             first = false;
             match end {
                 AttemptEnd::Verified => {
-                    self.transfer.progress.finish();
-                    return Ok(ParallelEnd::Placed);
+                    self.transfer.meter.finish();
+                    return Ok(SegmentedEnd::Placed);
                 }
                 AttemptEnd::RangesIgnored => {
-                    output::debug(|| {
+                    self.transfer.events.debug(|| {
                         format!(
                             "{}: the server ignores Range; using one connection",
                             self.transfer.file.path
                         )
                     });
-                    return Ok(ParallelEnd::RangesUnsupported);
+                    return Ok(SegmentedEnd::RangesUnsupported);
                 }
                 AttemptEnd::Corrupt { actual } => {
-                    after_mismatch(self.transfer.file, &mut corrupt_attempts, actual)?;
+                    after_mismatch(
+                        self.transfer.file,
+                        &mut corrupt_attempts,
+                        actual,
+                        &self.transfer.events,
+                    )?;
                 }
             }
         }
@@ -177,17 +186,18 @@ impl ParallelTransfer<'_> {
             self.transfer.file.etag.clone(),
             size,
             ContentHasher::new(self.transfer.file.kind, size),
+            self.in_flight.enter(),
         ));
         let credited = shared.written_bytes();
         if credited > 0 {
-            output::debug(|| {
+            self.transfer.events.debug(|| {
                 format!(
                     "{}: resuming with {credited} of {size} bytes on disk",
                     self.transfer.file.path
                 )
             });
         }
-        self.transfer.progress.advance_resumed(credited);
+        self.transfer.meter.advance_resumed(credited);
         if first {
             self.transfer.tally.resumed(credited);
         }
@@ -220,7 +230,7 @@ impl ParallelTransfer<'_> {
                     Err(error)
                 }
                 WorkerError::RangesIgnored => {
-                    self.transfer.progress.rewind(shared.written_bytes());
+                    self.transfer.meter.rewind(shared.written_bytes());
                     self.transfer.tally.take_back(
                         shared.progress.load(Ordering::Acquire),
                         if first { credited } else { 0 },
@@ -237,7 +247,7 @@ impl ParallelTransfer<'_> {
             DownloadError::from(CacheError::io("read", &self.transfer.incomplete, e))
         })?;
         if shared.rehash.load(Ordering::Acquire) {
-            output::debug(|| {
+            self.transfer.events.debug(|| {
                 format!(
                     "{}: bytes hashed on arrival came from another request (a split or a race); hashing the file again from disk",
                     self.transfer.file.path
@@ -254,7 +264,19 @@ impl ParallelTransfer<'_> {
         }
         let (from_memory, read_back) = shared.hash_paths();
         let hashed = started.elapsed();
-        output::debug(|| {
+        self.transfer.tally.engine(TransferFigures {
+            segments: shared.segment_count() as u64,
+            peak_connections: shared.peak_connections.load(Ordering::Relaxed) as u64,
+            hashed_from_memory: from_memory,
+            hashed_from_disk: if shared.rehash.load(Ordering::Acquire) {
+                size
+            } else {
+                read_back
+            },
+            hash_lag_ms: (hashed - bytes_in).as_millis() as u64,
+            ..TransferFigures::default()
+        });
+        self.transfer.events.debug(|| {
             format!(
                 "{}: every byte in after {:.2} s, hashed {:.2} s later; {from_memory} bytes hashed from memory, {read_back} read back from the page cache; {} segment requests, {} segments, at most {} connections at once",
                 self.transfer.file.path,
@@ -284,7 +306,7 @@ impl ParallelTransfer<'_> {
         match settled {
             Settled::Placed => Ok(AttemptEnd::Verified),
             Settled::Corrupt { actual } => {
-                self.transfer.progress.rewind(size);
+                self.transfer.meter.rewind(size);
                 Ok(AttemptEnd::Corrupt { actual })
             }
         }

@@ -2,6 +2,7 @@
 //! and when a last range is raced.
 
 use super::*;
+use crate::download::in_flight::Token;
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
@@ -44,6 +45,9 @@ pub(super) struct Shared {
     /// A fast link (see [`Split::BackEighth`]) whose probe has not paid (yet): new
     /// connections take the last eighth, finished ones no further work.
     pub(super) fast: AtomicBool,
+    /// Dropped with the last holder of this state (the writer and hasher threads among them):
+    /// then nothing of this transfer writes any more.
+    pub(super) _in_flight: Token,
 }
 
 pub(super) struct Segment {
@@ -142,6 +146,7 @@ impl Shared {
         etag: String,
         size: u64,
         hasher: ContentHasher,
+        in_flight: Token,
     ) -> Shared {
         Shared {
             file: opened.file,
@@ -169,6 +174,7 @@ impl Shared {
             fast: AtomicBool::new(false),
             recorded_ms: AtomicU64::new(0),
             rehash: AtomicBool::new(false),
+            _in_flight: in_flight,
         }
     }
 
@@ -250,7 +256,7 @@ impl Shared {
         // The lowest segment with at least half the largest remainder, not the largest: the
         // splits then finish the file roughly in order, so the read-back hasher keeps up
         // during the download instead of hashing nearly all of it after the last byte (SHA-256
-        // is sequential). Issue #9 case (7), 32 capped connections: 2.37 s against 2.64 s,
+        // is sequential). With 32 capped connections: 2.37 s against 2.64 s,
         // the hash done 0.03 s after the last byte instead of 0.50 s, for 53 segment requests
         // instead of 33.
         let largest = candidates.iter().map(|c| c.2).max()?;
@@ -405,7 +411,7 @@ pub(super) enum Split {
     Half,
     /// The last eighth of what is left: a fast link's *probe*. When one connection alone
     /// brings hundreds of MB/s, the machine, not the link, is usually the limit (a 2-core
-    /// machine hashing two 1 GB files is CPU-bound with one connection each, issue #9 docs/protocol.md §6).
+    /// machine hashing two 1 GB files is CPU-bound with one connection each, docs/engine.md).
     /// More connections then bring nothing, and every byte they fetch ahead of the hash
     /// position is hashed after the last one arrives, read back cold from the page cache
     /// (measured: 16 connections 1.66 s against one's 1.58 s, median of 9). A probe that does

@@ -13,6 +13,7 @@ fn shared_for(dir: &Path, etag: &str, size: u64) -> Arc<Shared> {
         etag.to_string(),
         size,
         ContentHasher::new(HashKind::Sha256, size),
+        crate::download::in_flight::InFlight::default().enter(),
     ))
 }
 
@@ -233,7 +234,7 @@ fn without_room_for_a_resolve_claims_take_free_segments_but_never_split() {
     );
 }
 
-/// A fast link (issue #9 docs/protocol.md §6): a new connection takes only the last eighth of what is left, and
+/// A fast link (docs/engine.md): a new connection takes only the last eighth of what is left, and
 /// a connection that finished takes no more work.
 #[test]
 fn on_a_fast_link_a_probe_takes_the_last_eighth_and_finished_connections_stop() {
@@ -266,7 +267,7 @@ fn on_a_fast_link_a_probe_takes_the_last_eighth_and_finished_connections_stop() 
 }
 
 /// Splits go to the lowest segment with at least half the largest remainder, so that the file
-/// completes roughly in order and the read-back hasher keeps up (issue #9, case 7).
+/// completes roughly in order and the read-back hasher keeps up.
 #[test]
 fn splits_favour_the_lowest_segment_that_still_has_much_to_do() {
     let dir = tempfile::tempdir().unwrap();

@@ -7,12 +7,11 @@ use std::time::Duration;
 pub(super) const SPLIT_MARGIN: u64 = 512 << 10;
 pub(super) const SIDECAR_VERSION: u32 = 1;
 /// The most bytes a segment writes between two updates of the progress record (fewer with a
-/// smaller `--chunk-size`): what a killed run's successor may fetch again, per connection
-/// (issue #12).
+/// smaller `--chunk-size`): what a killed run's successor may fetch again, per connection.
 pub(super) const RECORD_EVERY: u64 = 4 << 20;
 /// ... and at most this often per file. A record is a write and a rename; on a fast link
 /// every 4 MiB meant 250 of them per GB, which cost about 5 % of a CPU-bound download's wall
-/// time (issue #9 docs/protocol.md §6: two 1 GB files, 1.70 s against 1.61 s, medians of 7). A killed run's
+/// time (docs/engine.md: two 1 GB files, 1.70 s against 1.61 s, medians of 7). A killed run's
 /// successor then fetches again at most this long's worth of bytes per connection.
 pub(super) const RECORD_INTERVAL: Duration = Duration::from_millis(100);
 /// Connections a large file starts with in adaptive mode.

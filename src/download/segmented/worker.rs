@@ -13,8 +13,9 @@ pub(super) struct TransferRef {
     pub(super) commit: String,
     pub(super) path: String,
     pub(super) size: u64,
-    pub(super) progress: FileProgress,
+    pub(super) meter: Meter,
     pub(super) tally: Arc<Tally>,
+    pub(super) events: Events,
 }
 
 impl TransferRef {
@@ -25,8 +26,9 @@ impl TransferRef {
             commit: transfer.commit.to_string(),
             path: transfer.file.path.to_string(),
             size: transfer.file.size,
-            progress: transfer.progress.clone(),
+            meter: transfer.meter.clone(),
             tally: transfer.tally.clone(),
+            events: transfer.events.clone(),
         }
     }
 }
@@ -174,7 +176,7 @@ pub(super) async fn fetch_segment(
             Err(RangeError::Worker(error)) => return Err(error),
         };
         // Progress anywhere in the file counts: a file still flowing on other connections is
-        // never given up because one of them keeps failing (issue #9).
+        // never given up because one of them keeps failing.
         if shared.progress.load(Ordering::Acquire) > file_before {
             attempts.progressed();
         }
@@ -189,14 +191,13 @@ pub(super) async fn fetch_segment(
             ));
         };
         let _ = persist(&context.shared).await;
-        output::warn(format!(
-            "{}: {}; resuming bytes {}-{} in {:.1} s.",
-            context.transfer.path,
-            describe_interruption(&error),
-            segment.frontier(),
-            segment.end().saturating_sub(1),
-            wait.as_secs_f64()
-        ));
+        context.transfer.events.warn(Warning::Resuming {
+            path: context.transfer.path.clone(),
+            reason: describe_interruption(&error),
+            from: segment.frontier(),
+            to: Some(segment.end().saturating_sub(1)),
+            wait_seconds: wait.as_secs_f64(),
+        });
         tokio::time::sleep(wait).await;
     }
 }
@@ -228,6 +229,7 @@ pub(super) async fn fetch_range(
         }
         .into(),
     };
+    transfer.tally.requested();
     let opened = transfer
         .client
         .open_range(crate::hub::fetch::FileRange {
@@ -253,7 +255,7 @@ pub(super) async fn fetch_range(
         return Err(RangeError::Worker(WorkerError::RangesIgnored));
     }
     if body.served_by_endpoint && context.lfs && !context.mirror.swap(true, Ordering::AcqRel) {
-        output::debug(|| {
+        transfer.events.debug(|| {
             format!(
                 "{}: the endpoint serves LFS bytes itself (a pull-through mirror); at most {MIRROR_CONNECTIONS} connections per file, {} MiB blocks",
                 transfer.path,

@@ -1,7 +1,7 @@
 //! A connection's writer: one blocking thread per connection that writes the body's chunks
 //! where they belong and publishes the segment's progress.
 //!
-//! Why a thread of its own (issue #9 docs/protocol.md §6): on a fast link a 2-core machine is CPU-bound, and
+//! Why a thread of its own (docs/engine.md): on a fast link a 2-core machine is CPU-bound, and
 //! the work per byte is receiving it (the kernel's copy out of the socket), hashing it and
 //! writing it (the kernel's copy into the page cache). When the connection waited for each
 //! write before reading on, the two halves took turns and about a fifth of the CPU stayed idle
@@ -179,7 +179,7 @@ fn write_chunk(
     let shared = &context.shared;
     let new_bytes = place_chunk(shared, segment, position, bytes, hashed)?;
     if new_bytes > 0 {
-        context.transfer.progress.advance(new_bytes);
+        context.transfer.meter.advance(new_bytes);
         context.transfer.tally.fetched(new_bytes);
     }
     shared.wake_hasher();

@@ -38,7 +38,7 @@ fn growth_doubles_while_it_pays_and_stops_when_it_does_not() {
 }
 
 /// A CDN that caps every connection: doubling the connections doubles the bytes, so the next
-/// step is ×4 (issue #9: 25 MB/s per connection).
+/// step is ×4 (25 MB/s per connection).
 #[test]
 fn growth_that_pays_in_proportion_takes_a_bigger_step() {
     let mut growth = Growth::new(true, false);

@@ -227,7 +227,7 @@ fn sha256_of(bytes: &[u8]) -> String {
 
 #[test]
 fn in_a_race_the_loser_never_overwrites_what_the_winner_wrote_and_hashed() {
-    // A CDN that sends a different body on the slow connection (issue #9, "what is verified
+    // A CDN that sends a different body on the slow connection ("what is verified
     // is what was written"): before each chunk was clipped to the frontier, the loser's
     // late bytes overwrote the winner's, and the digest checked bytes no longer on disk.
     let dir = tempfile::tempdir().unwrap();
