@@ -1,4 +1,4 @@
-//! Engine v2 (issue #9), against the emulator's opt-in 2026 conditions: the resolver quota
+//! Engine v2, against the emulator's opt-in 2026 conditions: the resolver quota
 //! paced without a single 429, one resolve per segment, connections that adapt to a capped CDN,
 //! a slow connection that does not hold the file back, a pull-through mirror's blocks, the
 //! three timeouts, and fetched-versus-resumed bytes in the summary. Counts come from the
@@ -257,7 +257,7 @@ fn one_slow_connection_does_not_hold_the_file_back() {
 #[test]
 fn behind_a_mirror_a_file_inside_one_block_is_one_request() {
     // olah holds requests for a block it is still filling; with 16 MiB ranges inside one
-    // 64 MiB block the old engine waited past its read timeout and failed (issue #9).
+    // 64 MiB block the old engine waited past its read timeout and failed.
     let scenario = one_file("acme/big", "big.bin", 40 * MIB).mirror_mode(
         MirrorMode::new()
             .upstream_bytes_per_sec(20_000_000)
@@ -477,7 +477,7 @@ fn bytes_discarded_for_a_server_that_ignores_range_are_not_reported_as_kept() {
 }
 
 /// Through a real olah 0.5.4 (`HFGET_TEST_OLAH`; skipped with a note outside CI): the case that
-/// failed before issue #9 — a slow upstream, a file of several 16 MiB ranges inside one 64 MiB
+/// failed before the engine's mirror mode — a slow upstream, a file of several 16 MiB ranges inside one 64 MiB
 /// olah block, default flags.
 mod through_olah {
     use super::*;
@@ -509,7 +509,7 @@ mod through_olah {
             out.stderr
         );
         assert!(peak <= 2, "{peak}");
-        // olah makes one upstream resolve per client request (real-hub-2026.md §5).
+        // olah makes one upstream resolve per client request (docs/real-hub.md §5).
         let upstream = hub_resolves(&ctx, "big.bin");
         assert!(upstream.len() <= 2, "{upstream:#?}\n{}", olah.log());
     }
