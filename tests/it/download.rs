@@ -272,6 +272,22 @@ fn include_exclude_and_dry_run() {
         .run(&["download", "acme/tiny", "--include", "*.gguf", "--json"])
         .success();
     assert_eq!(none.json()["files"], serde_json::json!([]));
+    // The warning is in the report too, by a name scripts can match and with its sentence.
+    let warnings = &none.json()["warnings"];
+    assert_eq!(warnings[0]["kind"], "nothing_matches", "{}", none.stdout);
+    assert!(
+        warnings[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("no file of acme/tiny matches")),
+        "{}",
+        none.stdout
+    );
+    assert_eq!(
+        warnings.as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        none.stdout
+    );
 }
 
 #[test]

@@ -447,13 +447,23 @@ fn killed_halfway(args: &[&str]) -> TestContext {
 #[test]
 fn a_resumed_file_reports_what_was_fetched_and_what_was_kept() {
     let ctx = killed_halfway(&RESUME_ARGS);
-    let out = ctx.run(&RESUME_ARGS).success();
+    let out = ctx.run(&[&RESUME_ARGS[..], &["--json"]].concat()).success();
     assert!(
         out.stderr.contains("kept from an earlier run"),
         "{}",
         out.stderr
     );
     assert_verified(&ctx, "acme/big", "big.bin", 8 * MIB, 9);
+    // The same account in the report: every byte either fetched now or kept, some of each.
+    let report: serde_json::Value = serde_json::from_str(&out.stdout).unwrap();
+    let transfer = &report["files"][0]["transfer"];
+    let (fetched, kept) = (
+        transfer["bytes_fetched"].as_u64().unwrap(),
+        transfer["bytes_kept"].as_u64().unwrap(),
+    );
+    assert!(kept > 0 && fetched > 0, "{}", out.stdout);
+    assert_eq!(fetched + kept, 8 * MIB, "{}", out.stdout);
+    assert_eq!(report["bytes_kept"].as_u64(), Some(kept), "{}", out.stdout);
 }
 
 /// A server that starts ignoring `Range` after a run was killed: the kept bytes are discarded
