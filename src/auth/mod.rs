@@ -25,6 +25,7 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::env::{self, Environment, Settings};
+use crate::exit::{self, Class};
 pub use keyring::{KeyringError, KeyringHandle, Unavailable};
 pub use token::Token;
 
@@ -241,6 +242,39 @@ pub enum AuthError {
 impl From<crate::hub::HubError> for AuthError {
     fn from(error: crate::hub::HubError) -> AuthError {
         AuthError::Hub(Box::new(error))
+    }
+}
+
+impl AuthError {
+    /// The family and the stable cause of this failure (docs/exit-codes.md).
+    pub fn classify(&self) -> Class {
+        match self {
+            AuthError::NoToken { .. } | AuthError::OrgToken { .. } => {
+                Class::new(exit::TOKEN, "no_token")
+            }
+            AuthError::InvalidToken { .. } | AuthError::LoginRejected { .. } => {
+                Class::new(exit::TOKEN, "invalid_token")
+            }
+            // No token given at all: a usage error, of the "no token" kind.
+            AuthError::EmptyToken => Class::new(exit::USAGE, "no_token"),
+            AuthError::InvalidLoginName { .. }
+            | AuthError::UnknownLogin { .. }
+            | AuthError::AmbiguousLogin { .. } => Class::new(exit::USAGE, "usage"),
+            AuthError::OAuth(error) => error.classify(),
+            AuthError::Oidc(error) => error.classify(),
+            AuthError::Hub(error) => error.classify(),
+            AuthError::LoginInterrupted => Class::new(exit::INTERRUPTED, "interrupted"),
+            AuthError::Offline { .. } => Class::new(exit::OFFLINE, "offline"),
+            AuthError::ReadTokenFile { .. }
+            | AuthError::WriteTokenFile { .. }
+            | AuthError::ReadState { .. }
+            | AuthError::CorruptState { .. }
+            | AuthError::StoredTokensSyntax { .. }
+            | AuthError::ReadInput { .. }
+            | AuthError::KeyringUnavailable { .. }
+            | AuthError::KeyringNeeded { .. }
+            | AuthError::Keyring(_) => Class::new(exit::LOCAL, "local_filesystem"),
+        }
     }
 }
 

@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use super::Token;
 use crate::env::{self, Environment, Settings};
-use crate::exit;
+use crate::exit::{self, Class};
 use crate::hub::client::{Redirects, accept_json, read_json};
 use crate::hub::{HubClient, HubError};
 
@@ -84,28 +84,16 @@ fn describe(description: &Option<String>) -> String {
 }
 
 impl OAuthError {
-    pub fn exit_code(&self) -> u8 {
+    /// The family and the stable cause of this failure (docs/exit-codes.md).
+    pub fn classify(&self) -> Class {
         match self {
             OAuthError::DeviceRequest(error) | OAuthError::RefreshFailed { source: error, .. } => {
-                error.exit_code()
+                error.classify()
             }
-            OAuthError::Denied
-            | OAuthError::Expired { .. }
-            | OAuthError::Refused { .. }
-            | OAuthError::RefreshRefused { .. } => exit::TOKEN,
-        }
-    }
-
-    /// A stable name for `--json` failures.
-    pub fn cause(&self) -> &'static str {
-        match self {
-            OAuthError::DeviceRequest(error) | OAuthError::RefreshFailed { source: error, .. } => {
-                error.cause()
-            }
-            OAuthError::Denied => "browser_login_denied",
-            OAuthError::Expired { .. } => "browser_login_code_expired",
-            OAuthError::Refused { .. } => "browser_login_refused",
-            OAuthError::RefreshRefused { .. } => "browser_login_expired",
+            OAuthError::Denied => Class::new(exit::TOKEN, "browser_login_denied"),
+            OAuthError::Expired { .. } => Class::new(exit::TOKEN, "browser_login_code_expired"),
+            OAuthError::Refused { .. } => Class::new(exit::TOKEN, "browser_login_refused"),
+            OAuthError::RefreshRefused { .. } => Class::new(exit::TOKEN, "browser_login_expired"),
         }
     }
 

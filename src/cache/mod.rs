@@ -29,6 +29,7 @@ pub mod verify;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
+use crate::exit::{self, Class};
 use crate::hub::RepoId;
 pub use relpath::{RepoPath, UnsafePath};
 
@@ -51,6 +52,17 @@ pub enum CacheError {
     },
     #[error(transparent)]
     UnsafePath(#[from] UnsafePath),
+}
+
+impl CacheError {
+    /// The family and the stable cause of this failure (docs/exit-codes.md). An unsafe name is
+    /// the same failure wherever it is caught: a hostile or broken listing, never the local disk.
+    pub fn classify(&self) -> Class {
+        match self {
+            CacheError::UnsafePath(_) => Class::new(exit::INTEGRITY, "unsafe_listing"),
+            CacheError::Io { .. } => Class::new(exit::LOCAL, "local_filesystem"),
+        }
+    }
 }
 
 /// Where the folder of a failed write came from.

@@ -93,7 +93,7 @@ pub async fn check_setup(
                 "network",
                 first_line(&error.to_string()),
                 transport_fix(error),
-                error.exit_code(),
+                error.classify().code,
             ));
             None
         }

@@ -9,7 +9,7 @@ fn unsafe_path() -> UnsafePath {
     }
 }
 
-/// Issue #13: an unsafe name is one failure (the listing's), whichever layer caught it.
+/// An unsafe name is one failure (the listing's), whichever layer caught it.
 #[test]
 fn an_unsafe_path_has_one_exit_code_and_one_cause() {
     let errors = [
@@ -19,11 +19,11 @@ fn an_unsafe_path_has_one_exit_code_and_one_cause() {
     ];
     for error in &errors {
         assert_eq!(error.exit_code(), exit::INTEGRITY, "{error:?}");
-        assert_eq!(error.cause(), "unsafe_listing", "{error:?}");
+        assert_eq!(error.classify().cause, "unsafe_listing", "{error:?}");
     }
 }
 
-/// Issue #13: a token that cannot be a header value is a token problem, and a client that
+/// A token that cannot be a header value is a token problem, and a client that
 /// cannot be built is not "the Hub's answers look wrong" (exit 8).
 #[test]
 fn local_client_failures_are_not_protocol_errors() {

@@ -8,6 +8,7 @@
 use std::fmt;
 
 use super::transport::{ProxyRoute, TransportError, TrustSource};
+use crate::exit::Class;
 
 /// The facts of one failed HTTP exchange, kept for diagnosis and for the "Request ID" line.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -538,66 +539,45 @@ pub fn classify(response: &ErrorResponse) -> HubErrorKind {
 pub use super::retry::retry_after_secs;
 
 impl HubError {
-    /// The exit code of this failure's family (README "Exit codes").
-    pub fn exit_code(&self) -> u8 {
-        use crate::exit;
-        match &self.kind {
-            HubErrorKind::RepoNotFound
-            | HubErrorKind::RevisionNotFound
-            | HubErrorKind::EntryNotFound => exit::NOT_FOUND,
-            HubErrorKind::AuthenticationRequired
-            | HubErrorKind::InvalidToken
-            | HubErrorKind::Forbidden => exit::TOKEN,
-            HubErrorKind::GatedRepo
-            | HubErrorKind::RepoDisabled
-            | HubErrorKind::ContentHidden { .. } => exit::ACCESS,
-            HubErrorKind::Network(_) | HubErrorKind::ProxyAuth => exit::NETWORK,
-            HubErrorKind::Transport(_) => exit::USAGE,
-            HubErrorKind::RateLimited
-            | HubErrorKind::ServerError
-            | HubErrorKind::SignedUrlRejected
-            | HubErrorKind::StorageNotFound => exit::HUB_UNAVAILABLE,
-            HubErrorKind::Protocol(_) => exit::INTEGRITY,
-            HubErrorKind::Offline => exit::OFFLINE,
-            HubErrorKind::BadEndpoint(_) => exit::USAGE,
-            HubErrorKind::TokenNotSendable => exit::TOKEN,
-            HubErrorKind::ClientSetup(_) => exit::FAILURE,
-            HubErrorKind::UnexpectedStatus => exit::FAILURE,
-        }
-    }
-
-    /// A stable, machine-readable name for `--json` (issue #13.9), the doctor's where it has one.
-    pub fn cause(&self) -> &'static str {
-        match &self.kind {
-            HubErrorKind::RepoNotFound | HubErrorKind::AuthenticationRequired => "repo_not_found",
-            HubErrorKind::RevisionNotFound => "revision_not_found",
-            HubErrorKind::EntryNotFound => "file_not_found",
-            HubErrorKind::InvalidToken => "invalid_token",
-            HubErrorKind::Forbidden => "forbidden",
-            HubErrorKind::GatedRepo => "gated",
-            HubErrorKind::ContentHidden { .. } => "content_hidden",
-            HubErrorKind::RepoDisabled => "repo_disabled",
-            HubErrorKind::Network(NetworkErrorKind::ProxyUnreachable) => "proxy_unreachable",
-            HubErrorKind::Network(_) => "endpoint_unreachable",
-            HubErrorKind::ProxyAuth => "proxy_auth_failed",
+    /// The family and the stable cause of this failure (docs/exit-codes.md). The cause is the
+    /// doctor's name where it has one, so scripts see one vocabulary.
+    pub fn classify(&self) -> Class {
+        use crate::exit::*;
+        let (code, cause) = match &self.kind {
+            HubErrorKind::RepoNotFound => (NOT_FOUND, "repo_not_found"),
+            // Anonymous: the repository is missing, or needs a token the caller did not send.
+            HubErrorKind::AuthenticationRequired => (TOKEN, "repo_not_found"),
+            HubErrorKind::RevisionNotFound => (NOT_FOUND, "revision_not_found"),
+            HubErrorKind::EntryNotFound => (NOT_FOUND, "file_not_found"),
+            HubErrorKind::InvalidToken => (TOKEN, "invalid_token"),
+            HubErrorKind::Forbidden => (TOKEN, "forbidden"),
+            HubErrorKind::TokenNotSendable => (TOKEN, "invalid_token"),
+            HubErrorKind::GatedRepo => (ACCESS, "gated"),
+            HubErrorKind::ContentHidden { .. } => (ACCESS, "content_hidden"),
+            HubErrorKind::RepoDisabled => (ACCESS, "repo_disabled"),
+            HubErrorKind::Network(NetworkErrorKind::ProxyUnreachable) => {
+                (NETWORK, "proxy_unreachable")
+            }
+            HubErrorKind::Network(_) => (NETWORK, "endpoint_unreachable"),
+            HubErrorKind::ProxyAuth => (NETWORK, "proxy_auth_failed"),
             HubErrorKind::Transport(error) => match **error {
                 TransportError::UnparseableProxy { .. }
-                | TransportError::UnsupportedProxyScheme { .. } => "bad_proxy",
+                | TransportError::UnsupportedProxyScheme { .. } => (USAGE, "bad_proxy"),
                 TransportError::UnreadableCertificates { .. }
                 | TransportError::NoCertificates { .. }
-                | TransportError::DamagedCertificate { .. } => "bad_ca_bundle",
+                | TransportError::DamagedCertificate { .. } => (USAGE, "bad_ca_bundle"),
             },
-            HubErrorKind::RateLimited => "rate_limited",
+            HubErrorKind::RateLimited => (HUB_UNAVAILABLE, "rate_limited"),
             HubErrorKind::ServerError
             | HubErrorKind::SignedUrlRejected
-            | HubErrorKind::StorageNotFound => "server_error",
-            HubErrorKind::Protocol(_) => "protocol",
-            HubErrorKind::Offline => "offline_not_cached",
-            HubErrorKind::BadEndpoint(_) => "bad_endpoint",
-            HubErrorKind::TokenNotSendable => "invalid_token",
-            HubErrorKind::ClientSetup(_) => "client_setup",
-            HubErrorKind::UnexpectedStatus => "unexpected_status",
-        }
+            | HubErrorKind::StorageNotFound => (HUB_UNAVAILABLE, "server_error"),
+            HubErrorKind::Protocol(_) => (INTEGRITY, "protocol"),
+            HubErrorKind::Offline => (OFFLINE, "offline_not_cached"),
+            HubErrorKind::BadEndpoint(_) => (USAGE, "bad_endpoint"),
+            HubErrorKind::ClientSetup(_) => (FAILURE, "client_setup"),
+            HubErrorKind::UnexpectedStatus => (FAILURE, "unexpected_status"),
+        };
+        Class::new(code, cause)
     }
 }
 
