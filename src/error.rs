@@ -31,8 +31,15 @@ pub enum Error {
     Cache(#[from] CacheError),
     #[error(transparent)]
     Inventory(#[from] crate::cache::scan::InventoryError),
+    #[error(transparent)]
+    Filter(#[from] crate::cache::filter::FilterError),
+    #[error(transparent)]
+    Audit(#[from] crate::cache::audit::AuditError),
     #[error("Could not write the output: {0}.")]
     Output(std::io::Error),
+    /// A background task (blocking filesystem work) failed: a bug.
+    #[error("An internal task failed unexpectedly: {0}.")]
+    Internal(String),
     #[error("Interrupted. Partial downloads are kept; run the same command again to resume.")]
     Interrupted,
     /// SIGTERM or SIGHUP: stopped like Ctrl-C, and said so, since nobody may be watching.
@@ -46,6 +53,12 @@ pub enum Error {
 impl From<HubError> for Error {
     fn from(error: HubError) -> Error {
         Error::Hub(Box::new(error))
+    }
+}
+
+impl From<crate::output::OutputError> for Error {
+    fn from(error: crate::output::OutputError) -> Error {
+        Error::Output(error.0)
     }
 }
 
@@ -69,7 +82,10 @@ impl Error {
             Error::Auth(error) => error.classify(),
             Error::Cache(error) => error.classify(),
             Error::Inventory(error) => error.classify(),
+            Error::Filter(_) => Class::new(exit::USAGE, "usage"),
+            Error::Audit(error) => error.classify(),
             Error::Output(_) => Class::new(exit::FAILURE, "output"),
+            Error::Internal(_) => Class::new(exit::FAILURE, "internal"),
             Error::Interrupted => Class::new(exit::INTERRUPTED, "interrupted"),
             Error::Stopped(signal) => Class::new(signal.exit_code(), "stopped"),
         }
@@ -80,7 +96,7 @@ impl Error {
     }
 
     /// The one JSON object a failing command prints on stdout under `--json`:
-    /// `{"cause", "exit_code", "message"}` (issue #13.9).
+    /// `{"cause", "exit_code", "message"}`.
     pub fn to_json(&self) -> serde_json::Value {
         let class = self.classify();
         serde_json::json!({

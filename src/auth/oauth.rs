@@ -1,4 +1,4 @@
-//! The OAuth protocol of the browser login (issue #14): the device authorization grant
+//! The OAuth protocol of the browser login: the device authorization grant
 //! (RFC 8628) and the refresh grant, as huggingface_hub 2.4 speaks them
 //! (`utils/_oauth_device.py`, `constants.py`; docs/real-hub.md §3).
 //!
@@ -188,16 +188,25 @@ pub struct OAuthClient {
     client_id: String,
 }
 
+/// The OAuth client id hfget presents: `HF_DEVICE_CODE_OAUTH_CLIENT_ID`, else the official one.
+pub fn client_id(environment: &dyn Environment) -> String {
+    environment
+        .var(env::HF_DEVICE_CODE_OAUTH_CLIENT_ID)
+        .unwrap_or_else(|| DEVICE_CODE_CLIENT_ID.to_string())
+}
+
 impl OAuthClient {
     pub fn new(
         settings: &Settings,
         environment: &dyn Environment,
     ) -> Result<OAuthClient, HubError> {
+        OAuthClient::with_client_id(settings, client_id(environment))
+    }
+
+    pub fn with_client_id(settings: &Settings, client_id: String) -> Result<OAuthClient, HubError> {
         Ok(OAuthClient {
             hub: HubClient::new(settings, None)?,
-            client_id: environment
-                .var(env::HF_DEVICE_CODE_OAUTH_CLIENT_ID)
-                .unwrap_or_else(|| DEVICE_CODE_CLIENT_ID.to_string()),
+            client_id,
         })
     }
 

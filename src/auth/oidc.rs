@@ -1,4 +1,4 @@
-//! CI tokens by OIDC exchange ("Trusted Publishers", issue #14), as huggingface_hub 2.4 does it
+//! CI tokens by OIDC exchange ("Trusted Publishers"), as huggingface_hub 2.4 does it
 //! (`_oidc.py`, `utils/_auth.py::_get_token_from_oidc`):
 //!
 //! - it is on when `HF_OIDC_RESOURCE` names what the token is for (a repository, or a user

@@ -15,12 +15,16 @@
 //! Writes never expose a half-written file: blobs grow in `<etag>.incomplete` and are renamed
 //! into place once verified; refs, links and tree files are written to a temporary name first.
 
+pub mod audit;
 pub mod clean;
+pub mod filter;
 pub mod lease;
+pub mod listing;
 pub mod local_dir;
 pub mod lock;
 pub mod pool;
 pub mod relpath;
+pub mod repair;
 pub mod scan;
 pub mod shared_store;
 pub mod tree;
@@ -47,7 +51,7 @@ pub enum CacheError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
-        /// Which setting chose the folder, so the hint names the flag to change (issue #13.8).
+        /// Which setting chose the folder, so the hint names the flag to change.
         place: Place,
     },
     #[error(transparent)]
@@ -153,9 +157,9 @@ impl CacheRepo {
     }
 
     /// Where a blob grows before it is verified. One name per blob (not per process) so that a
-    /// later run, or a killed one's successor, continues from the bytes on disk (issue #2);
+    /// later run, or a killed one's successor, continues from the bytes on disk;
     /// concurrent writers are kept apart by [`lock::BlobLock`] and, where locks do not work,
-    /// by verifying before the atomic rename (issue #6).
+    /// by verifying before the atomic rename.
     pub fn incomplete_path(&self, etag: &str) -> PathBuf {
         self.blobs_dir().join(format!("{etag}.incomplete"))
     }
@@ -280,7 +284,7 @@ impl CacheRepo {
     }
 
     /// Whether the snapshot already has this file, pointing at a blob of the expected size.
-    /// Python-written caches count too: only the layout matters (issue #2).
+    /// Python-written caches count too: only the layout matters.
     pub fn has_file(&self, commit: &str, path: &RepoPath, size: u64) -> bool {
         std::fs::metadata(self.snapshot_path(commit, path))
             .is_ok_and(|m| m.is_file() && m.len() == size)

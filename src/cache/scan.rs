@@ -1,6 +1,6 @@
 //! What is in a cache: repos, revisions, partial downloads, the shared Xet store and anything
 //! else, measured exactly as huggingface_hub 2.4.0's `scan_cache_dir()` measures it
-//! (`utils/_cache_manager.py`), so `hfget cache ls` and Python agree byte for byte (issue #11):
+//! (`utils/_cache_manager.py`), so `hfget cache ls` and Python agree byte for byte:
 //!
 //! - a snapshot file's blob is the *first* symlink hop (`blobs/<etag>`, which may itself link
 //!   into the shared store); its size and times are those of the final target;

@@ -24,7 +24,7 @@ pub struct ErrorResponse {
     /// Seconds to wait, from `RateLimit: …;t=` or `Retry-After` (docs/protocol.md §4.7).
     pub retry_after_secs: Option<u64>,
     /// Whether the failed request carried a token. A 401 to a sent token means the token is
-    /// refused, whatever the wording (issue #10 finding 4: `Invalid username or password.` and
+    /// refused, whatever the wording (`Invalid username or password.` and
     /// `Invalid credentials in Authorization header` are both seen), never "log in".
     pub token_sent: bool,
 }
@@ -67,12 +67,12 @@ pub enum HubErrorKind {
     /// The answer did not look like the Hub's: missing headers, malformed JSON, HTML, etc.
     Protocol(String),
     /// The listing masked the file hashes (64 asterisks): the Hub's way of saying this caller
-    /// may not read the content of a gated repo (docs/real-hub.md §2, issue #10).
+    /// may not read the content of a gated repo (docs/real-hub.md §2).
     ContentHidden {
         path: String,
     },
     /// The token holds a character an HTTP header cannot carry: nothing was sent. A token
-    /// problem, not a Hub answer (issue #13, "Wrong error types").
+    /// problem, not a Hub answer.
     TokenNotSendable,
     /// The HTTP client could not be set up (TLS backend, proxy settings): nothing was sent.
     ClientSetup(String),
@@ -223,7 +223,7 @@ impl HubError {
         self.response.as_ref().map(|r| r.status).filter(|s| *s != 0)
     }
 
-    /// Whether the request may succeed if made again (docs/protocol.md §4.8, §4.7, issue #6).
+    /// Whether the request may succeed if made again (docs/protocol.md §4.8, §4.7).
     pub fn is_retryable(&self) -> bool {
         match &self.kind {
             HubErrorKind::RateLimited | HubErrorKind::ServerError => true,
@@ -249,6 +249,15 @@ impl HubError {
                 | HubErrorKind::InvalidToken
                 | HubErrorKind::Forbidden
                 | HubErrorKind::ContentHidden { .. }
+        )
+    }
+
+    /// Whether a `whoami-v2` that failed this way rejects the token itself (as opposed to the
+    /// Hub being away): revoked, expired or mistyped.
+    pub fn rejects_token(&self) -> bool {
+        matches!(
+            self.kind,
+            HubErrorKind::InvalidToken | HubErrorKind::AuthenticationRequired
         )
     }
 
