@@ -62,7 +62,7 @@ pub enum Command {
     /// Manage logins: list, switch, print the active token.
     Auth {
         #[command(subcommand)]
-        command: crate::commands::auth::AuthCommand,
+        command: AuthCommand,
     },
     /// Show versions, paths, the token source, the keyring and the variables in effect.
     Env(crate::commands::env::EnvArgs),
@@ -73,20 +73,53 @@ pub enum Command {
     },
 }
 
+/// `hfget auth …`: `list`, `switch` and `token` are its own; `login`, `logout` and `whoami` are
+/// the top-level commands under the spelling of Python's `hf auth …`.
+#[derive(Debug, Subcommand)]
+pub enum AuthCommand {
+    /// List your logins: name, user, role, store and masked token; `*` marks the active one.
+    #[command(visible_alias = "ls")]
+    List {
+        /// Print a JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Make another login the active one.
+    Switch {
+        /// The login's name (see `hfget auth list`).
+        #[arg(value_name = "NAME")]
+        name: String,
+        /// Which store, when a keyring login and a file login share the name.
+        #[arg(long, value_enum)]
+        store: Option<crate::auth::logins::StoreKind>,
+    },
+    /// Print the active token to stdout, and nothing else (for piping).
+    #[command(
+        after_help = "Example:\n  curl -H \"Authorization: Bearer $(hfget auth token)\" https://huggingface.co/api/whoami-v2"
+    )]
+    Token,
+    /// Same as `hfget login`.
+    Login(commands::login::LoginArgs),
+    /// Same as `hfget logout`.
+    Logout(commands::logout::LogoutArgs),
+    /// Same as `hfget whoami`.
+    Whoami(commands::whoami::WhoamiArgs),
+}
+
 impl Command {
-    /// The error a Ctrl-C during this command ends with: a login has its own message (#13.1).
+    /// The error a Ctrl-C during this command ends with: a login has its own message.
     pub fn interruption(&self) -> crate::error::Error {
         match self {
             Command::Login(_)
             | Command::Auth {
-                command: commands::auth::AuthCommand::Login(_),
+                command: AuthCommand::Login(_),
             } => crate::error::Error::Auth(crate::auth::AuthError::LoginInterrupted),
             Command::Cache { command } => command.interruption(),
             _ => crate::error::Error::Interrupted,
         }
     }
 
-    /// Whether the command was asked for JSON, so that its failures are JSON too (issue #13.9).
+    /// Whether the command was asked for JSON, so that its failures are JSON too.
     pub fn wants_json(&self) -> bool {
         match self {
             Command::Download(args) => args.json,
@@ -94,7 +127,7 @@ impl Command {
             Command::Whoami(args) => args.json,
             Command::Env(args) => args.json,
             Command::Auth {
-                command: crate::commands::auth::AuthCommand::List { json },
+                command: AuthCommand::List { json },
             } => *json,
             Command::Cache { command } => command.wants_json(),
             _ => false,

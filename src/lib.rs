@@ -2,15 +2,20 @@
 //! and `transformers` read, and a doctor that names the exact reason a download is refused.
 //!
 //! Layout (data flows one way, cli → plan → engine → cache):
-//! - [`cli`]: the command line; [`commands`]: one file per command.
-//! - [`hub`]: the Hub protocol — URLs, redirects, auth per request, retries, error decoding.
-//! - [`auth`]: where the token comes from and where logins are kept.
-//! - [`download`]: plan, transfer, retry, verify. [`cache`]: the huggingface_hub layout.
-//! - [`output`]: stderr messages and progress. [`env`]: every environment variable.
-//! - [`error`]: the top-level error and the exit codes. [`random`]: a leaf for random numbers.
+//! - [`cli`]: the command line; [`commands`]: one module per command, which translates, calls
+//!   the domain modules below and renders (commands never call each other).
+//! - [`hub`]: the Hub protocol — URLs, redirects, auth per request, retries, error decoding,
+//!   and the hook that renews a rejected token.
+//! - [`auth`]: where the token comes from, where logins are kept, and how they are renewed.
+//! - [`download`]: plan, transfer, retry, verify. [`cache`]: the huggingface_hub layout
+//!   (docs/cache-layout.md), and what `cache ls|rm|prune|verify` do with it.
+//! - [`doctor`]: gather, classify, advise, render.
+//! - [`output`]: stdout results, stderr messages and progress. [`env`]: every environment variable.
+//! - [`error`]: the top-level error and its classification ([`exit`], docs/exit-codes.md).
+//!   [`random`]: a leaf for random numbers.
 
 // `println!`/`eprintln!` panic when the stream is closed (`hfget … | head -1`, `2>&1 | true`):
-// output goes through `output` and `commands::print_stdout`, which handle that.
+// output goes through `output`, which handles that.
 #![deny(clippy::print_stdout, clippy::print_stderr)]
 
 pub(crate) mod auth;
@@ -49,10 +54,10 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             if !error.use_stderr() {
                 return ExitCode::from(exit::SUCCESS);
             }
-            // Even a command line clap refuses answers `--json` with one object (issue #13.9).
+            // Even a command line clap refuses answers `--json` with one object.
             if args.iter().any(|a| a == "--json") {
                 let usage = Error::usage_from_clap(&error.render().to_string());
-                let _ = commands::print_stdout(&usage.to_json().to_string());
+                let _ = output::print_stdout(&usage.to_json().to_string());
             }
             return ExitCode::from(exit::USAGE);
         }
@@ -77,7 +82,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
             return ExitCode::from(exit::FAILURE);
         }
     };
-    // What Ctrl-C means depends on the command (issue #13.1: not the download message at the
+    // What Ctrl-C means depends on the command (not the download message at the
     // login prompt). Dropping the command's future runs its guards (the login prompt's echo
     // restore) before the message is printed.
     let interrupted = cli.command.interruption();
@@ -91,7 +96,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
         }
     });
     // Do not wait for transfer tasks still running after an error or Ctrl-C; but let other
-    // runs know at once that their downloads are no longer in progress (issue #12).
+    // runs know at once that their downloads are no longer in progress.
     runtime.shutdown_background();
     cache::lease::release_all_held();
     match result {
@@ -103,7 +108,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
                 output::error_with_causes(&error);
             }
             if json {
-                let _ = commands::print_stdout(&error.to_json().to_string());
+                let _ = output::print_stdout(&error.to_json().to_string());
             }
             ExitCode::from(error.exit_code())
         }
@@ -111,7 +116,7 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> ExitCode {
 }
 
 /// Runs the parsed command. Here, at the root, so that `cli` (the definitions) and `commands`
-/// (the work) do not import each other (issue #13, cycles).
+/// (the work) do not import each other.
 async fn run(cli: cli::Cli) -> Result<u8, Error> {
     let environment = env::ProcessEnvironment;
     let settings = env::Settings::from_env(&environment);
@@ -126,9 +131,22 @@ async fn run(cli: cli::Cli) -> Result<u8, Error> {
         cli::Command::Login(args) => commands::login::run(args, &settings, &environment).await,
         cli::Command::Logout(args) => commands::logout::run(args, &settings, &environment).await,
         cli::Command::Whoami(args) => commands::whoami::run(args, &settings, &environment).await,
-        cli::Command::Auth { command } => {
-            commands::auth::run(command, &settings, &environment).await
-        }
+        cli::Command::Auth { command } => match command {
+            cli::AuthCommand::List { json } => commands::auth::list(&settings, &environment, json),
+            cli::AuthCommand::Switch { name, store } => {
+                commands::auth::switch(&settings, &environment, &name, store).await
+            }
+            cli::AuthCommand::Token => commands::auth::token(&settings, &environment).await,
+            cli::AuthCommand::Login(args) => {
+                commands::login::run(args, &settings, &environment).await
+            }
+            cli::AuthCommand::Logout(args) => {
+                commands::logout::run(args, &settings, &environment).await
+            }
+            cli::AuthCommand::Whoami(args) => {
+                commands::whoami::run(args, &settings, &environment).await
+            }
+        },
         cli::Command::Env(args) => commands::env::run(args, &settings, &environment).await,
         cli::Command::Cache { command } => {
             commands::cache::run(command, &settings, &environment).await

@@ -396,7 +396,7 @@ impl Keyring {
 /// What one keyring entry holds. A token login's entry is the bare token (what earlier hfget
 /// versions wrote, and what `secret-tool lookup` shows); a browser login's entry is
 /// `{"hf_token": …, "refresh_token": …}`, so the access token and the refresh token it was
-/// issued with are always replaced together (issue #14: "store the new pair atomically").
+/// issued with are always replaced together (a half-renewed pair would pair a new access token with a spent refresh token).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct LoginSecret {
     pub access: Token,

@@ -172,7 +172,7 @@ pub struct LoginEntry {
     /// The login hfget uses when neither --token nor an environment variable gives a token.
     pub active: bool,
     /// When a browser login's access token expires (unix seconds), as Python's `auth list`
-    /// shows it (issue #14).
+    /// shows it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub expires_at: Option<u64>,
 }

@@ -1,23 +1,26 @@
 //! Where the Hub token comes from, and where logins are kept.
 //!
-//! Precedence (README, issues #4 and #14): `--token` > the OIDC exchange (`HF_OIDC_RESOURCE`) >
+//! Precedence (README): `--token` > the OIDC exchange (`HF_OIDC_RESOURCE`) >
 //! `HF_TOKEN` > `HUGGING_FACE_HUB_TOKEN` > the active hfget login in the OS keyring > the HF token
 //! file (`$HF_TOKEN_PATH`, else `$HF_HOME/token`). The OIDC, environment and file sources are in
 //! `huggingface_hub` 2.4's order (`get_token`: OIDC, then the environment, then the file;
 //! docs/protocol.md §5.1) so hfget sends the same token Python would; the keyring sits between
 //! them because a user who ran `hfget login` expects that login to be used. A browser login
-//! (keyring or file) is renewed before it is used when it is close to expiry ([`oauth_store`]).
+//! (keyring or file) is renewed before it is used when it is close to expiry ([`oauth_store`]),
+//! and when the Hub rejects it, by the Hub client [`hub_client`] builds ([`renewal`]).
 //! Every command resolves its token through [`resolve_token`].
 
+pub mod describe;
 pub mod keyring;
 pub mod logins;
 pub mod oauth;
 pub mod oauth_store;
 pub mod oidc;
+pub mod renewal;
 pub mod state;
 pub mod stored_tokens;
 // The token value is a leaf (`crate::secret`) that `hub` uses too; `auth::token` stays its name
-// here (issue #13, cycles: hub imported auth for it while auth imports hub).
+// here (hub cannot import auth for it: auth imports hub).
 pub(crate) use crate::secret as token;
 pub mod token_file;
 
@@ -25,7 +28,9 @@ use std::fmt;
 use std::path::PathBuf;
 
 use crate::env::{self, Environment, Settings};
+use crate::exit::{self, Class};
 pub use keyring::{KeyringError, KeyringHandle, Unavailable};
+pub use renewal::hub_client;
 pub use token::Token;
 
 /// Where a token was found. Shown (with the masked token) by `whoami`, `env` and `doctor`.
@@ -40,7 +45,7 @@ pub enum TokenSource {
     File {
         path: PathBuf,
     },
-    /// A token exchanged for a CI id token, for this run only (issue #14).
+    /// A token exchanged for a CI id token, for this run only.
     Oidc {
         resource: String,
         provider: &'static str,
@@ -223,7 +228,7 @@ pub enum AuthError {
     OAuth(#[from] oauth::OAuthError),
     #[error(transparent)]
     Oidc(#[from] oidc::OidcError),
-    /// A command that must ask the Hub, in offline mode (issue #13.10).
+    /// A command that must ask the Hub, in offline mode.
     #[error(
         "`hfget {command}` has to ask the Hub {purpose}, and offline mode is on (HF_HUB_OFFLINE or TRANSFORMERS_OFFLINE). Unset it for this command: `HF_HUB_OFFLINE= TRANSFORMERS_OFFLINE= hfget {command}`."
     )]
@@ -231,7 +236,7 @@ pub enum AuthError {
         command: &'static str,
         purpose: &'static str,
     },
-    /// Ctrl-C during `hfget login` (issue #13.1).
+    /// Ctrl-C during `hfget login`.
     #[error("Login cancelled; nothing was stored.")]
     LoginInterrupted,
     #[error("Could not reach the Hub to log in: {0}")]
@@ -241,6 +246,39 @@ pub enum AuthError {
 impl From<crate::hub::HubError> for AuthError {
     fn from(error: crate::hub::HubError) -> AuthError {
         AuthError::Hub(Box::new(error))
+    }
+}
+
+impl AuthError {
+    /// The family and the stable cause of this failure (docs/exit-codes.md).
+    pub fn classify(&self) -> Class {
+        match self {
+            AuthError::NoToken { .. } | AuthError::OrgToken { .. } => {
+                Class::new(exit::TOKEN, "no_token")
+            }
+            AuthError::InvalidToken { .. } | AuthError::LoginRejected { .. } => {
+                Class::new(exit::TOKEN, "invalid_token")
+            }
+            // No token given at all: a usage error, of the "no token" kind.
+            AuthError::EmptyToken => Class::new(exit::USAGE, "no_token"),
+            AuthError::InvalidLoginName { .. }
+            | AuthError::UnknownLogin { .. }
+            | AuthError::AmbiguousLogin { .. } => Class::new(exit::USAGE, "usage"),
+            AuthError::OAuth(error) => error.classify(),
+            AuthError::Oidc(error) => error.classify(),
+            AuthError::Hub(error) => error.classify(),
+            AuthError::LoginInterrupted => Class::new(exit::INTERRUPTED, "interrupted"),
+            AuthError::Offline { .. } => Class::new(exit::OFFLINE, "offline"),
+            AuthError::ReadTokenFile { .. }
+            | AuthError::WriteTokenFile { .. }
+            | AuthError::ReadState { .. }
+            | AuthError::CorruptState { .. }
+            | AuthError::StoredTokensSyntax { .. }
+            | AuthError::ReadInput { .. }
+            | AuthError::KeyringUnavailable { .. }
+            | AuthError::KeyringNeeded { .. }
+            | AuthError::Keyring(_) => Class::new(exit::LOCAL, "local_filesystem"),
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! The OAuth protocol of the browser login (issue #14): the device authorization grant
+//! The OAuth protocol of the browser login: the device authorization grant
 //! (RFC 8628) and the refresh grant, as huggingface_hub 2.4 speaks them
 //! (`utils/_oauth_device.py`, `constants.py`; docs/real-hub.md §3).
 //!
@@ -21,7 +21,7 @@ use serde::Deserialize;
 
 use super::Token;
 use crate::env::{self, Environment, Settings};
-use crate::exit;
+use crate::exit::{self, Class};
 use crate::hub::client::{Redirects, accept_json, read_json};
 use crate::hub::{HubClient, HubError};
 
@@ -84,28 +84,16 @@ fn describe(description: &Option<String>) -> String {
 }
 
 impl OAuthError {
-    pub fn exit_code(&self) -> u8 {
+    /// The family and the stable cause of this failure (docs/exit-codes.md).
+    pub fn classify(&self) -> Class {
         match self {
             OAuthError::DeviceRequest(error) | OAuthError::RefreshFailed { source: error, .. } => {
-                error.exit_code()
+                error.classify()
             }
-            OAuthError::Denied
-            | OAuthError::Expired { .. }
-            | OAuthError::Refused { .. }
-            | OAuthError::RefreshRefused { .. } => exit::TOKEN,
-        }
-    }
-
-    /// A stable name for `--json` failures.
-    pub fn cause(&self) -> &'static str {
-        match self {
-            OAuthError::DeviceRequest(error) | OAuthError::RefreshFailed { source: error, .. } => {
-                error.cause()
-            }
-            OAuthError::Denied => "browser_login_denied",
-            OAuthError::Expired { .. } => "browser_login_code_expired",
-            OAuthError::Refused { .. } => "browser_login_refused",
-            OAuthError::RefreshRefused { .. } => "browser_login_expired",
+            OAuthError::Denied => Class::new(exit::TOKEN, "browser_login_denied"),
+            OAuthError::Expired { .. } => Class::new(exit::TOKEN, "browser_login_code_expired"),
+            OAuthError::Refused { .. } => Class::new(exit::TOKEN, "browser_login_refused"),
+            OAuthError::RefreshRefused { .. } => Class::new(exit::TOKEN, "browser_login_expired"),
         }
     }
 
@@ -200,16 +188,25 @@ pub struct OAuthClient {
     client_id: String,
 }
 
+/// The OAuth client id hfget presents: `HF_DEVICE_CODE_OAUTH_CLIENT_ID`, else the official one.
+pub fn client_id(environment: &dyn Environment) -> String {
+    environment
+        .var(env::HF_DEVICE_CODE_OAUTH_CLIENT_ID)
+        .unwrap_or_else(|| DEVICE_CODE_CLIENT_ID.to_string())
+}
+
 impl OAuthClient {
     pub fn new(
         settings: &Settings,
         environment: &dyn Environment,
     ) -> Result<OAuthClient, HubError> {
+        OAuthClient::with_client_id(settings, client_id(environment))
+    }
+
+    pub fn with_client_id(settings: &Settings, client_id: String) -> Result<OAuthClient, HubError> {
         Ok(OAuthClient {
             hub: HubClient::new(settings, None)?,
-            client_id: environment
-                .var(env::HF_DEVICE_CODE_OAUTH_CLIENT_ID)
-                .unwrap_or_else(|| DEVICE_CODE_CLIENT_ID.to_string()),
+            client_id,
         })
     }
 

@@ -1,4 +1,4 @@
-//! A browser login's tokens at rest, and their renewal (issue #14).
+//! A browser login's tokens at rest, and their renewal.
 //!
 //! - **Keyring** (the default): one entry holds the access token and its refresh token
 //!   ([`LoginSecret`]); the state file holds only facts (expiry, lifetime, scopes, whether a
@@ -9,8 +9,9 @@
 //!   accepts it and Python renews it too.
 //!
 //! Renewal happens before a command uses the token: when less than a quarter of its lifetime
-//! (at most a day, Python's margin) is left, or after a 401 that `whoami-v2` confirms is about
-//! the token ([`recover_rejected`]). It runs under a lock, as Python's `_refresh_oauth_token_if_needed`
+//! (at most a day, Python's margin) is left; or when the Hub rejects the token, through the Hub
+//! client's renewal hook ([`super::renewal`]), once `whoami-v2` confirms the 401 is about the
+//! token ([`renew_rejected`]). It runs under a lock, as Python's `_refresh_oauth_token_if_needed`
 //! does, because a server that rotates refresh tokens lets only one of two racing renewals
 //! win; the loser adopts the winner's tokens. For file logins the lock is Python's own
 //! (`stored_tokens.lock`, flock), so hfget and Python never race each other either.
@@ -27,7 +28,7 @@ use super::{
     keyring_account, token_file,
 };
 use crate::env::{Environment, Settings};
-use crate::hub::{HubClient, HubErrorKind};
+use crate::hub::HubClient;
 use crate::output;
 
 /// `stored_tokens` keys of a browser login (`_save_token`).
@@ -177,7 +178,8 @@ pub(crate) async fn renew_if_due(
         return;
     }
     let current = first.token.clone();
-    match renew(settings, environment, keyring, &login, &current).await {
+    let client_id = super::oauth::client_id(environment);
+    match renew(settings, &client_id, keyring, &login, &current).await {
         Ok(Some(token)) => {
             output::debug(|| format!("renewed the browser login: now {}", token.masked()));
             sources.candidates[0].token = token;
@@ -189,34 +191,35 @@ pub(crate) async fn renew_if_due(
 
 /// After the Hub answered 401 to `resolved`: if it is a browser login and `whoami-v2` also
 /// rejects the token (so the 401 is about the token, not the repository), renews it now and
-/// returns the new token for one more try.
-pub(crate) async fn recover_rejected(
+/// returns the new token. What the Hub client's renewal hook calls.
+pub(crate) async fn renew_rejected(
     settings: &Settings,
-    environment: &dyn Environment,
+    client_id: &str,
     resolved: &ResolvedToken,
-) -> Option<ResolvedToken> {
-    let (login, facts) = login_ref(settings, resolved)?;
-    // A renewal already refused (invalid_grant) will be refused again: only a new login helps.
-    if !facts.refreshable || facts.refresh_error.is_some() || settings.offline {
+) -> Option<Token> {
+    if settings.offline {
         return None;
     }
+    let (login, facts) = {
+        let (settings, resolved) = (settings.clone(), resolved.clone());
+        tokio::task::spawn_blocking(move || login_ref(&settings, &resolved))
+            .await
+            .ok()??
+    };
+    // A renewal already refused (invalid_grant) will be refused again: only a new login helps.
+    if !facts.refreshable || facts.refresh_error.is_some() {
+        return None;
+    }
+    // Without the hook: this client must not renew in turn.
     let client = HubClient::new(settings, Some(resolved.token.clone())).ok()?;
     match client.whoami().await {
-        Err(error)
-            if matches!(
-                error.kind,
-                HubErrorKind::InvalidToken | HubErrorKind::AuthenticationRequired
-            ) => {}
+        Err(error) if error.rejects_token() => {}
         _ => return None,
     }
     output::debug(|| "the Hub rejects the browser login's token; renewing it".to_string());
     let keyring = KeyringHandle::system(settings);
-    match renew(settings, environment, &keyring, &login, &resolved.token).await {
-        Ok(Some(token)) => Some(ResolvedToken {
-            token,
-            source: resolved.source.clone(),
-        }),
-        Ok(None) => None,
+    match renew(settings, client_id, &keyring, &login, &resolved.token).await {
+        Ok(token) => token,
         Err(error) => {
             output::warn(error.to_string());
             None
@@ -227,16 +230,14 @@ pub(crate) async fn recover_rejected(
 /// Renews a login whose current token is `current`. `Ok(None)`: nothing to renew with.
 async fn renew(
     settings: &Settings,
-    environment: &dyn Environment,
+    client_id: &str,
     keyring: &KeyringHandle,
     login: &LoginRef,
     current: &Token,
 ) -> Result<Option<Token>, AuthError> {
     match login {
-        LoginRef::Keyring(name) => {
-            renew_keyring(settings, environment, keyring, name, current).await
-        }
-        LoginRef::File(name) => renew_file(settings, environment, name, current).await,
+        LoginRef::Keyring(name) => renew_keyring(settings, client_id, keyring, name, current).await,
+        LoginRef::File(name) => renew_file(settings, client_id, name, current).await,
     }
 }
 
@@ -283,7 +284,7 @@ async fn lock(path: PathBuf) -> Result<RenewalLock, AuthError> {
 
 async fn renew_keyring(
     settings: &Settings,
-    environment: &dyn Environment,
+    client_id: &str,
     keyring: &KeyringHandle,
     name: &str,
     current: &Token,
@@ -308,7 +309,7 @@ async fn renew_keyring(
     let Some(refresh) = stored.refresh.clone() else {
         return Ok(None);
     };
-    let client = OAuthClient::new(settings, environment)?;
+    let client = OAuthClient::with_client_id(settings, client_id.to_string())?;
     let result = client.refresh(name, &refresh).await;
     let mut state = State::load(settings)?;
     let previous = state
@@ -373,7 +374,7 @@ fn record_refusal(
 
 async fn renew_file(
     settings: &Settings,
-    environment: &dyn Environment,
+    client_id: &str,
     name: &str,
     current: &Token,
 ) -> Result<Option<Token>, AuthError> {
@@ -390,7 +391,7 @@ async fn renew_file(
     let Some(refresh) = stored.field(name, REFRESH_KEY).and_then(Token::parse) else {
         return Ok(None);
     };
-    let client = OAuthClient::new(settings, environment)?;
+    let client = OAuthClient::with_client_id(settings, client_id.to_string())?;
     let result = client.refresh(name, &refresh).await;
     let mut state = State::load(settings)?;
     let grant = match result {

@@ -1,4 +1,4 @@
-//! CI tokens by OIDC exchange ("Trusted Publishers", issue #14), as huggingface_hub 2.4 does it
+//! CI tokens by OIDC exchange ("Trusted Publishers"), as huggingface_hub 2.4 does it
 //! (`_oidc.py`, `utils/_auth.py::_get_token_from_oidc`):
 //!
 //! - it is on when `HF_OIDC_RESOURCE` names what the token is for (a repository, or a user
@@ -17,7 +17,7 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 
 use super::Token;
 use crate::env::{self, Environment, Settings};
-use crate::exit;
+use crate::exit::{self, Class};
 use crate::hub::client::{Redirects, accept_json, read_json};
 use crate::hub::{HubClient, HubError};
 
@@ -64,23 +64,21 @@ pub enum OidcError {
 }
 
 impl OidcError {
-    /// A stable name for `--json` failures.
-    pub fn cause(&self) -> &'static str {
+    /// The family and the stable cause of this failure (docs/exit-codes.md). A refused exchange
+    /// is a token problem unless the Hub could not be reached or was failing.
+    pub fn classify(&self) -> Class {
         match self {
-            OidcError::NoProvider | OidcError::GithubPermission => "oidc_unavailable",
-            OidcError::Provider(_) => "oidc_provider_failed",
-            OidcError::Exchange { .. } => "oidc_exchange_refused",
-        }
-    }
-
-    pub fn exit_code(&self) -> u8 {
-        match self {
-            OidcError::NoProvider | OidcError::GithubPermission => exit::TOKEN,
-            OidcError::Provider(error) => error.exit_code(),
-            OidcError::Exchange { source, .. } => match source.exit_code() {
-                exit::NETWORK | exit::HUB_UNAVAILABLE => source.exit_code(),
-                _ => exit::TOKEN,
-            },
+            OidcError::NoProvider | OidcError::GithubPermission => {
+                Class::new(exit::TOKEN, "oidc_unavailable")
+            }
+            OidcError::Provider(error) => Class::new(error.classify().code, "oidc_provider_failed"),
+            OidcError::Exchange { source, .. } => {
+                let code = match source.classify().code {
+                    code @ (exit::NETWORK | exit::HUB_UNAVAILABLE) => code,
+                    _ => exit::TOKEN,
+                };
+                Class::new(code, "oidc_exchange_refused")
+            }
         }
     }
 }

@@ -36,7 +36,7 @@ pub struct LoginInfo {
     pub oauth: Option<OAuthFacts>,
 }
 
-/// The non-secret facts of a browser login (issue #14). The tokens themselves are in the
+/// The non-secret facts of a browser login. The tokens themselves are in the
 /// keyring (or, with `--store file`, in Python's `stored_tokens`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OAuthFacts {

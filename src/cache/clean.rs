@@ -1,5 +1,5 @@
 //! `cache rm` and `cache prune`: what to delete, decided from an [`Inventory`], and the deletion
-//! itself, done so that the cache stays valid for Python and hfget at every step (issue #11):
+//! itself, done so that the cache stays valid for Python and hfget at every step:
 //!
 //! - the plan follows huggingface_hub 2.4.0's `delete_revisions`/`delete_files`
 //!   (`utils/_cache_manager.py`): a blob goes only when no kept revision uses it, a whole repo
@@ -18,6 +18,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use super::lock::{BlobLock, Probe};
 use super::scan::{BlobEntry, CachedRepo, CachedRevision, Inventory, Liveness, Partial};
 use super::shared_store;
+
+pub mod report;
 
 /// A stale-looking partial or orphan blob written this recently is kept: a download without
 /// locks (`HFGET_NO_FILE_LOCKS`, or a filesystem without flock) may still be writing it, and a

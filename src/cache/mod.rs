@@ -15,12 +15,16 @@
 //! Writes never expose a half-written file: blobs grow in `<etag>.incomplete` and are renamed
 //! into place once verified; refs, links and tree files are written to a temporary name first.
 
+pub mod audit;
 pub mod clean;
+pub mod filter;
 pub mod lease;
+pub mod listing;
 pub mod local_dir;
 pub mod lock;
 pub mod pool;
 pub mod relpath;
+pub mod repair;
 pub mod scan;
 pub mod shared_store;
 pub mod tree;
@@ -29,6 +33,7 @@ pub mod verify;
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
 
+use crate::exit::{self, Class};
 use crate::hub::RepoId;
 pub use relpath::{RepoPath, UnsafePath};
 
@@ -46,11 +51,22 @@ pub enum CacheError {
         path: PathBuf,
         #[source]
         source: std::io::Error,
-        /// Which setting chose the folder, so the hint names the flag to change (issue #13.8).
+        /// Which setting chose the folder, so the hint names the flag to change.
         place: Place,
     },
     #[error(transparent)]
     UnsafePath(#[from] UnsafePath),
+}
+
+impl CacheError {
+    /// The family and the stable cause of this failure (docs/exit-codes.md). An unsafe name is
+    /// the same failure wherever it is caught: a hostile or broken listing, never the local disk.
+    pub fn classify(&self) -> Class {
+        match self {
+            CacheError::UnsafePath(_) => Class::new(exit::INTEGRITY, "unsafe_listing"),
+            CacheError::Io { .. } => Class::new(exit::LOCAL, "local_filesystem"),
+        }
+    }
 }
 
 /// Where the folder of a failed write came from.
@@ -141,9 +157,9 @@ impl CacheRepo {
     }
 
     /// Where a blob grows before it is verified. One name per blob (not per process) so that a
-    /// later run, or a killed one's successor, continues from the bytes on disk (issue #2);
+    /// later run, or a killed one's successor, continues from the bytes on disk;
     /// concurrent writers are kept apart by [`lock::BlobLock`] and, where locks do not work,
-    /// by verifying before the atomic rename (issue #6).
+    /// by verifying before the atomic rename.
     pub fn incomplete_path(&self, etag: &str) -> PathBuf {
         self.blobs_dir().join(format!("{etag}.incomplete"))
     }
@@ -268,7 +284,7 @@ impl CacheRepo {
     }
 
     /// Whether the snapshot already has this file, pointing at a blob of the expected size.
-    /// Python-written caches count too: only the layout matters (issue #2).
+    /// Python-written caches count too: only the layout matters.
     pub fn has_file(&self, commit: &str, path: &RepoPath, size: u64) -> bool {
         std::fs::metadata(self.snapshot_path(commit, path))
             .is_ok_and(|m| m.is_file() && m.len() == size)

@@ -3,7 +3,7 @@
 //! A listing comes from the network; a hostile or broken server could send `../../.bashrc`,
 //! `/etc/passwd`, `a\..\b` or a NUL byte. Every repo path goes through [`RepoPath::new`] before it
 //! is joined to a folder, so nothing is ever written outside the cache or `--local-dir`
-//! (issue #2, issue #6; `huggingface_hub` refuses the same shapes, docs/protocol.md §2.5).
+//! (`huggingface_hub` refuses the same shapes, docs/protocol.md §2.5).
 
 use std::fmt;
 use std::path::{Path, PathBuf};

@@ -1,6 +1,6 @@
 //! What is in a cache: repos, revisions, partial downloads, the shared Xet store and anything
 //! else, measured exactly as huggingface_hub 2.4.0's `scan_cache_dir()` measures it
-//! (`utils/_cache_manager.py`), so `hfget cache ls` and Python agree byte for byte (issue #11):
+//! (`utils/_cache_manager.py`), so `hfget cache ls` and Python agree byte for byte:
 //!
 //! - a snapshot file's blob is the *first* symlink hop (`blobs/<etag>`, which may itself link
 //!   into the shared store); its size and times are those of the final target;
@@ -19,6 +19,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use super::lock::{BlobLock, Probe};
 use super::{pool, shared_store};
+use crate::exit::{self, Class};
 
 /// OS files Python ignores everywhere (`FILES_TO_IGNORE`).
 pub const FILES_TO_IGNORE: [&str; 3] = [".DS_Store", "Thumbs.db", "desktop.ini"];
@@ -166,6 +167,19 @@ pub enum InventoryError {
         #[source]
         source: std::io::Error,
     },
+}
+
+impl InventoryError {
+    /// The family and the stable cause of this failure (docs/exit-codes.md).
+    pub fn classify(&self) -> Class {
+        match self {
+            InventoryError::Unreadable { .. } => Class::new(exit::LOCAL, "local_filesystem"),
+            InventoryError::Interrupted => Class::new(exit::INTERRUPTED, "interrupted"),
+            InventoryError::NotFound(_)
+            | InventoryError::NotADirectory(_)
+            | InventoryError::NotCached(_) => Class::new(exit::NOT_FOUND, "not_in_cache"),
+        }
+    }
 }
 
 /// Scans the whole cache. Blocking: run it in `spawn_blocking`.

@@ -1,6 +1,6 @@
 //! The cache-wide shared Xet blob store of huggingface_hub 2.x (`utils/_shared_blobs.py`), read
 //! and garbage-collected the way Python does it, so that `cache ls` counts each payload once and
-//! `cache rm`/`prune` free it when the last repo that links to it goes (issue #11):
+//! `cache rm`/`prune` free it when the last repo that links to it goes:
 //!
 //! ```text
 //! <cache>/blobs/.huggingface-shared-blobs          marker, exactly "1\n"

@@ -1,11 +1,11 @@
 //! The per-commit listing cache, `trees/<commit>.json`, in the format huggingface_hub 2.x reads
 //! and writes (`_tree_cache.py`, format_version 1). A commit never changes, so its listing is
 //! cached forever: a later run at the same commit needs no listing request, and a run pinned to
-//! a commit hash needs no request at all (issue #5).
+//! a commit hash needs no request at all.
 //!
 //! It uses the Hub's listing types (`hub::api::TreeEntry`) on purpose: the file *is* the Hub's
 //! listing, stored as the Hub sent it, so a cache-side copy of those types would only add a
-//! conversion that can drift. The edge is one-way: `hub` imports nothing from `cache` (issue #13).
+//! conversion that can drift. The edge is one-way: `hub` imports nothing from `cache`.
 
 use std::collections::BTreeMap;
 use std::path::Path;

@@ -1,5 +1,5 @@
 //! `cache verify`: which local files to check against which hashes, and the parallel, streaming
-//! check itself (issue #11). The expected hashes come from a listing (the cached
+//! check itself. The expected hashes come from a listing (the cached
 //! `trees/<commit>.json`, or the Hub's, fetched by the command) as in huggingface_hub 2.4.0's
 //! `verify_repo_checksums` (`utils/_verification.py`): sha256 for LFS files, the git blob sha1
 //! otherwise. Without any listing (offline, none cached) each file is checked against the hash

@@ -1,68 +1,17 @@
-//! `hfget auth list|switch|token` (plus `auth login|logout|whoami`, the spelling of Python's
-//! `hf auth …`, as aliases of the top-level commands).
+//! `hfget auth list|switch|token`. (`auth login|logout|whoami`, the spelling of Python's
+//! `hf auth …`, are the top-level commands under another name: `cli` declares them and the
+//! dispatch at the root runs those commands.)
 //!
 //! `list` never opens the keyring and never prints a secret: names, users and roles come from
 //! the state file and the masked tokens. `token` is the one place hfget prints a full token, on
 //! stdout alone, for piping into another program.
 
-use clap::Subcommand;
-
+use crate::auth::describe::role_label;
 use crate::auth::logins::{self, StoreKind};
 use crate::auth::{self, AuthError, KeyringHandle, Token};
-use crate::commands::login::LoginArgs;
-use crate::commands::logout::LogoutArgs;
-use crate::commands::whoami::WhoamiArgs;
-use crate::commands::whoami::role_label;
-use crate::commands::{login, logout, print_stdout, whoami};
 use crate::env::{self, Environment, Settings};
 use crate::error::{Error, exit};
-use crate::output;
-
-#[derive(Debug, Subcommand)]
-pub enum AuthCommand {
-    /// List your logins: name, user, role, store and masked token; `*` marks the active one.
-    #[command(visible_alias = "ls")]
-    List {
-        /// Print a JSON array instead of a table.
-        #[arg(long)]
-        json: bool,
-    },
-    /// Make another login the active one.
-    Switch {
-        /// The login's name (see `hfget auth list`).
-        #[arg(value_name = "NAME")]
-        name: String,
-        /// Which store, when a keyring login and a file login share the name.
-        #[arg(long, value_enum)]
-        store: Option<StoreKind>,
-    },
-    /// Print the active token to stdout, and nothing else (for piping).
-    #[command(
-        after_help = "Example:\n  curl -H \"Authorization: Bearer $(hfget auth token)\" https://huggingface.co/api/whoami-v2"
-    )]
-    Token,
-    /// Same as `hfget login`.
-    Login(LoginArgs),
-    /// Same as `hfget logout`.
-    Logout(LogoutArgs),
-    /// Same as `hfget whoami`.
-    Whoami(WhoamiArgs),
-}
-
-pub async fn run(
-    command: AuthCommand,
-    settings: &Settings,
-    environment: &dyn Environment,
-) -> Result<u8, Error> {
-    match command {
-        AuthCommand::List { json } => list(settings, environment, json),
-        AuthCommand::Switch { name, store } => switch(settings, environment, &name, store).await,
-        AuthCommand::Token => token(settings, environment).await,
-        AuthCommand::Login(args) => login::run(args, settings, environment).await,
-        AuthCommand::Logout(args) => logout::run(args, settings, environment).await,
-        AuthCommand::Whoami(args) => whoami::run(args, settings, environment).await,
-    }
-}
+use crate::output::{self, print_stdout};
 
 /// The environment variable that overrides every login, if one is set.
 fn overriding_variable(environment: &dyn Environment) -> Option<&'static str> {
@@ -77,12 +26,11 @@ fn overriding_variable(environment: &dyn Environment) -> Option<&'static str> {
         })
 }
 
-fn list(settings: &Settings, environment: &dyn Environment, json: bool) -> Result<u8, Error> {
+pub fn list(settings: &Settings, environment: &dyn Environment, json: bool) -> Result<u8, Error> {
     let keyring = KeyringHandle::system(settings);
     let entries = logins::list(settings, keyring.enabled())?;
     if json {
-        let text = serde_json::to_string_pretty(&entries).map_err(|e| Error::Output(e.into()))?;
-        print_stdout(&text)?;
+        output::print_json_pretty(&entries)?;
     } else if entries.is_empty() {
         output::info("No logins. Log in with `hfget login`.");
     } else {
@@ -104,7 +52,7 @@ fn list(settings: &Settings, environment: &dyn Environment, json: bool) -> Resul
                     vec![
                         e.name.clone(),
                         e.user.clone().unwrap_or_else(|| "-".into()),
-                        // The same words as `whoami` (issue #13.13: not `fineGrained`).
+                        // The same words as `whoami` (not the API's `fineGrained`).
                         e.role
                             .as_deref()
                             .map(|role| role_label(Some(role)))
@@ -158,7 +106,7 @@ fn list(settings: &Settings, environment: &dyn Environment, json: bool) -> Resul
     Ok(exit::SUCCESS)
 }
 
-async fn switch(
+pub async fn switch(
     settings: &Settings,
     environment: &dyn Environment,
     name: &str,
@@ -179,7 +127,7 @@ async fn switch(
     Ok(exit::SUCCESS)
 }
 
-async fn token(settings: &Settings, environment: &dyn Environment) -> Result<u8, Error> {
+pub async fn token(settings: &Settings, environment: &dyn Environment) -> Result<u8, Error> {
     let keyring = KeyringHandle::system(settings);
     let sources = auth::first_source(settings, environment, None, &keyring).await?;
     if let Some(problem) = &sources.keyring_problem {

@@ -1,7 +1,7 @@
 //! `hfget completions SHELL`: a completion script generated from the clap definitions.
 
-use crate::commands::print_stdout;
 use crate::error::{Error, exit};
+use crate::output::print_stdout;
 
 /// `command` is the whole command line's definition, which the caller owns (`commands` does not
 /// import `cli`). The script is generated in memory and written through [`print_stdout`]:

@@ -3,14 +3,14 @@
 use clap::Args;
 
 use crate::auth::keyring::KeyringHandle;
-use crate::auth::{self, ResolvedToken, TokenSource};
-use crate::commands::print_stdout;
+use crate::auth::{self, ResolvedToken};
 use crate::doctor::{self, Diagnosis, Subject, render, setup};
 use crate::env::{self, Environment, Settings};
 use crate::error::Error;
 use crate::hub::RepoType;
 use crate::hub::repo::{merge_revision, parse_repo_argument};
 use crate::hub::{HubClient, HubErrorKind};
+use crate::output::{self, print_stdout};
 
 #[derive(Debug, Args)]
 pub struct DoctorArgs {
@@ -62,64 +62,27 @@ pub async fn run(
         user_command: None,
     };
     let diagnosis = if settings.offline {
-        // Not a usage error: the family is "offline" (exit 10, issue #13.10), named after the
-        // variable that is actually set.
+        // Not a usage error: the family is "offline" (exit 10), named after the variable that
+        // is actually set.
         doctor::offline(settings, &subject, env::offline_variables(environment))
     } else {
-        // Issue #14: a browser login the Hub stopped accepting before its announced expiry is
-        // renewed here as in `download` and `whoami`, so the doctor diagnoses the token a
-        // download would really send (no request unless the active token is a browser login).
-        let mut candidates = sources.candidates.clone();
-        if let Some(active) = active_token(settings, &candidates)
-            && let Some(renewed) =
-                auth::oauth_store::recover_rejected(settings, environment, &active).await
-            && let Some(first) = candidates.first_mut()
-        {
-            *first = renewed;
-        }
-        diagnose_with_sources(settings, &candidates, &subject).await?
+        // The client renews a browser login the Hub stopped accepting before its announced
+        // expiry, as in `download` and `whoami`, so the doctor diagnoses the token a download
+        // would really send.
+        let active = doctor::active_token(settings, &sources.candidates);
+        let client = auth::hub_client(settings, environment, active.as_ref())?;
+        doctor::diagnose_with_sources(settings, &client, &sources.candidates, &subject).await
     };
     print_diagnosis(&diagnosis, args.json)?;
     Ok(diagnosis.exit_code())
 }
 
-/// Diagnoses `subject` with the token hfget would send, and every other source for comparison.
-/// `download` calls this too when the Hub refuses it, so both print the same verdict.
-pub async fn diagnose_with_sources(
-    settings: &Settings,
-    candidates: &[ResolvedToken],
-    subject: &Subject,
-) -> Result<Diagnosis, Error> {
-    let active = active_token(settings, candidates);
-    let client = HubClient::new(settings, None)?;
-    let implicit_token_withheld =
-        settings.disable_implicit_token && active.is_none() && !candidates.is_empty();
-    Ok(doctor::diagnose(
-        &client,
-        subject,
-        active.as_ref(),
-        candidates,
-        implicit_token_withheld,
-    )
-    .await)
-}
-
-/// The token hfget would send: the first candidate, unless HF_HUB_DISABLE_IMPLICIT_TOKEN allows
-/// only an explicit --token (docs/protocol.md §5.1).
-pub fn active_token(settings: &Settings, candidates: &[ResolvedToken]) -> Option<ResolvedToken> {
-    candidates
-        .first()
-        .filter(|c| !settings.disable_implicit_token || c.source == TokenSource::Flag)
-        .cloned()
-}
-
+/// Prints a diagnosis: the report, or one JSON object.
 pub fn print_diagnosis(diagnosis: &Diagnosis, json: bool) -> Result<(), Error> {
     if json {
-        let text = serde_json::to_string_pretty(diagnosis)
-            .map_err(|e| Error::Output(std::io::Error::other(e)))?;
-        return print_stdout(&text);
+        return Ok(output::print_json_pretty(diagnosis)?);
     }
-    print_stdout(render::human(diagnosis).trim_end())
+    Ok(print_stdout(render::human(diagnosis).trim_end())?)
 }
 
 async fn run_setup_checks(
@@ -157,12 +120,10 @@ async fn run_setup_checks(
     )
     .await;
     if json {
-        let text = serde_json::to_string_pretty(&serde_json::json!({
+        output::print_json_pretty(&serde_json::json!({
             "ok": checks.iter().all(|c| c.ok),
             "checks": checks,
-        }))
-        .map_err(|e| Error::Output(std::io::Error::other(e)))?;
-        print_stdout(&text)?;
+        }))?;
     } else {
         print_stdout(setup::render(&checks).trim_end())?;
     }

@@ -8,10 +8,10 @@ use serde_json::{Map, Value, json};
 use crate::auth::keyring::Backend;
 use crate::auth::token::redact_url_password;
 use crate::auth::{self, KeyringHandle, Token};
-use crate::commands::print_stdout;
 use crate::env::{self, Environment, Settings};
 use crate::error::{Error, exit};
 use crate::hub::transport::{self, TransportError, TrustSource};
+use crate::output::print_stdout;
 
 #[derive(Debug, Args)]
 pub struct EnvArgs {
@@ -49,7 +49,7 @@ pub async fn run(
             let shown = if TOKEN_VARIABLES.contains(&name.as_str()) {
                 Token::parse(&value).map(|t| t.masked()).unwrap_or_default()
             } else {
-                // HF_ENDPOINT (or any URL-valued variable) may carry `user:password@` (#13.3).
+                // HF_ENDPOINT (or any URL-valued variable) may carry `user:password@`.
                 redact_url_password(&value)
             };
             (name, shown)

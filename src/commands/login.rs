@@ -1,5 +1,5 @@
 //! `hfget login [--web | --token T] [--name N] [--store keyring|file]`: log in with the browser
-//! (OAuth device code, issue #14) or with a token, validate it with the Hub, then keep it in the
+//! (OAuth device code) or with a token, validate it with the Hub, then keep it in the
 //! OS keyring (default) or, on request, in the HF token files.
 //!
 //! Which way: `--web` always uses the browser; `--token` or a token piped on stdin is a token
@@ -8,31 +8,31 @@
 //! working login. Without a reachable keyring the command refuses and offers `--store file`
 //! instead of quietly writing plain text (docs/design.md §1.4).
 //!
-//! Ctrl-C at a prompt (issue #13.1): the terminal's echo is switched off by a guard owned by
+//! Ctrl-C at a prompt: the terminal's echo is switched off by a guard owned by
 //! this command's future, so when the top-level Ctrl-C handler drops the future the guard puts
 //! echo back before anything is printed, and the one message is [`AuthError::LoginInterrupted`].
 
 mod browser;
+mod prompt;
+mod spinner;
 mod terminal;
-
-use std::io::{IsTerminal, Read, Write};
-use std::time::{Duration, Instant};
 
 use clap::Args;
 
+use crate::auth::describe::{describe_token, role_label};
 use crate::auth::keyring::LoginSecret;
 use crate::auth::logins::{self, StoreKind};
-use crate::auth::oauth::{DeviceCode, OAuthClient, TokenGrant, Waiting};
+use crate::auth::oauth::{DeviceCode, OAuthClient, TokenGrant};
 use crate::auth::oauth_store;
 use crate::auth::state::LoginInfo;
 use crate::auth::{self, AuthError, KeyringHandle, Token};
-use crate::commands::print_stdout;
-use crate::commands::whoami::{describe_token, is_rejection, role_label};
 use crate::env::{self, Environment, Settings};
 use crate::error::{Error, exit};
 use crate::hub::HubClient;
 use crate::hub::whoami::WhoAmI;
-use crate::output;
+use crate::output::{self, print_stdout};
+use prompt::{choose_browser, read_token};
+use spinner::Spinner;
 
 #[derive(Debug, Args)]
 pub struct LoginArgs {
@@ -189,20 +189,6 @@ pub async fn run(
     Ok(exit::SUCCESS)
 }
 
-/// On a terminal with no token given: asks how to log in (browser by default). Piped stdin
-/// means a token is coming, so nothing is asked.
-async fn choose_browser() -> Result<bool, AuthError> {
-    if !std::io::stdin().is_terminal() {
-        return Ok(false);
-    }
-    let answer = prompt_line(
-        "How would you like to log in?\n  1) with your browser (default)\n  2) paste an access token\nChoice [1]: ",
-        false,
-    )
-    .await?;
-    Ok(!matches!(answer.trim(), "2" | "t" | "token" | "paste"))
-}
-
 /// The device-code login: ask for a code, show it, open the browser if there is one, and poll
 /// until the user approves (or denies, or the code expires).
 async fn browser_login(
@@ -246,210 +232,12 @@ fn show_code(device: &DeviceCode) {
     output::info(text);
 }
 
-/// "Waiting for approval" with a spinner on a terminal, and plain lines otherwise.
-///
-/// Drawn by hand (one line, rewritten in place with `\r`) rather than with indicatif: when
-/// Ctrl-C drops the login mid-wait, the terminal has just echoed `^C` and indicatif's clear
-/// left the spinner line behind. Here the last write is always "erase this line", made under
-/// the same lock as every frame, so nothing is drawn after it.
-struct Spinner {
-    line: Option<std::sync::Arc<std::sync::Mutex<SpinnerLine>>>,
-    deadline: Instant,
-}
-
-struct SpinnerLine {
-    message: String,
-    frame: usize,
-    stopped: bool,
-}
-
-impl SpinnerLine {
-    const FRAMES: [char; 10] = ['⠋', '⠙', '⠹', '⠸', '⠼', '⠴', '⠦', '⠧', '⠇', '⠏'];
-
-    fn draw(&mut self) {
-        if self.stopped {
-            return;
-        }
-        self.frame = (self.frame + 1) % Self::FRAMES.len();
-        let mut stderr = std::io::stderr().lock();
-        let _ = write!(
-            stderr,
-            "\r{} {}\x1b[K",
-            Self::FRAMES[self.frame],
-            self.message
-        );
-        let _ = stderr.flush();
-    }
-
-    fn erase(&self) {
-        let mut stderr = std::io::stderr().lock();
-        let _ = write!(stderr, "\r\x1b[2K");
-        let _ = stderr.flush();
-    }
-}
-
-impl Spinner {
-    fn start(expires_in: Duration) -> Spinner {
-        let deadline = Instant::now() + expires_in;
-        let minutes = expires_in.as_secs().div_ceil(60);
-        if !std::io::stderr().is_terminal() || output::verbosity() != output::Verbosity::Normal {
-            output::info(format!(
-                "Waiting for approval (the code expires in {minutes} min; Ctrl-C cancels)…"
-            ));
-            return Spinner {
-                line: None,
-                deadline,
-            };
-        }
-        let line = std::sync::Arc::new(std::sync::Mutex::new(SpinnerLine {
-            message: String::new(),
-            frame: 0,
-            stopped: false,
-        }));
-        let ticking = line.clone();
-        tokio::spawn(async move {
-            loop {
-                match ticking.lock() {
-                    Ok(mut line) if !line.stopped => line.draw(),
-                    _ => return,
-                }
-                tokio::time::sleep(Duration::from_millis(120)).await;
-            }
-        });
-        let spinner = Spinner {
-            line: Some(line),
-            deadline,
-        };
-        spinner.update(&Waiting::Pending);
-        spinner
-    }
-
-    fn update(&self, waiting: &Waiting) {
-        let left = self
-            .deadline
-            .saturating_duration_since(Instant::now())
-            .as_secs();
-        let status = format!(
-            "Waiting for approval: {}:{:02} left (Ctrl-C cancels)",
-            left / 60,
-            left % 60
-        );
-        let note = match waiting {
-            Waiting::Pending => None,
-            Waiting::SlowedDown(interval) => Some(format!(
-                "The Hub asked hfget to poll less often; now every {} s.",
-                interval.as_secs()
-            )),
-            Waiting::Retrying(why) => Some(format!("{why}; still waiting.")),
-        };
-        match self.line.as_ref().and_then(|line| line.lock().ok()) {
-            Some(mut line) => {
-                if let Some(note) = note {
-                    line.erase();
-                    crate::output::text(&note);
-                }
-                line.message = status;
-                line.draw();
-            }
-            None => {
-                if let Some(note) = note {
-                    output::info(note);
-                }
-            }
-        }
-    }
-
-    fn finish(&self) {
-        if let Some(mut line) = self.line.as_ref().and_then(|line| line.lock().ok())
-            && !line.stopped
-        {
-            line.stopped = true;
-            line.erase();
-        }
-    }
-}
-
-impl Drop for Spinner {
-    fn drop(&mut self) {
-        // Ctrl-C drops the future mid-wait: erase the spinner line (and the echoed `^C`)
-        // before the message.
-        self.finish();
-    }
-}
-
-/// The token from `--token`, the hidden prompt on a terminal, or stdin otherwise.
-async fn read_token(flag: Option<&str>, endpoint: &str) -> Result<Token, AuthError> {
-    if let Some(raw) = flag {
-        output::warn(
-            "a token passed with --token lands in your shell history; next time paste it at the prompt or pipe it on stdin.",
-        );
-        return Token::parse(raw).ok_or(AuthError::EmptyToken);
-    }
-    let read = if std::io::stdin().is_terminal() {
-        let prompt =
-            format!("Paste your Hub token ({endpoint}/settings/tokens; input is hidden): ");
-        prompt_line(&prompt, true).await?
-    } else {
-        tokio::task::spawn_blocking(|| {
-            let mut text = String::new();
-            std::io::stdin()
-                .read_to_string(&mut text)
-                .map(|_| text)
-                .map_err(|source| AuthError::ReadInput {
-                    what: "stdin",
-                    source,
-                })
-        })
-        .await
-        .map_err(|e| AuthError::ReadInput {
-            what: "the input",
-            source: std::io::Error::other(e.to_string()),
-        })??
-    };
-    // Only the first line: `echo $T | hfget login` and a pasted token followed by Enter agree.
-    let first = read
-        .lines()
-        .map(str::trim)
-        .find(|line| !line.is_empty())
-        .unwrap_or_default();
-    Token::parse(first).ok_or(AuthError::EmptyToken)
-}
-
-/// Prints `prompt` on stderr and reads one line from the terminal, with echo off when
-/// `hidden`. The [`terminal::Guard`] lives in this future: whether the read ends, fails, or the
-/// future is dropped by Ctrl-C, echo comes back before anything else is printed.
-async fn prompt_line(prompt: &str, hidden: bool) -> Result<String, AuthError> {
-    let guard = terminal::Guard::new(hidden);
-    crate::output::prompt(prompt);
-    let read = tokio::task::spawn_blocking(|| {
-        let mut line = String::new();
-        std::io::stdin().read_line(&mut line).map(|_| line)
-    })
-    .await;
-    guard.finish();
-    match read {
-        Ok(Ok(line)) => Ok(line),
-        // A signal may interrupt the read itself: that is the same Ctrl-C, not an I/O error.
-        Ok(Err(error)) if error.kind() == std::io::ErrorKind::Interrupted => {
-            Err(AuthError::LoginInterrupted)
-        }
-        Ok(Err(source)) => Err(AuthError::ReadInput {
-            what: "the terminal",
-            source,
-        }),
-        Err(join) => Err(AuthError::ReadInput {
-            what: "the terminal",
-            source: std::io::Error::other(join.to_string()),
-        }),
-    }
-}
-
 /// Asks the Hub who the token belongs to; a rejected token stops the login before any write.
 async fn validate(settings: &Settings, token: &Token) -> Result<WhoAmI, Error> {
     let client = HubClient::new(settings, Some(token.clone()))?;
     match client.whoami().await {
         Ok(who) => Ok(who),
-        Err(error) if is_rejection(&error.kind) => Err(AuthError::LoginRejected {
+        Err(error) if error.rejects_token() => Err(AuthError::LoginRejected {
             masked: token.masked(),
             endpoint: settings.endpoint.clone(),
         }

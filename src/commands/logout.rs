@@ -10,10 +10,9 @@ use clap::Args;
 
 use crate::auth::logins::{self, LogoutTarget};
 use crate::auth::{KeyringHandle, Token};
-use crate::commands::print_stdout;
 use crate::env::{self, Environment, Settings};
 use crate::error::{Error, exit};
-use crate::output;
+use crate::output::{self, print_stdout};
 
 #[derive(Debug, Args)]
 pub struct LogoutArgs {

@@ -9,13 +9,12 @@
 use clap::Args;
 use serde_json::json;
 
+use crate::auth::describe::{describe_token, role_label};
 use crate::auth::{self, AuthError, KeyringHandle, ResolvedToken, Sources, TokenSource};
-use crate::commands::print_stdout;
 use crate::env::{DEFAULT_ENDPOINT, Environment, Settings};
 use crate::error::{Error, exit};
 use crate::hub::whoami::WhoAmI;
-use crate::hub::{HubClient, HubErrorKind};
-use crate::output;
+use crate::output::{self, print_stdout};
 
 #[derive(Debug, Args)]
 pub struct WhoamiArgs {
@@ -57,10 +56,7 @@ pub async fn run(
     }
     let (who, first) = check(settings, environment, &sources, &first).await?;
     if args.json {
-        print_stdout(
-            &serde_json::to_string_pretty(&to_json(&who, &first, settings))
-                .map_err(|e| Error::Output(e.into()))?,
-        )?;
+        output::print_json_pretty(&to_json(&who, &first, settings))?;
     } else {
         print_stdout(&render(&who, &first, settings).join("\n"))?;
         for shadowed in sources
@@ -88,28 +84,25 @@ fn short(source: &TokenSource) -> String {
         .unwrap_or_else(|| source.to_string())
 }
 
-/// Asks the Hub about `first`; when it rejects the token, finds out whether a lower-precedence
-/// source holds one it accepts, and says so.
+/// Asks the Hub about `first` (a browser login the Hub stopped accepting is renewed on the way,
+/// by the client); when it rejects the token, finds out whether a lower-precedence source holds
+/// one it accepts, and says so.
 async fn check(
     settings: &Settings,
     environment: &dyn Environment,
     sources: &Sources,
     first: &ResolvedToken,
 ) -> Result<(WhoAmI, ResolvedToken), Error> {
-    let client = HubClient::new(settings, Some(first.token.clone()))?;
+    let client = auth::hub_client(settings, environment, Some(first))?;
     match client.whoami().await {
-        Ok(who) => Ok((who, first.clone())),
-        Err(error) if is_rejection(&error.kind) => {
-            // A browser login the Hub no longer accepts: renew it and ask again (issue #14).
-            if let Some(renewed) =
-                auth::oauth_store::recover_rejected(settings, environment, first).await
-                && let Ok(who) = client
-                    .with_token(Some(renewed.token.clone()))
-                    .whoami()
-                    .await
-            {
-                return Ok((who, renewed));
-            }
+        Ok(who) => {
+            let used = ResolvedToken {
+                token: client.token().unwrap_or_else(|| first.token.clone()),
+                source: first.source.clone(),
+            };
+            Ok((who, used))
+        }
+        Err(error) if error.rejects_token() => {
             let mut alternative = None;
             for candidate in sources
                 .candidates
@@ -135,66 +128,6 @@ async fn check(
             .into())
         }
         Err(error) => Err(error.into()),
-    }
-}
-
-/// Whether a whoami failure means "this token is no good" (as opposed to the Hub being away).
-pub fn is_rejection(kind: &HubErrorKind) -> bool {
-    matches!(
-        kind,
-        HubErrorKind::InvalidToken | HubErrorKind::AuthenticationRequired
-    )
-}
-
-/// The token's name, role and, for fine-grained tokens, what it may do: shared with `login`.
-pub fn describe_token(who: &WhoAmI) -> Vec<String> {
-    let mut lines = Vec::new();
-    if let Some(fine) = who.fine_grained() {
-        lines.push(format!(
-            "  gated repos: {}",
-            if fine.can_read_gated_repos {
-                "yes"
-            } else {
-                "no"
-            }
-        ));
-        lines.push(format!(
-            "  global permissions: {}",
-            if fine.global.is_empty() {
-                "none".to_string()
-            } else {
-                fine.global.join(", ")
-            }
-        ));
-        if fine.scoped.is_empty() {
-            lines.push(
-                "  scoped to: nothing (this token cannot read any private repository)".to_string(),
-            );
-        } else {
-            lines.push("  scoped to:".to_string());
-            for scope in &fine.scoped {
-                lines.push(format!(
-                    "    {} {}: {}",
-                    scope.entity.kind,
-                    scope.entity.name,
-                    if scope.permissions.is_empty() {
-                        "no permissions".to_string()
-                    } else {
-                        scope.permissions.join(", ")
-                    }
-                ));
-            }
-        }
-    }
-    lines
-}
-
-/// `read`, `write`, `fine-grained`: how the role reads in a sentence (and in `auth list`).
-pub fn role_label(role: Option<&str>) -> String {
-    match role {
-        Some("fineGrained") => "fine-grained".to_string(),
-        Some("") | None => "unknown role".to_string(),
-        Some(other) => other.to_string(),
     }
 }
 
@@ -227,7 +160,7 @@ fn render(who: &WhoAmI, resolved: &ResolvedToken, settings: &Settings) -> Vec<St
             orgs.join(", ")
         }
     ));
-    // Issue #14: a browser login says which login it is, its scopes, expiry and renewal.
+    // A browser login says which login it is, its scopes, expiry and renewal.
     let browser_login =
         auth::oauth_store::browser_login(settings, &resolved.source, &resolved.token);
     let unnamed = match (&browser_login, &resolved.source) {

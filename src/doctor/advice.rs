@@ -1,5 +1,5 @@
 //! What each cause means in plain words, which layer is at fault, and the exact fix: real URLs
-//! built from the endpoint and real commands (issue #3).
+//! built from the endpoint and real commands.
 
 use super::classify::Cause;
 use super::evidence::{Evidence, UserCommand};
@@ -235,7 +235,7 @@ pub fn advise(cause: Cause, evidence: &Evidence) -> Advice {
         Cause::WrongRepoType => {
             let other = evidence.other_types.first().copied();
             // The user's own command with only the type corrected: files, --revision and
-            // --local-dir stay (issue #13.6).
+            // --local-dir stay.
             let corrected = suggested_command(evidence, other, None);
             (
                 format!(
@@ -472,7 +472,7 @@ pub fn advise(cause: Cause, evidence: &Evidence) -> Advice {
 
 /// Observations that do not change the cause but that a user (or a mirror's administrator)
 /// should see: routes answered unlike the Hub while the verdict came from elsewhere, and a
-/// listing whose hashes were masked (issue #10).
+/// listing whose hashes were masked.
 pub fn notes(cause: Cause, evidence: &Evidence) -> Vec<String> {
     let mut notes = Vec::new();
     let decided_by_route = matches!(
@@ -543,7 +543,7 @@ pub fn display_repo(evidence: &Evidence) -> String {
 }
 
 /// The command to suggest: the user's own when the doctor runs inside `download` (so every
-/// argument they gave stays, issue #13.6), else a download of the subject; with the repo type
+/// argument they gave stays), else a download of the subject; with the repo type
 /// and/or the revision replaced.
 pub fn suggested_command(
     evidence: &Evidence,

@@ -1,5 +1,5 @@
 //! From evidence to a cause. Pure: no I/O, so every branch is unit-tested, including wordings
-//! the Hub has used in the past and wordings it has not used yet (issue #3).
+//! the Hub has used in the past and wordings it has not used yet.
 //!
 //! Order of trust (the brief, docs/protocol.md §4.10): status and `X-Error-Code` first, then
 //! whoami data (role, `canReadGatedRepos`, scopes, org `securityRestrictions`) and repo flags
@@ -9,7 +9,7 @@
 use serde::Serialize;
 
 use super::evidence::{Evidence, Probe};
-use crate::exit;
+use crate::exit::{self, Class};
 
 /// A stable diagnosis identifier (the `cause` field of `--json`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -40,7 +40,7 @@ pub enum Cause {
     /// `HF_HUB_OFFLINE` (or `TRANSFORMERS_OFFLINE`) is set: the doctor may not ask anything.
     OfflineMode,
     /// The endpoint served the repository's information but answered a route of it with
-    /// "repository not found": a mirror or proxy that lacks the route (issue #10).
+    /// "repository not found": a mirror or proxy that lacks the route.
     EndpointInconsistent,
     /// A mirror answered that it lost its upstream (olah's `504 ProxyTimeout`).
     MirrorUpstreamUnreachable,
@@ -64,7 +64,7 @@ pub enum Layer {
 }
 
 impl Layer {
-    /// The serde name, for the human report (so text and `--json` agree, issue #13.13).
+    /// The serde name, for the human report (so text and `--json` agree).
     pub fn id(self) -> &'static str {
         match self {
             Layer::Account => "account",
@@ -79,33 +79,44 @@ impl Layer {
 }
 
 impl Cause {
+    /// The stable name (`--json`'s `cause`) and the exit code of this cause, from one match:
+    /// the same exit codes `download` uses for the same family (docs/exit-codes.md). Answers
+    /// that contradict each other are not a Hub answer (8); a mirror's cache that lacks the
+    /// file is "offline and not in the cache" (10).
+    pub fn classify(self) -> Class {
+        let (code, name) = match self {
+            Cause::Ok => (exit::SUCCESS, "ok"),
+            Cause::NoToken => (exit::TOKEN, "no_token"),
+            Cause::InvalidToken => (exit::TOKEN, "invalid_token"),
+            Cause::EnvTokenShadowsLogin => (exit::TOKEN, "env_token_shadows_login"),
+            Cause::GatedAccessNotRequested => (exit::ACCESS, "gated_access_not_requested"),
+            Cause::GatedAccessPending => (exit::ACCESS, "gated_access_pending"),
+            Cause::GatedAccessRejected => (exit::ACCESS, "gated_access_rejected"),
+            Cause::TokenGatedScopeMissing => (exit::TOKEN, "token_gated_scope_missing"),
+            Cause::TokenRepoScopeMissing => (exit::TOKEN, "token_repo_scope_missing"),
+            Cause::OrgRestriction => (exit::ACCESS, "org_restriction"),
+            Cause::RepoNotFound => (exit::NOT_FOUND, "repo_not_found"),
+            Cause::WrongRepoType => (exit::NOT_FOUND, "wrong_repo_type"),
+            Cause::RevisionNotFound => (exit::NOT_FOUND, "revision_not_found"),
+            Cause::FileNotFound => (exit::NOT_FOUND, "file_not_found"),
+            Cause::RepoDisabled => (exit::ACCESS, "repo_disabled"),
+            Cause::RateLimited => (exit::HUB_UNAVAILABLE, "rate_limited"),
+            Cause::EndpointUnreachable => (exit::NETWORK, "endpoint_unreachable"),
+            Cause::ProxyAuthFailed => (exit::NETWORK, "proxy_auth_failed"),
+            Cause::ProxyUnreachable => (exit::NETWORK, "proxy_unreachable"),
+            Cause::ServerError => (exit::HUB_UNAVAILABLE, "server_error"),
+            Cause::OfflineMode => (exit::OFFLINE, "offline_mode"),
+            Cause::EndpointInconsistent => (exit::INTEGRITY, "endpoint_inconsistent"),
+            Cause::MirrorUpstreamUnreachable => {
+                (exit::HUB_UNAVAILABLE, "mirror_upstream_unreachable")
+            }
+            Cause::NotCachedByMirror => (exit::OFFLINE, "not_cached_by_mirror"),
+        };
+        Class::new(code, name)
+    }
+
     pub fn id(self) -> &'static str {
-        match self {
-            Cause::Ok => "ok",
-            Cause::NoToken => "no_token",
-            Cause::InvalidToken => "invalid_token",
-            Cause::EnvTokenShadowsLogin => "env_token_shadows_login",
-            Cause::GatedAccessNotRequested => "gated_access_not_requested",
-            Cause::GatedAccessPending => "gated_access_pending",
-            Cause::GatedAccessRejected => "gated_access_rejected",
-            Cause::TokenGatedScopeMissing => "token_gated_scope_missing",
-            Cause::TokenRepoScopeMissing => "token_repo_scope_missing",
-            Cause::OrgRestriction => "org_restriction",
-            Cause::RepoNotFound => "repo_not_found",
-            Cause::WrongRepoType => "wrong_repo_type",
-            Cause::RevisionNotFound => "revision_not_found",
-            Cause::FileNotFound => "file_not_found",
-            Cause::RepoDisabled => "repo_disabled",
-            Cause::RateLimited => "rate_limited",
-            Cause::EndpointUnreachable => "endpoint_unreachable",
-            Cause::ProxyAuthFailed => "proxy_auth_failed",
-            Cause::ProxyUnreachable => "proxy_unreachable",
-            Cause::ServerError => "server_error",
-            Cause::OfflineMode => "offline_mode",
-            Cause::EndpointInconsistent => "endpoint_inconsistent",
-            Cause::MirrorUpstreamUnreachable => "mirror_upstream_unreachable",
-            Cause::NotCachedByMirror => "not_cached_by_mirror",
-        }
+        self.classify().cause
     }
 
     pub fn layer(self) -> Layer {
@@ -137,35 +148,8 @@ impl Cause {
         }
     }
 
-    /// The same exit codes `download` uses for the same family (README "Exit codes").
     pub fn exit_code(self) -> u8 {
-        match self {
-            Cause::Ok => exit::SUCCESS,
-            Cause::RepoNotFound
-            | Cause::WrongRepoType
-            | Cause::RevisionNotFound
-            | Cause::FileNotFound => exit::NOT_FOUND,
-            Cause::NoToken
-            | Cause::InvalidToken
-            | Cause::EnvTokenShadowsLogin
-            | Cause::TokenGatedScopeMissing
-            | Cause::TokenRepoScopeMissing => exit::TOKEN,
-            Cause::GatedAccessNotRequested
-            | Cause::GatedAccessPending
-            | Cause::GatedAccessRejected
-            | Cause::OrgRestriction
-            | Cause::RepoDisabled => exit::ACCESS,
-            Cause::EndpointUnreachable | Cause::ProxyAuthFailed | Cause::ProxyUnreachable => {
-                exit::NETWORK
-            }
-            Cause::RateLimited | Cause::ServerError | Cause::MirrorUpstreamUnreachable => {
-                exit::HUB_UNAVAILABLE
-            }
-            // The answers contradict each other: not a Hub answer (README "Exit codes": 8).
-            Cause::EndpointInconsistent => exit::INTEGRITY,
-            // "Offline and not in the cache", the mirror's cache this time.
-            Cause::OfflineMode | Cause::NotCachedByMirror => exit::OFFLINE,
-        }
+        self.classify().code
     }
 }
 
@@ -199,7 +183,7 @@ pub fn classify(evidence: &Evidence) -> Cause {
 /// The cause for the active token alone, ignoring other sources (what a shadowing `HF_TOKEN`
 /// itself runs into).
 ///
-/// Evidence is made consistent before it is classified (issue #10): a content probe that
+/// Evidence is made consistent before it is classified: a content probe that
 /// succeeded wins over one that failed, and a route answering "repository not found" for a
 /// repository whose information the endpoint just served is the endpoint's inconsistency (a
 /// mirror lacking the route, olah 0.5.4), never a missing repository or a token scope.

@@ -1,6 +1,6 @@
 //! The observations the doctor collects, one per line of its report. Gathering (network) and
 //! classification (pure) are separate so the classifier can be tested against any wording the
-//! Hub might use (issue #3).
+//! Hub might use.
 
 use serde::Serialize;
 
@@ -246,15 +246,15 @@ pub struct Evidence {
     pub revision_commit: Option<String>,
     /// Whether the named file is among the repo info's `siblings` (`None`: no file named, or
     /// no siblings in the answer). A mirror's "entry not found" for a listed file means it has
-    /// not cached it (olah 0.5.4 offline, issue #10).
+    /// not cached it (olah 0.5.4 offline).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub file_in_repo_info: Option<bool>,
     /// The variables that turned offline mode on (`HF_HUB_OFFLINE`, `TRANSFORMERS_OFFLINE`),
-    /// when the doctor could not ask anything (issue #13.10).
+    /// when the doctor could not ask anything.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub offline_variables: Vec<String>,
     /// The user's own command, when the doctor runs inside it (`download`): fixes rewrite it
-    /// instead of inventing a shorter one (issue #13.6).
+    /// instead of inventing a shorter one.
     #[serde(skip)]
     pub user_command: Option<UserCommand>,
 }
@@ -313,7 +313,7 @@ pub struct UserCommand {
 }
 
 /// `https://huggingface.co` (or a subdomain, or `hf.co`): the Hub itself. Anything else is a
-/// mirror, a proxy, or a test double, which may not implement every route (issue #10).
+/// mirror, a proxy, or a test double, which may not implement every route.
 pub fn endpoint_is_hub(endpoint: &str) -> bool {
     reqwest::Url::parse(endpoint)
         .ok()

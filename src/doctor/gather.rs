@@ -26,22 +26,24 @@ pub struct Subject {
     /// `None`: the default branch.
     pub revision: Option<String>,
     pub file: Option<String>,
-    /// The user's command, when the doctor runs inside `download` (issue #13.6).
+    /// The user's command, when the doctor runs inside `download`.
     pub user_command: Option<UserCommand>,
 }
 
 /// Runs every probe and returns the evidence. Never fails: a failed request is evidence too.
+/// `client` sends the active token (none when there is none); it may renew it, so the evidence
+/// is about the token a download would really send. The other sources are probed with clients
+/// of their own, which never renew.
 pub async fn gather(
-    base: &HubClient,
+    client: &HubClient,
     subject: &Subject,
     active: Option<&ResolvedToken>,
     others: &[ResolvedToken],
     implicit_token_disabled: bool,
 ) -> Evidence {
-    let client = base.with_token(active.map(|t| t.token.clone()));
     let mut evidence = Evidence {
-        // Every URL of the report is built from this: never show a password in it (#13.3).
-        endpoint: super::shown_endpoint(base.endpoint_str()),
+        // Every URL of the report is built from this: never show a password in it.
+        endpoint: super::shown_endpoint(client.endpoint_str()),
         repo_id: subject.repo.id.clone(),
         repo_type: Some(subject.repo.repo_type),
         revision: subject
@@ -54,9 +56,9 @@ pub async fn gather(
         ..Evidence::default()
     };
     if let Some(active) = active {
-        evidence.token = Some(token_evidence(base, active).await);
+        evidence.token = Some(token_evidence(client, active).await);
     }
-    gather_repo(&client, subject, &mut evidence).await;
+    gather_repo(client, subject, &mut evidence).await;
 
     let preliminary = classify(&evidence);
     let token_or_account_failure = matches!(preliminary.layer(), Layer::Token | Layer::Account)
@@ -80,9 +82,9 @@ pub async fn gather(
             });
             continue;
         }
-        let mut token = token_evidence(base, other).await;
+        let mut token = token_evidence(&client.with_token(Some(other.token.clone())), other).await;
         if token.is_valid() {
-            let other_client = base.with_token(Some(other.token.clone()));
+            let other_client = client.with_token(Some(other.token.clone()));
             let mut probe_evidence = Evidence {
                 repo_id: evidence.repo_id.clone(),
                 file: evidence.file.clone(),
@@ -97,10 +99,10 @@ pub async fn gather(
     evidence
 }
 
-async fn token_evidence(base: &HubClient, resolved: &ResolvedToken) -> TokenEvidence {
-    let client = base.with_token(Some(resolved.token.clone()));
+/// Asks `whoami-v2` about `resolved`, with `client`, which sends its token.
+async fn token_evidence(client: &HubClient, resolved: &ResolvedToken) -> TokenEvidence {
     let (whoami_probe, body) = match client.url("api/whoami-v2") {
-        Ok(url) => probe(&client, "whoami", Method::GET, url).await,
+        Ok(url) => probe(client, "whoami", Method::GET, url).await,
         Err(error) => (failed_probe("whoami", &error.to_string()), None),
     };
     let whoami = body
@@ -109,7 +111,10 @@ async fn token_evidence(base: &HubClient, resolved: &ResolvedToken) -> TokenEvid
     TokenEvidence {
         source: resolved.source.id().to_string(),
         source_description: resolved.source.to_string(),
-        masked: resolved.token.masked(),
+        // A token renewed by the probe is the one the evidence is about.
+        masked: client
+            .token()
+            .map_or_else(|| resolved.token.masked(), |t| t.masked()),
         whoami_probe,
         whoami,
         can_access_repo: None,

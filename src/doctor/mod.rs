@@ -1,4 +1,4 @@
-//! `hfget doctor`: names the exact reason a download is refused and the exact fix (issue #3).
+//! `hfget doctor`: names the exact reason a download is refused and the exact fix.
 //!
 //! Three steps, kept apart so each can be tested on its own: [`gather`] makes the requests and
 //! records what came back ([`evidence`]), [`classify`] turns evidence into a [`Cause`] without
@@ -18,7 +18,8 @@ pub use classify::{Cause, Layer};
 use evidence::Evidence;
 pub use gather::Subject;
 
-use crate::auth::ResolvedToken;
+use crate::auth::{ResolvedToken, TokenSource};
+use crate::env::Settings;
 use crate::hub::HubClient;
 
 /// The doctor's verdict: a cause, its layer, words for humans, and the evidence behind it.
@@ -30,7 +31,7 @@ pub struct Diagnosis {
     pub explanation: String,
     pub fix: Vec<String>,
     /// What the evidence shows besides the cause: routes the endpoint did not answer like the
-    /// Hub, a listing with masked hashes (issue #10).
+    /// Hub, a listing with masked hashes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub notes: Vec<String>,
     pub evidence: Evidence,
@@ -44,7 +45,7 @@ impl Diagnosis {
 
 /// Gathers, classifies and explains. `candidates` are every token source holding a token, in
 /// precedence order; `active` is the one hfget sends (None when there is none, or when
-/// `HF_HUB_DISABLE_IMPLICIT_TOKEN` keeps stored tokens from being sent).
+/// `HF_HUB_DISABLE_IMPLICIT_TOKEN` keeps stored tokens from being sent), and `client` sends it.
 pub async fn diagnose(
     client: &HubClient,
     subject: &Subject,
@@ -61,20 +62,47 @@ pub async fn diagnose(
     from_evidence(evidence)
 }
 
+/// The token hfget would send: the first candidate, unless HF_HUB_DISABLE_IMPLICIT_TOKEN allows
+/// only an explicit --token (docs/protocol.md §5.1).
+pub fn active_token(settings: &Settings, candidates: &[ResolvedToken]) -> Option<ResolvedToken> {
+    candidates
+        .first()
+        .filter(|c| !settings.disable_implicit_token || c.source == TokenSource::Flag)
+        .cloned()
+}
+
+/// Diagnoses `subject` with the token hfget would send (`client` sends it, see [`active_token`]),
+/// and every other source for comparison. `doctor` and a refused `download` both come here, so
+/// both print the same verdict.
+pub async fn diagnose_with_sources(
+    settings: &Settings,
+    client: &HubClient,
+    candidates: &[ResolvedToken],
+    subject: &Subject,
+) -> Diagnosis {
+    let active = active_token(settings, candidates);
+    let implicit_token_withheld =
+        settings.disable_implicit_token && active.is_none() && !candidates.is_empty();
+    diagnose(
+        client,
+        subject,
+        active.as_ref(),
+        candidates,
+        implicit_token_withheld,
+    )
+    .await
+}
+
 /// The endpoint as the doctor prints it: a password in `HF_ENDPOINT`
-/// (`http://user:secret@mirror`) is masked, and no trailing slash (issue #13.3).
+/// (`http://user:secret@mirror`) is masked, and no trailing slash.
 pub fn shown_endpoint(endpoint: &str) -> String {
     crate::auth::token::redact_url_password(endpoint)
         .trim_end_matches('/')
         .to_string()
 }
 
-/// The diagnosis when offline mode forbids every request (issue #13.10).
-pub fn offline(
-    settings: &crate::env::Settings,
-    subject: &Subject,
-    variables: Vec<String>,
-) -> Diagnosis {
+/// The diagnosis when offline mode forbids every request.
+pub fn offline(settings: &Settings, subject: &Subject, variables: Vec<String>) -> Diagnosis {
     from_evidence(Evidence {
         endpoint: shown_endpoint(&settings.endpoint),
         repo_id: subject.repo.id.clone(),

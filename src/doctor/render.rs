@@ -20,7 +20,7 @@ pub fn human(diagnosis: &Diagnosis) -> String {
         out.push_str(&format!("  {:<11} {note}\n", "note"));
     }
     out.push('\n');
-    // The same word as the `layer` field of --json (issue #13.13).
+    // The same word as the `layer` field of --json.
     let layer = diagnosis.layer.id();
     out.push_str(&format!(
         "  cause       {} (layer: {layer})\n",

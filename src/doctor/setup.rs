@@ -1,6 +1,6 @@
 //! `hfget doctor` without a repository: checks the setup instead — every token source (valid?
 //! which one wins?), the keyring, the endpoint through the configured proxy, the cache folder,
-//! and offline mode — each as a pass/fail line with its fix (issue #3).
+//! and offline mode — each as a pass/fail line with its fix.
 
 use serde::Serialize;
 
@@ -12,7 +12,7 @@ use crate::hub::transport::TransportError;
 use crate::hub::{HubClient, HubError, HubErrorKind};
 
 /// How a check came out. `warn` is not a failure (the exit code ignores it), but it is not a
-/// tick either: an unusable keyring gets `!`, not `✓` (issue #13.13).
+/// tick either: an unusable keyring gets `!`, not `✓`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
@@ -77,7 +77,7 @@ pub async fn check_setup(
     keyring: (bool, String),
 ) -> Vec<Check> {
     let mut checks = Vec::new();
-    // A password in HF_ENDPOINT (`http://user:secret@mirror`) is never printed (issue #13.3).
+    // A password in HF_ENDPOINT (`http://user:secret@mirror`) is never printed.
     let endpoint = super::shown_endpoint(&settings.endpoint);
     let tokens_page = format!("{endpoint}/settings/tokens");
 
@@ -93,7 +93,7 @@ pub async fn check_setup(
                 "network",
                 first_line(&error.to_string()),
                 transport_fix(error),
-                error.exit_code(),
+                error.classify().code,
             ));
             None
         }
@@ -106,7 +106,7 @@ pub async fn check_setup(
         .map(|p| format!(" through the proxy {} ({})", p.masked, p.variable))
         .unwrap_or_default();
     let reachable = if settings.offline {
-        // Name the variable that is set: TRANSFORMERS_OFFLINE is not HF_HUB_OFFLINE (#13.10).
+        // Name the variable that is set: TRANSFORMERS_OFFLINE is not HF_HUB_OFFLINE.
         let names = crate::env::offline_variables(environment);
         let names = if names.is_empty() {
             env::HF_HUB_OFFLINE.to_string()
@@ -220,7 +220,7 @@ pub async fn check_setup(
         ));
     }
 
-    // Browser logins (issue #14, hook of helper oauth): expiry, scopes, a refused renewal.
+    // Browser logins: expiry, scopes, a refused renewal.
     for note in crate::auth::oauth_store::doctor_notes(settings, candidates) {
         checks.push(match note.fix {
             Some(fix) => Check::fail("oauth", note.detail, fix, exit::TOKEN),
@@ -233,7 +233,7 @@ pub async fn check_setup(
     checks.push(if usable {
         Check::pass("keyring", description)
     } else {
-        // Not a failure (the token file works without it), but not a tick either (#13.13).
+        // Not a failure (the token file works without it), but not a tick either.
         Check::warn(
             "keyring",
             description,
@@ -246,7 +246,7 @@ pub async fn check_setup(
     checks
 }
 
-/// Whether the endpoint looks like the Hub or like a mirror (issue #10). The host says it for
+/// Whether the endpoint looks like the Hub or like a mirror. The host says it for
 /// huggingface.co; otherwise one anonymous request to the `auth-check` route of a repository
 /// that does not exist tells: the Hub answers 401 (anonymous, not found), a mirror without
 /// the route answers 404 (olah 0.5.4's catch-all carries `X-Error-Code: RepoNotFound`, docs/real-hub.md §5).

@@ -44,7 +44,7 @@ pub struct RepoInfo {
     #[serde(default)]
     pub disabled: bool,
     /// The files at this revision (`rfilename` only without `blobs=true`, docs/protocol.md §3.1): the doctor
-    /// checks a named file against it when a mirror says "entry not found" (issue #10).
+    /// checks a named file against it when a mirror says "entry not found".
     #[serde(default)]
     pub siblings: Vec<Sibling>,
 }
@@ -94,7 +94,7 @@ impl TreeEntry {
 }
 
 /// Refuses a listing with masked hashes (see [`TreeEntry::has_masked_hash`]): the caller
-/// learns it has no access to the content, and the doctor says why (issue #10).
+/// learns it has no access to the content, and the doctor says why.
 fn refuse_masked(entries: &[TreeEntry], what: &str) -> Result<(), HubError> {
     match entries.iter().find(|e| e.has_masked_hash()) {
         Some(entry) => Err(HubError::new(HubErrorKind::ContentHidden {
@@ -203,7 +203,7 @@ impl HubClient {
     }
 
     /// The root folder's entries (files and folders), masked hashes kept: the doctor reports
-    /// them instead of failing (issue #10).
+    /// them instead of failing.
     pub async fn list_root_for_diagnosis(
         &self,
         repo: &RepoId,
@@ -232,7 +232,7 @@ impl HubClient {
                 Some(next) => {
                     let next = self.rebase_on_endpoint(&next)?;
                     // olah 0.5.4 drops `cursor` and passes the upstream's `Link` on, so the
-                    // "next" page is this one again: stop rather than loop (issue #9).
+                    // "next" page is this one again: stop rather than loop.
                     if next == url {
                         if !refuse_masked_hashes {
                             // A diagnosis makes do with the first page.

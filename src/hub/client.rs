@@ -7,7 +7,9 @@
 //! - Redirects are followed by hand (`Policy::none()`), keeping the query string (the
 //!   `/api/resolve-cache/…?etag=…` hop needs it, docs/protocol.md §1.2, §1.4) and the token on
 //!   same-origin hops (renamed private repos need it, docs/protocol.md §1.4), dropping the token on any other hop.
-//! - Only http(s) redirect targets, at most [`MAX_REDIRECTS`] hops (issue #6).
+//! - Only http(s) redirect targets, at most [`MAX_REDIRECTS`] hops.
+//! - A token the Hub rejects is renewed once, when the client has a renewer, and the rejected
+//!   request sent again ([`super::renewal`]).
 
 use std::future::Future;
 use std::sync::Arc;
@@ -19,6 +21,7 @@ use reqwest::{Method, Response, StatusCode, Url};
 use super::error::{
     ErrorResponse, HubError, HubErrorKind, NetworkErrorKind, TlsProblem, Via, retry_after_secs,
 };
+use super::renewal::{Credential, TokenRenewal};
 use super::retry::{Attempts, Pacer, RequestClass, RetryPolicy};
 use super::transport::{ProxyRoutes, TrustSource};
 use crate::env::Settings;
@@ -47,13 +50,15 @@ pub struct HubClient {
     http: reqwest::Client,
     /// HTTP/1.1 only, for the hops that carry file bytes from another host (the CDN). With
     /// HTTP/2 (ALPN on any TLS CDN), every range of a file would become a stream of *one* TCP
-    /// connection, and a CDN that caps each connection (issue #9: 25 MB/s measured, about
+    /// connection, and a CDN that caps each connection (25 MB/s measured, about
     /// 40 MB/s reported for the real one) would cap the whole file, whatever the connection
     /// count: curl and aria2c fetch bulk ranges over HTTP/1.1 for the same reason. Hub API
     /// requests keep HTTP/2, where multiplexing helps (1000 small files).
     bytes_http: reqwest::Client,
     endpoint: Url,
-    token: Option<Token>,
+    /// The token, shared by clones, and its renewal when the Hub rejects it
+    /// ([`super::renewal`]).
+    credential: Arc<Credential>,
     offline: bool,
     pub retry: RetryPolicy,
     /// Shared by every clone: the Hub's quotas are per caller, not per request.
@@ -65,7 +70,7 @@ pub struct HubClient {
     trust: TrustSource,
 }
 
-/// The three waits of a request (issue #9), each with its own bound.
+/// The three waits of a request, each with its own bound.
 #[derive(Clone, Copy, Debug)]
 pub struct Timeouts {
     /// Connect, and the headers of each hop (`HF_HUB_ETAG_TIMEOUT`, 10 s as in Python).
@@ -133,7 +138,7 @@ impl HubClient {
             http,
             bytes_http,
             endpoint,
-            token,
+            credential: Arc::new(Credential::new(token, None)),
             offline: settings.offline,
             retry: RetryPolicy::default(),
             pacer: Arc::new(Pacer::default()),
@@ -145,18 +150,29 @@ impl HubClient {
 
     /// The same client without a token (the doctor compares anonymous and authenticated answers).
     pub fn anonymous(&self) -> HubClient {
+        self.with_token(None)
+    }
+
+    /// The same client with another token, which is never renewed.
+    pub fn with_token(&self, token: Option<Token>) -> HubClient {
         HubClient {
-            token: None,
+            credential: Arc::new(Credential::new(token, None)),
             ..self.clone()
         }
     }
 
-    /// The same client with another token.
-    pub fn with_token(&self, token: Option<Token>) -> HubClient {
+    /// The same client and token, renewed by `renewer` when the Hub rejects it: each request
+    /// answered 401 as an invalid token is sent once more with the renewed token.
+    pub fn with_renewal(&self, renewer: Arc<dyn TokenRenewal>) -> HubClient {
         HubClient {
-            token,
+            credential: Arc::new(Credential::new(self.token(), Some(renewer))),
             ..self.clone()
         }
+    }
+
+    /// The token requests carry now (a renewed one once the Hub rejected the first).
+    pub fn token(&self) -> Option<Token> {
+        self.credential.current()
     }
 
     /// The proxies in effect (for the setup doctor).
@@ -184,7 +200,7 @@ impl HubClient {
     /// Whether an optional resolve (one more connection for a file already flowing) fits the
     /// resolver quota: only while the pacer would let it through now with
     /// [`OPTIONAL_RESOLVE_RESERVE`] to spare. A resolve held for the window's reset would
-    /// strand the bytes its split took from a connection that was fetching them (issue #9:
+    /// strand the bytes its split took from a connection that was fetching them (measured:
     /// two 1 GB files under 40 resolves / 300 s sat for 300 s behind such holds).
     pub(crate) fn may_resolve_optionally(&self) -> bool {
         self.pacer
@@ -221,6 +237,8 @@ impl HubClient {
             .await
     }
 
+    /// Follows the chain with the current token; when the Hub rejects that token and the
+    /// client has a renewer, follows it once more with the renewed one ([`super::renewal`]).
     async fn send_chain(
         &self,
         method: Method,
@@ -230,6 +248,56 @@ impl HubClient {
         redirects: Redirects,
         bytes: bool,
     ) -> Result<Response, HubError> {
+        let token = self.credential.current();
+        if !self.credential.can_renew() {
+            let sent = self
+                .follow(method, url, headers, body, redirects, bytes, token.as_ref())
+                .await?;
+            return Ok(sent.response);
+        }
+        let sent = self
+            .follow(
+                method.clone(),
+                url.clone(),
+                headers,
+                body.clone(),
+                redirects,
+                bytes,
+                token.as_ref(),
+            )
+            .await?;
+        let Some(rejected) = token.filter(|_| sent.authorized && rejects_token(&sent.response))
+        else {
+            return Ok(sent.response);
+        };
+        let Some(renewed) = self.credential.after_rejection(&rejected).await else {
+            return Ok(sent.response);
+        };
+        output::debug(|| {
+            format!(
+                "the Hub rejected {}; sending again with {}",
+                rejected.masked(),
+                renewed.masked()
+            )
+        });
+        let sent = self
+            .follow(method, url, headers, body, redirects, bytes, Some(&renewed))
+            .await?;
+        Ok(sent.response)
+    }
+
+    /// One pass along the redirect chain with `token` (sent to the endpoint's origin only).
+    #[allow(clippy::too_many_arguments)]
+    async fn follow(
+        &self,
+        method: Method,
+        url: Url,
+        headers: &HeaderMap,
+        body: Option<(&'static str, String)>,
+        redirects: Redirects,
+        bytes: bool,
+        token: Option<&Token>,
+    ) -> Result<Sent, HubError> {
         if self.offline {
             return Err(HubError {
                 response: Some(Box::new(ErrorResponse {
@@ -244,7 +312,7 @@ impl HubClient {
         let mut body = body;
         // Once a hop leaves the endpoint's origin the token stays behind for the rest of the
         // chain, even if a later hop comes back: a foreign host must not be able to bounce a
-        // request through the Hub to learn what it carries (issue #6).
+        // request through the Hub to learn what it carries.
         let mut may_authorize = true;
         // A request counts in the bucket of its first URL; later hops of the same chain (the
         // `/api/resolve-cache/` hop of a resolve) report on that bucket but are not counted.
@@ -262,7 +330,8 @@ impl HubClient {
                 request = request.header(name, value);
             }
             request = request.header(HeaderName::from_static("x-amzn-trace-id"), trace_id());
-            if let Some(token) = &self.token
+            let authorized = token.is_some() && may_authorize;
+            if let Some(token) = token
                 && may_authorize
             {
                 let value = HeaderValue::from_str(&format!("Bearer {}", token.secret()))
@@ -286,11 +355,15 @@ impl HubClient {
             if status == StatusCode::PROXY_AUTHENTICATION_REQUIRED {
                 return Err(self.proxy_auth_error(&url));
             }
+            let sent = |response| Sent {
+                response,
+                authorized,
+            };
             if !status.is_redirection() || status == StatusCode::NOT_MODIFIED {
-                return Ok(response);
+                return Ok(sent(response));
             }
             let Some(location) = response.headers().get(LOCATION) else {
-                return Ok(response);
+                return Ok(sent(response));
             };
             let location = location.to_str().map_err(|_| {
                 HubError::protocol("a redirect carried a Location header that is not text")
@@ -305,7 +378,7 @@ impl HubClient {
                 )));
             }
             if redirects == Redirects::EndpointOnly && !self.is_endpoint_origin(&next) {
-                return Ok(response);
+                return Ok(sent(response));
             }
             if matches!(status.as_u16(), 301..=303) && method != Method::HEAD {
                 method = Method::GET;
@@ -487,7 +560,7 @@ impl HubClient {
     pub async fn decode_error(&self, response: Response) -> HubError {
         let mut details = error_details(&response, self.is_endpoint_origin(response.url()));
         // The token goes only to the endpoint's origin, so that is where it was sent.
-        details.token_sent = self.token.is_some() && details.from_endpoint;
+        details.token_sent = self.credential.current().is_some() && details.from_endpoint;
         let is_html = response
             .headers()
             .get(reqwest::header::CONTENT_TYPE)
@@ -501,6 +574,26 @@ impl HubClient {
         }
         HubError::from_response(details)
     }
+}
+
+/// The last response of a redirect chain, and whether its request carried the token.
+struct Sent {
+    response: Response,
+    authorized: bool,
+}
+
+/// Whether a response to a request that carried the token rejects the token itself: a 401 that
+/// decodes as [`HubErrorKind::InvalidToken`] (not, say, a 401 `GatedRepo`). The headers decide;
+/// the body, which only words the message, is left unread for the caller.
+fn rejects_token(response: &Response) -> bool {
+    if response.status() != StatusCode::UNAUTHORIZED {
+        return false;
+    }
+    let details = ErrorResponse {
+        token_sent: true,
+        ..error_details(response, true)
+    };
+    super::error::classify(&details) == HubErrorKind::InvalidToken
 }
 
 /// The facts of a response that matter for errors, read from its headers.
@@ -658,7 +751,7 @@ fn trace_id() -> HeaderValue {
 }
 
 /// A token sent in clear text to a host other than this machine can be read by anyone on the
-/// path (issue #6).
+/// path.
 fn warn_on_plain_http_token(endpoint: &Url, token: Option<&Token>) {
     if token.is_none() || endpoint.scheme() != "http" {
         return;
@@ -677,7 +770,7 @@ fn warn_on_plain_http_token(endpoint: &Url, token: Option<&Token>) {
     }
 }
 
-/// Classifies a transport error from what the errors in its chain *are* (issue #13): reqwest's
+/// Classifies a transport error from what the errors in its chain *are*: reqwest's
 /// own kinds (`is_timeout`, `is_dns`, `is_connect`), a `rustls::Error` anywhere underneath, the
 /// `std::io::ErrorKind` of an I/O error, and hyper-util's proxy tunnel error. Never from the text
 /// of the outermost error, which contains the request URL: a repository named `tls-proxy` must

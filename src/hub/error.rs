@@ -8,6 +8,7 @@
 use std::fmt;
 
 use super::transport::{ProxyRoute, TransportError, TrustSource};
+use crate::exit::Class;
 
 /// The facts of one failed HTTP exchange, kept for diagnosis and for the "Request ID" line.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -23,7 +24,7 @@ pub struct ErrorResponse {
     /// Seconds to wait, from `RateLimit: …;t=` or `Retry-After` (docs/protocol.md §4.7).
     pub retry_after_secs: Option<u64>,
     /// Whether the failed request carried a token. A 401 to a sent token means the token is
-    /// refused, whatever the wording (issue #10 finding 4: `Invalid username or password.` and
+    /// refused, whatever the wording (`Invalid username or password.` and
     /// `Invalid credentials in Authorization header` are both seen), never "log in".
     pub token_sent: bool,
 }
@@ -66,12 +67,12 @@ pub enum HubErrorKind {
     /// The answer did not look like the Hub's: missing headers, malformed JSON, HTML, etc.
     Protocol(String),
     /// The listing masked the file hashes (64 asterisks): the Hub's way of saying this caller
-    /// may not read the content of a gated repo (docs/real-hub.md §2, issue #10).
+    /// may not read the content of a gated repo (docs/real-hub.md §2).
     ContentHidden {
         path: String,
     },
     /// The token holds a character an HTTP header cannot carry: nothing was sent. A token
-    /// problem, not a Hub answer (issue #13, "Wrong error types").
+    /// problem, not a Hub answer.
     TokenNotSendable,
     /// The HTTP client could not be set up (TLS backend, proxy settings): nothing was sent.
     ClientSetup(String),
@@ -222,7 +223,7 @@ impl HubError {
         self.response.as_ref().map(|r| r.status).filter(|s| *s != 0)
     }
 
-    /// Whether the request may succeed if made again (docs/protocol.md §4.8, §4.7, issue #6).
+    /// Whether the request may succeed if made again (docs/protocol.md §4.8, §4.7).
     pub fn is_retryable(&self) -> bool {
         match &self.kind {
             HubErrorKind::RateLimited | HubErrorKind::ServerError => true,
@@ -248,6 +249,15 @@ impl HubError {
                 | HubErrorKind::InvalidToken
                 | HubErrorKind::Forbidden
                 | HubErrorKind::ContentHidden { .. }
+        )
+    }
+
+    /// Whether a `whoami-v2` that failed this way rejects the token itself (as opposed to the
+    /// Hub being away): revoked, expired or mistyped.
+    pub fn rejects_token(&self) -> bool {
+        matches!(
+            self.kind,
+            HubErrorKind::InvalidToken | HubErrorKind::AuthenticationRequired
         )
     }
 
@@ -538,66 +548,45 @@ pub fn classify(response: &ErrorResponse) -> HubErrorKind {
 pub use super::retry::retry_after_secs;
 
 impl HubError {
-    /// The exit code of this failure's family (README "Exit codes").
-    pub fn exit_code(&self) -> u8 {
-        use crate::exit;
-        match &self.kind {
-            HubErrorKind::RepoNotFound
-            | HubErrorKind::RevisionNotFound
-            | HubErrorKind::EntryNotFound => exit::NOT_FOUND,
-            HubErrorKind::AuthenticationRequired
-            | HubErrorKind::InvalidToken
-            | HubErrorKind::Forbidden => exit::TOKEN,
-            HubErrorKind::GatedRepo
-            | HubErrorKind::RepoDisabled
-            | HubErrorKind::ContentHidden { .. } => exit::ACCESS,
-            HubErrorKind::Network(_) | HubErrorKind::ProxyAuth => exit::NETWORK,
-            HubErrorKind::Transport(_) => exit::USAGE,
-            HubErrorKind::RateLimited
-            | HubErrorKind::ServerError
-            | HubErrorKind::SignedUrlRejected
-            | HubErrorKind::StorageNotFound => exit::HUB_UNAVAILABLE,
-            HubErrorKind::Protocol(_) => exit::INTEGRITY,
-            HubErrorKind::Offline => exit::OFFLINE,
-            HubErrorKind::BadEndpoint(_) => exit::USAGE,
-            HubErrorKind::TokenNotSendable => exit::TOKEN,
-            HubErrorKind::ClientSetup(_) => exit::FAILURE,
-            HubErrorKind::UnexpectedStatus => exit::FAILURE,
-        }
-    }
-
-    /// A stable, machine-readable name for `--json` (issue #13.9), the doctor's where it has one.
-    pub fn cause(&self) -> &'static str {
-        match &self.kind {
-            HubErrorKind::RepoNotFound | HubErrorKind::AuthenticationRequired => "repo_not_found",
-            HubErrorKind::RevisionNotFound => "revision_not_found",
-            HubErrorKind::EntryNotFound => "file_not_found",
-            HubErrorKind::InvalidToken => "invalid_token",
-            HubErrorKind::Forbidden => "forbidden",
-            HubErrorKind::GatedRepo => "gated",
-            HubErrorKind::ContentHidden { .. } => "content_hidden",
-            HubErrorKind::RepoDisabled => "repo_disabled",
-            HubErrorKind::Network(NetworkErrorKind::ProxyUnreachable) => "proxy_unreachable",
-            HubErrorKind::Network(_) => "endpoint_unreachable",
-            HubErrorKind::ProxyAuth => "proxy_auth_failed",
+    /// The family and the stable cause of this failure (docs/exit-codes.md). The cause is the
+    /// doctor's name where it has one, so scripts see one vocabulary.
+    pub fn classify(&self) -> Class {
+        use crate::exit::*;
+        let (code, cause) = match &self.kind {
+            HubErrorKind::RepoNotFound => (NOT_FOUND, "repo_not_found"),
+            // Anonymous: the repository is missing, or needs a token the caller did not send.
+            HubErrorKind::AuthenticationRequired => (TOKEN, "repo_not_found"),
+            HubErrorKind::RevisionNotFound => (NOT_FOUND, "revision_not_found"),
+            HubErrorKind::EntryNotFound => (NOT_FOUND, "file_not_found"),
+            HubErrorKind::InvalidToken => (TOKEN, "invalid_token"),
+            HubErrorKind::Forbidden => (TOKEN, "forbidden"),
+            HubErrorKind::TokenNotSendable => (TOKEN, "invalid_token"),
+            HubErrorKind::GatedRepo => (ACCESS, "gated"),
+            HubErrorKind::ContentHidden { .. } => (ACCESS, "content_hidden"),
+            HubErrorKind::RepoDisabled => (ACCESS, "repo_disabled"),
+            HubErrorKind::Network(NetworkErrorKind::ProxyUnreachable) => {
+                (NETWORK, "proxy_unreachable")
+            }
+            HubErrorKind::Network(_) => (NETWORK, "endpoint_unreachable"),
+            HubErrorKind::ProxyAuth => (NETWORK, "proxy_auth_failed"),
             HubErrorKind::Transport(error) => match **error {
                 TransportError::UnparseableProxy { .. }
-                | TransportError::UnsupportedProxyScheme { .. } => "bad_proxy",
+                | TransportError::UnsupportedProxyScheme { .. } => (USAGE, "bad_proxy"),
                 TransportError::UnreadableCertificates { .. }
                 | TransportError::NoCertificates { .. }
-                | TransportError::DamagedCertificate { .. } => "bad_ca_bundle",
+                | TransportError::DamagedCertificate { .. } => (USAGE, "bad_ca_bundle"),
             },
-            HubErrorKind::RateLimited => "rate_limited",
+            HubErrorKind::RateLimited => (HUB_UNAVAILABLE, "rate_limited"),
             HubErrorKind::ServerError
             | HubErrorKind::SignedUrlRejected
-            | HubErrorKind::StorageNotFound => "server_error",
-            HubErrorKind::Protocol(_) => "protocol",
-            HubErrorKind::Offline => "offline_not_cached",
-            HubErrorKind::BadEndpoint(_) => "bad_endpoint",
-            HubErrorKind::TokenNotSendable => "invalid_token",
-            HubErrorKind::ClientSetup(_) => "client_setup",
-            HubErrorKind::UnexpectedStatus => "unexpected_status",
-        }
+            | HubErrorKind::StorageNotFound => (HUB_UNAVAILABLE, "server_error"),
+            HubErrorKind::Protocol(_) => (INTEGRITY, "protocol"),
+            HubErrorKind::Offline => (OFFLINE, "offline_not_cached"),
+            HubErrorKind::BadEndpoint(_) => (USAGE, "bad_endpoint"),
+            HubErrorKind::ClientSetup(_) => (FAILURE, "client_setup"),
+            HubErrorKind::UnexpectedStatus => (FAILURE, "unexpected_status"),
+        };
+        Class::new(code, cause)
     }
 }
 

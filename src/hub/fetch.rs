@@ -1,4 +1,4 @@
-//! The one ranged open of a file's bytes (issue #9): resolve, follow the redirect to whoever
+//! The one ranged open of a file's bytes: resolve, follow the redirect to whoever
 //! serves the bytes (the CDN, or a mirror itself), check the answer once — status,
 //! `Content-Range`, length — and hand back a [`FileBody`] that yields the bytes and nothing
 //! else. Every transport error is mapped here; no `reqwest::Response` leaves `hub`.

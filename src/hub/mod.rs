@@ -8,6 +8,7 @@ pub mod api;
 pub mod client;
 pub mod error;
 pub mod fetch;
+pub mod renewal;
 pub mod repo;
 pub mod retry;
 pub mod transport;

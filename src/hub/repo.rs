@@ -1,7 +1,7 @@
 //! Repository identities: types, ids, revisions, and the URL shapes the Hub uses for them.
 //!
 //! Everything here is validated before any request is made, so a typo never reaches the network
-//! (issue #2: "Bad input gets a clear error before any request").
+//! and bad input gets a clear error at once.
 
 use std::fmt;
 
@@ -187,7 +187,7 @@ fn parse_hf_uri(
     })
 }
 
-/// A repository page, file page or download URL pasted from the browser (issue #13.12):
+/// A repository page, file page or download URL pasted from the browser:
 /// `https://huggingface.co/[datasets/|spaces/]owner/name[/(blob|resolve|tree)/rev[/path]]`.
 /// A `tree/rev/folder` URL means the folder (`folder/`). The host is not checked: a mirror's
 /// URL names the same repository, and hfget still downloads from `HF_ENDPOINT`.

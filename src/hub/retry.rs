@@ -1,6 +1,5 @@
 //! The one retry policy: every request hfget makes (Hub API calls, resolves, CDN ranges, the
-//! doctor's probes) decides "again, after how long, or give up" here (issue #9, "one way to
-//! fetch bytes"), so the rules cannot drift apart again.
+//! doctor's probes) decides "again, after how long, or give up" here, so the rules cannot drift apart again.
 //!
 //! The rules:
 //! - **Full-jitter exponential backoff**: after the n-th failure in a row, wait a uniformly random
@@ -33,7 +32,7 @@ use crate::random::random_u64;
 /// up. Shared by the single-stream and the parallel paths.
 pub const MAX_ATTEMPTS_WITHOUT_PROGRESS: u32 = 5;
 
-/// Retry budget for requests that failed in a way that may pass (issue #6: exponential backoff
+/// Retry budget for requests that failed in a way that may pass (exponential backoff
 /// with jitter, `Retry-After`/`RateLimit` honoured, a bounded total).
 #[derive(Clone, Copy, Debug)]
 pub struct RetryPolicy {

@@ -1,7 +1,9 @@
 //! Everything the user sees on stderr: warnings, notes, debug traces and progress bars.
 //!
-//! stdout is reserved for results (a path, or one JSON object) so `$(hfget download …)` works;
-//! commands write those themselves. This module only ever writes to stderr. A single global
+//! stdout is reserved for results (a path, a table, or one JSON object) so `$(hfget download …)`
+//! works: commands write them with [`print_stdout`] and [`print_json_pretty`], which treat a
+//! closed pipe as the end of the reader's interest, not an error. Everything else here writes
+//! to stderr. A single global
 //! state decides how loud to be, and prints through the progress bars (`suspend`) so that a
 //! warning never tears a bar (docs/design.md §3.1, indicatif patterns).
 
@@ -175,10 +177,10 @@ pub fn debug(message: impl FnOnce() -> String) {
     }
 }
 
-/// A fatal error, always printed; wrapped to the terminal's width (issue #13.13), with
+/// A fatal error, always printed; wrapped to the terminal's width, with
 /// continuation lines under the message, not under `error:`.
 pub fn error(message: impl std::fmt::Display) {
-    // Messages may quote HF_ENDPOINT or a proxy URL: never their password (#13.3).
+    // Messages may quote HF_ENDPOINT or a proxy URL: never their password.
     let message = redact_urls(&message.to_string());
     emit(&format!(
         "{} {}",
@@ -202,7 +204,7 @@ fn fit(message: &str, prefix: &str) -> String {
 }
 
 /// A fatal error and, with `-v`, what caused it: one `Caused by:` line per link of the source
-/// chain, as uv prints it (issue #13, "errors lose their cause"). A cause whose text the line
+/// chain, as uv prints it (an error without its cause is often useless). A cause whose text the line
 /// above already contains is skipped; URLs lose their query string (CDN signatures) and any
 /// password.
 pub fn error_with_causes(error: &(dyn std::error::Error + 'static)) {
@@ -292,6 +294,63 @@ fn mask_password(url: &str) -> String {
         &authority[..colon],
         &url[authority_start + user_end..]
     )
+}
+
+/// stdout could not be written.
+#[derive(Debug, thiserror::Error)]
+#[error("Could not write the output: {0}.")]
+pub struct OutputError(pub std::io::Error);
+
+/// Writes a result line to stdout. A closed pipe (`hfget … | head -1`) is not an error.
+pub fn print_stdout(text: &str) -> Result<(), OutputError> {
+    let mut stdout = std::io::stdout().lock();
+    match writeln!(stdout, "{text}").and_then(|()| stdout.flush()) {
+        Ok(()) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(OutputError(e)),
+    }
+}
+
+/// Writes `value` to stdout as indented JSON.
+pub fn print_json_pretty(value: &impl serde::Serialize) -> Result<(), OutputError> {
+    let text =
+        serde_json::to_string_pretty(value).map_err(|e| OutputError(std::io::Error::other(e)))?;
+    print_stdout(&text)
+}
+
+/// Rows as columns padded to their widest cell; the columns in `right` right-aligned, and no
+/// padding after a row's last cell.
+pub fn table(rows: &[Vec<String>], right: &[usize]) -> String {
+    let columns = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let widths: Vec<usize> = (0..columns)
+        .map(|c| {
+            rows.iter()
+                .filter_map(|r| r.get(c))
+                .map(|s| s.chars().count())
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = String::new();
+    for row in rows {
+        let cells: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(c, cell)| {
+                let width = widths[c];
+                if right.contains(&c) {
+                    format!("{cell:>width$}")
+                } else if c + 1 == row.len() {
+                    cell.clone()
+                } else {
+                    format!("{cell:<width$}")
+                }
+            })
+            .collect();
+        out.push_str(cells.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
 }
 
 #[cfg(test)]

@@ -1,4 +1,4 @@
-//! Auth (issue #4) against the emulator: the token precedence table (one test per row, checked
+//! Auth against the emulator: the token precedence table (one test per row, checked
 //! on the `Authorization` header the emulator received), `login` validation and stores,
 //! `logout`, `auth list|switch|token`, `whoami`, `env`, and masking everywhere.
 //!
@@ -742,7 +742,7 @@ fn auth_secret_service_login_refuses_invalid_tokens() {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Issue #13: Ctrl-C at the login prompt (13.1), role names (13.13), offline wording (13.10).
+// Ctrl-C at the login prompt, role names, offline wording.
 
 #[test]
 fn auth_list_names_roles_as_whoami_does() {
@@ -931,7 +931,7 @@ fn auth_ctrl_c_at_the_hidden_prompt_restores_echo_and_says_login_cancelled() {
         return;
     };
     let ctx = ctx();
-    // Ctrl-C at different moments after the hidden prompt shows: the race of issue #13.1
+    // Ctrl-C at different moments after the hidden prompt shows: the race the echo guard fixed
     // left echo off about once in six tries and printed one of two wrong messages.
     for delay_ms in [0, 10, 30, 60, 120, 250] {
         let (rc, stty, screen) =

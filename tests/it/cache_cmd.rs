@@ -1,4 +1,4 @@
-//! `hfget cache ls | rm | prune | verify` (issue #11) on a cache that hfget and Python filled
+//! `hfget cache ls | rm | prune | verify` on a cache that hfget and Python filled
 //! together: several revisions, a detached one, a stale partial, a partial held by a live lock,
 //! a shared Xet store entry laid out as huggingface_hub 2.x writes it (`_shared_blobs.py`), and
 //! another tool's files. Python interop checks run when HFGET_TEST_PYTHON is set (CI sets it).

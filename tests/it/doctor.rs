@@ -1,7 +1,7 @@
 //! `hfget doctor`: one test per cause (cause id, key sentence, exit code), snapshots of the
 //! human report for the gated and token cases, and the diagnosis built into `download`.
 //!
-//! Every test runs in every emulator [`Mode`] (issue #10): the emulator's classic answers, and
+//! Every test runs in every emulator [`Mode`]: the emulator's classic answers, and
 //! the Hub as 2025–26 captures show it (masked `xetHash`, or `xetHash` and `lfs.oid`; both
 //! bad-token wordings; README.md readable on gated repos; resolve-cache hops only on public
 //! repos; `WWW-Authenticate`; `auth-check` answering `OK`). Snapshots are taken in the classic

@@ -1,4 +1,4 @@
-//! Doctor v2 (issue #10) and the doctor items of issue #13: the Hub as 2025–26 captures show it
+//! The doctor against the Hub as 2025–26 captures show it
 //! (masked hashes, files anyone may read, both bad-token wordings), endpoints that do not
 //! answer like the Hub (the answers olah 0.5.4 gives, scripted on the emulator with
 //! `FaultAction::ErrorAnswer`; real olah runs in `doctor_mirror.rs`), and the fixes' wording.
@@ -333,7 +333,7 @@ fn the_setup_doctor_says_whether_the_endpoint_looks_like_the_hub_or_a_mirror() {
 
 #[test]
 fn wrong_repo_type_fix_is_the_users_command_with_only_the_type_corrected() {
-    // issue #13.6: pasting the fix must download what was asked, where it was asked.
+    // Pasting the fix must download what was asked, where it was asked.
     let ctx = TestContext::new(standard_scenario());
     let dir = ctx.path("out");
     let dir = dir.to_str().unwrap();
@@ -370,7 +370,6 @@ fn wrong_repo_type_fix_is_the_users_command_with_only_the_type_corrected() {
 
 #[test]
 fn a_password_in_hf_endpoint_is_never_printed() {
-    // issue #13.3 (doctor part).
     let mut ctx = TestContext::new(standard_scenario());
     let url = ctx
         .emulator
@@ -400,7 +399,6 @@ fn a_password_in_hf_endpoint_is_never_printed() {
 
 #[test]
 fn offline_doctor_exits_10_and_names_the_variable_that_is_set() {
-    // issue #13.10.
     for variable in ["HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"] {
         let mut ctx = TestContext::new(standard_scenario());
         ctx.env(variable, "1");
@@ -431,7 +429,6 @@ fn offline_doctor_exits_10_and_names_the_variable_that_is_set() {
 
 #[test]
 fn text_and_json_name_the_layer_alike() {
-    // issue #13.13.
     let ctx = TestContext::new(standard_scenario());
     let json = expect(&ctx, &["acme/nope"], "repo_not_found", "repo", 3, "");
     let out = ctx.run(&["doctor", "acme/nope"]).failure(3);
@@ -445,7 +442,7 @@ fn text_and_json_name_the_layer_alike() {
 
 #[test]
 fn an_unusable_keyring_gets_a_warning_not_a_tick() {
-    // issue #13.13: HFGET_KEYRING=none (the test default) means no keyring at all.
+    // HFGET_KEYRING=none (the test default) means no keyring at all.
     let ctx = TestContext::new(standard_scenario());
     let out = ctx.run(&["doctor"]).success();
     let line = out
@@ -500,7 +497,7 @@ fn every_mode_serves_what_the_doctor_promises() {
 
 #[test]
 fn the_endpoint_causes_read_well() {
-    // Human reports of the new causes (issue #10), with the emulator scripted as a mirror.
+    // Human reports of the new causes, with the emulator scripted as a mirror.
     let ctx = TestContext::new(standard_scenario());
     ctx.emulator
         .add_fault(missing_route("/revision/refs%2Fpr%2F1"));

@@ -1,5 +1,5 @@
 //! `hfget doctor` through a real pull-through mirror: olah 0.5.4 in front of the emulator
-//! (issue #10, "Through olah"; real-hub-2026.md §5). olah has no `/auth-check` route (its
+//! (docs/real-hub.md §5). olah has no `/auth-check` route (its
 //! catch-all 404 says `RepoNotFound`), cannot route a revision containing `/`, answers `401
 //! RepoNotFound` offline for what it has not cached, and `504 ProxyTimeout` without upstream.
 //! Through it, the doctor must say `ok` for every repo that downloads, keep the exact cause of

@@ -40,7 +40,7 @@ fn refusal_messages_say_what_to_do_and_map_to_the_token_family() {
         "The browser login `oauth-alice` expired and could not be renewed (invalid_grant: revoked). Run `hfget login --web` to log in again."
     );
     assert!(refused.needs_new_login());
-    assert_eq!(refused.exit_code(), exit::TOKEN);
-    assert_eq!(OAuthError::Denied.exit_code(), exit::TOKEN);
+    assert_eq!(refused.classify().code, exit::TOKEN);
+    assert_eq!(OAuthError::Denied.classify().code, exit::TOKEN);
     assert!(!OAuthError::Denied.needs_new_login());
 }

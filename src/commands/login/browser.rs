@@ -1,4 +1,4 @@
-//! Opening the login page in a browser, when this machine has one (issue #14). Never required:
+//! Opening the login page in a browser, when this machine has one. Never required:
 //! the page and the code are printed first, and a machine without a display (SSH, CI, a
 //! container, an agent) simply skips this.
 

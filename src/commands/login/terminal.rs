@@ -1,4 +1,4 @@
-//! Echo off for the hidden token prompt, and always back on (issue #13.1).
+//! Echo off for the hidden token prompt, and always back on.
 //!
 //! Why not `rpassword`: it switches echo off and on inside the blocking read, on a thread the
 //! top-level Ctrl-C handler cannot wait for, so an interrupted prompt raced: sometimes its own

@@ -278,7 +278,7 @@ fn layer_words_are_the_json_names() {
     }
 }
 
-// --- issue #10: evidence made consistent before it is classified ---
+// --- evidence made consistent before it is classified ---
 
 fn file_probe(status: u16, code: Option<&str>, message: &str) -> Probe {
     Probe {
@@ -331,7 +331,7 @@ fn a_refusal_on_the_file_wins_over_a_missing_route() {
 
 #[test]
 fn repo_not_found_on_a_route_of_a_repo_that_exists_is_the_endpoints_inconsistency() {
-    // Fine-grained or not, never a token scope (the olah misreading of issue #10).
+    // Fine-grained or not, never a token scope (the misreading olah once caused).
     for token in [None, Some(fine(true, "acme"))] {
         let mut evidence = gated_evidence(token, olah_missing_route());
         evidence.file_probe = Some(file_probe(

@@ -55,7 +55,7 @@ fn client() -> reqwest::Client {
     reqwest::Client::builder().no_proxy().build().unwrap()
 }
 
-/// Issue #13: the classification read the whole lowercased error chain, request URL included,
+/// The classification once read the whole lowercased error chain, request URL included,
 /// so a refused connection to a repository named like this one was reported as a proxy problem.
 #[tokio::test]
 async fn a_refused_connection_is_not_a_proxy_or_tls_problem_whatever_the_url_says() {

@@ -122,7 +122,7 @@ fn a_mirrors_proxy_timeout_is_not_called_a_hub_server_error() {
     assert!(!text.contains("the Hub had a server error"), "{text}");
 }
 
-/// Issue #10 finding 4: a 401 to a request that carried a token is the token's fault in either
+/// A 401 to a request that carried a token is the token's fault in either
 /// wording the Hub uses, never "log in".
 #[test]
 fn a_401_to_a_sent_token_is_an_invalid_token_in_any_wording() {

@@ -91,7 +91,7 @@ fn cache_folder_names() {
     assert_eq!(repo.to_string(), "datasets/Org/Name");
 }
 
-/// Issue #13.12: URLs pasted from the browser name the same thing as the id would.
+/// URLs pasted from the browser name the same thing as the id would.
 #[test]
 fn pasted_hub_urls() {
     type Case<'a> = (&'a str, RepoType, &'a str, Option<&'a str>, Option<&'a str>);
