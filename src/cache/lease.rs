@@ -876,8 +876,11 @@ fn parse_owner(content: &[u8]) -> Option<Owner> {
     serde_json::from_slice(first_line).ok()
 }
 
+/// Read once, never again on `ESTALE`: on GlusterFS that is what an owner's client answers for
+/// its lease's name once another client has renamed the lease away (for as long as the owner
+/// keeps its descriptor), so it means "not ours".
 fn lease_is_ours(path: &Path, token: &str) -> bool {
-    filesystem::read_shared(path)
+    std::fs::read(path)
         .ok()
         .and_then(|content| parse_owner(&content))
         .is_some_and(|owner| owner.token == token)

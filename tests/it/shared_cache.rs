@@ -77,11 +77,12 @@ impl Pair {
         }
     }
 
-    /// The shared folder as its file server holds it (no client cache in between).
+    /// The shared folder as its file server holds it (sshfs: the export itself; GlusterFS: a
+    /// client hfget never used, so none of the runs' cached state is in between).
     fn server(&self) -> &Path {
         match self {
             Pair::Sshfs(s) => &s.export,
-            Pair::Gluster(g) => &g.brick,
+            Pair::Gluster(g) => &g.check,
         }
     }
 

@@ -2,7 +2,7 @@
 //! two machines on a cluster filesystem: a replica-2 volume (both bricks on one server, hence
 //! `force`) served by a `glusterd` in a network namespace of its own, mounted through FUSE once
 //! from that namespace (`m1`) and once from a second namespace joined to it by a veth pair
-//! (`m2`). Two mounts are two GlusterFS clients, each with its own caches, as on two machines;
+//! (`m2`), plus a third mount for the tests' own checks. Two mounts are two GlusterFS clients, each with its own caches, as on two machines;
 //! their locks are the volume's, seen by both (docs/shared-caches.md).
 //!
 //! Everything is private to one rig: the namespaces (named after this process), their 10.x
@@ -47,8 +47,10 @@ pub struct GlusterVolume {
     pub m1: PathBuf,
     /// Machine B's view (a client in the other namespace, over the veth pair).
     pub m2: PathBuf,
-    /// The first brick, which holds every file (replica 2): the volume as its server sees it.
-    pub brick: PathBuf,
+    /// A third client (in the server's namespace) that hfget never uses: the volume as a
+    /// fresh client sees it, for the tests' checks. (A brick is no view of the volume: a file
+    /// may be missing from one brick until the self-heal daemon has copied it.)
+    pub check: PathBuf,
     torn_down: bool,
 }
 
@@ -318,7 +320,7 @@ impl GlusterVolume {
             state_before,
             m1: root.join("m1"),
             m2: root.join("m2"),
-            brick: root.join("brick1"),
+            check: root.join("m3"),
             root,
             torn_down: false,
         };
@@ -473,7 +475,11 @@ impl GlusterVolume {
     /// Client processes: `glusterfs` itself, as `mount -t glusterfs` would start it, with
     /// the rig's log and pid files.
     fn mount(&mut self) {
-        for (name, ns) in [("m1", &self.server_ns), ("m2", &self.client_ns)] {
+        for (name, ns) in [
+            ("m1", &self.server_ns),
+            ("m2", &self.client_ns),
+            ("m3", &self.server_ns),
+        ] {
             let mount = self.root.join(name);
             std::fs::create_dir_all(&mount).unwrap();
             run(
@@ -495,11 +501,11 @@ impl GlusterVolume {
             );
         }
         let deadline = Instant::now() + Duration::from_secs(30);
-        let mounts = [self.m1.clone(), self.m2.clone()];
+        let mounts = [self.m1.clone(), self.m2.clone(), self.check.clone()];
         while !mounts.iter().all(|m| gluster_mounts().contains(m)) {
             assert!(
                 Instant::now() < deadline,
-                "the volume was not mounted twice: {}",
+                "the volume was not mounted: {}",
                 self.log("m2.log")
             );
             std::thread::sleep(Duration::from_millis(50));
@@ -577,12 +583,12 @@ impl GlusterVolume {
             return Vec::new();
         }
         self.torn_down = true;
-        for mount in [&self.m1, &self.m2] {
+        for mount in [&self.m1, &self.m2, &self.check] {
             if gluster_mounts().contains(mount) {
                 unmount(mount);
             }
         }
-        let clients: Vec<u32> = ["m1.pid", "m2.pid"]
+        let clients: Vec<u32> = ["m1.pid", "m2.pid", "m3.pid"]
             .iter()
             .filter_map(|name| std::fs::read_to_string(self.root.join(name)).ok())
             .filter_map(|text| text.trim().parse().ok())
