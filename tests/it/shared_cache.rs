@@ -649,9 +649,10 @@ fn soak_random_kills_on_glusterfs() {
     }
 }
 
-/// The issue's figures at a realistic size (default 512 MiB; `HFGET_CHECK_REPO_MIB` changes
-/// it), with hfget's default chunking and connections and the default 30 s lease timeout. Run by
-/// `scripts/shared-cache-check.sh`; prints the figures, asserts only correctness.
+/// The shared-cache figures (two sshfs machines) at a realistic size (default 512 MiB;
+/// `HFGET_CHECK_REPO_MIB` changes it), with hfget's default chunking and connections and the
+/// default 30 s lease timeout. Run by `scripts/shared-cache-check.sh`; prints the figures,
+/// asserts only correctness.
 #[test]
 #[ignore]
 fn figures_for_issue_12() {
@@ -821,7 +822,7 @@ fn without_file_locks_leases_alone_fetch_each_blob_once() {
     let sent = ctx.emulator.counters().cdn_bytes;
     let blobs = BIG.len() + MEDIUM.len();
     // Once, give or take what the CDN had already pushed past a segment's end when the engine
-    // split that segment for another connection and stopped reading it (issue #9): a few
+    // split that segment for another connection and stopped reading it: a few
     // socket buffers, far below a second copy.
     assert!(
         (blobs..blobs + blobs / 10).contains(&sent),
