@@ -11,8 +11,9 @@
 //!   else is downloading; where they are cluster-wide ([`LockTrust::cluster_wide`]), that no
 //!   owner whose lease says it held the flock still downloads, so a `kill -9`ed owner is taken
 //!   over as soon as its lock is freed, without waiting for its lease to expire. A waiter on
-//!   such a filesystem waits for the flock in the kernel rather than polling it. Where flock fails outright, `.locks/` is left alone (Python then
-//!   uses `SoftFileLock`, which an unheld lock file would block forever).
+//!   such a filesystem waits for the flock in the kernel rather than polling it. Where flock
+//!   fails outright, `.locks/` is left alone (Python then uses `SoftFileLock`, which an unheld
+//!   lock file would block forever).
 //! - **A lease**: `<etag>.lease`, created with `O_EXCL`, names its owner (host, boot id, pid
 //!   namespace, pid, process start time) and the owner-unique partial `<etag>.<token>.incomplete`
 //!   it writes. As a heartbeat the owner rewrites a counter on the lease's second line (which
@@ -225,7 +226,8 @@ pub struct BlobClaim {
     /// temporaries): `false` only when the run's one listing of the folder, at planning, found
     /// none ([`etags_with_files`]). Then the claim skips the listings that look for them, which
     /// per file of a thousand-file repository made planning and claiming quadratic (the
-    /// thousand-small-files benchmark: five `getdents64` per file). Any wait for another owner sets it.
+    /// thousand-small-files benchmark: five `getdents64` per file). Any wait for another owner
+    /// sets it.
     pub earlier_files: bool,
 }
 

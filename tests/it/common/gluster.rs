@@ -2,8 +2,9 @@
 //! two machines on a cluster filesystem: a replica-2 volume (both bricks on one server, hence
 //! `force`) served by a `glusterd` in a network namespace of its own, mounted through FUSE once
 //! from that namespace (`m1`) and once from a second namespace joined to it by a veth pair
-//! (`m2`), plus a third mount for the tests' own checks. Two mounts are two GlusterFS clients, each with its own caches, as on two machines;
-//! their locks are the volume's, seen by both (docs/shared-caches.md).
+//! (`m2`), plus a third mount for the tests' own checks. Two mounts are two GlusterFS clients,
+//! each with its own caches, as on two machines; their locks are the volume's, seen by both
+//! (docs/shared-caches.md).
 //!
 //! Everything is private to one rig: the namespaces (named after this process), their 10.x
 //! addresses (which exist only inside them), and glusterd's working, run and log folders and CLI
