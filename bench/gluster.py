@@ -4,7 +4,8 @@ section. Run by bench/gluster.sh, which sets up the volume (bench/gluster-rig.sh
 folder. One 1 GB LFS file from the emulator's own CDN (25 MB/s per connection, as case 7 of
 bench.py); machine A mounts the volume in the server's network namespace (m1), machine B from
 another one (m2) and runs in its own pid and UTS namespaces (`unshare`), so A's pids mean
-nothing to it. The CDN's bytes come from the emulator's counters.
+nothing to it. The CDN's bytes come from the emulator's counters. bench/gluster.sh runs this in
+the volume server's network namespace (its loopback carries the emulator's traffic).
 
 Cases, `--runs` times each (medians; alternating, a fresh cache folder each run):
 - plain: one run on A alone (the baseline of the same run);

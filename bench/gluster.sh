@@ -13,4 +13,7 @@ cargo build --release --locked -p hfget -p hub-emulator
 rig=$(mktemp -d /tmp/hfget-gluster-bench-XXXXXX)
 trap 'bench/gluster-rig.sh down "$rig"' EXIT
 bench/gluster-rig.sh up "$rig"
-python3 bench/gluster.py "$rig" "$@"
+# Everything runs in the server's network namespace, on its own loopback: the emulator, both
+# machines' hfget (machine B reaches the volume through m2, whose client is in the other
+# namespace), so nothing the host's loopback carries (or a qdisc on it) is in the figures.
+nsenter --net=/run/netns/hfget-glb-${GLUSTER_RIG_NUMBER:-7}-srv python3 bench/gluster.py "$rig" "$@"
