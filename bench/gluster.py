@@ -30,8 +30,11 @@ import bench as B  # noqa: E402
 SIZE = 1_000_000_000
 
 
+HFGET_ARGS = []
+
+
 def hfget_cmd(machine):
-    cmd = [str(B.HFGET), "download", "bench/shared", "--quiet"]
+    cmd = [str(B.HFGET), "download", "bench/shared", "--quiet"] + HFGET_ARGS
     if machine == "B":
         cmd = ["unshare", "--pid", "--fork", "--uts", "--mount-proc", "--kill-child", "--"] + cmd
     return cmd
@@ -92,15 +95,21 @@ def kill(emu, rig, hub, home):
     a.send_signal(signal.SIGKILL)
     killed = time.monotonic()
     a.wait()
+    at_kill = emu.counters()["cdn_bytes"]
     finish(b, "kill B")
-    return time.monotonic() - killed, emu.counters()["cdn_bytes"] / SIZE
+    total = emu.counters()["cdn_bytes"]
+    print(f"  kill: A had been sent {at_kill / SIZE:.3f} x the file, B {(total - at_kill) / SIZE:.3f} x",
+          flush=True)
+    return time.monotonic() - killed, total / SIZE
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("rig", type=Path)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--hfget-args", default="", help="extra hfget arguments, e.g. '--connections 8'")
     args = parser.parse_args()
+    HFGET_ARGS.extend(args.hfget_args.split())
     B.WORK.mkdir(parents=True, exist_ok=True)
     home = B.WORK / "gluster-home"
     home.mkdir(exist_ok=True)
@@ -125,6 +134,7 @@ def main():
     machine = B.machine_description()
     print()
     print(f"Machine: {machine['cpu']}, {machine['memory']}, kernel {machine['kernel']}; hfget {B.git_head()}")
+    print(f"hfget arguments: {' '.join(HFGET_ARGS) or '(defaults)'}")
     print(f"GlusterFS: {subprocess.run(['glusterfs', '--version'], capture_output=True, text=True).stdout.splitlines()[0]}")
     print()
     print("| case | wall (median, range) | CDN bytes / file (median, range) | target | met |")
