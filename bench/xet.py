@@ -29,8 +29,8 @@ from pathlib import Path
 # bench.py's own module (it runs as __main__), set by bench.py before anything here runs.
 b = None
 
-XET = b.WORK / "xet"
-CAS_PROJECT = b.ROOT / "bench" / "xet-cas"
+XET = Path(__file__).resolve().parent / "work" / "xet"
+CAS_PROJECT = Path(__file__).resolve().parent / "xet-cas"
 CAS_BIN = CAS_PROJECT / "target" / "release" / "xet-cas"
 MIB = 1 << 20
 
@@ -127,7 +127,7 @@ def prepare(repos, shas_of):
 
 
 def shas_from_emulator(spec):
-    emu = b.Emulator({"repos": [spec]}, "xet-shas")
+    emu = b.Emulator({"page_size": 100000, "repos": [spec]}, "xet-shas")  # one tree page
     try:
         return b.lfs_shas(emu.url, spec["id"])
     finally:
@@ -172,6 +172,7 @@ def run(cases, runs, results, info, extra):
         return shas_cache[spec["id"]]
 
     hashes = prepare(plain_repos, shas_of)
+    rev_hashes = prepare_revision() if "xr" in cases else None
     www = XET / "www"
     access = XET / "nginx-access.log"
     access.unlink(missing_ok=True)
@@ -190,7 +191,7 @@ def run(cases, runs, results, info, extra):
                     "repos": [xet_repo(repo_id, spec_files, hashes[repo_id])]}
             emu = b.Emulator(spec, f"xet-{case}")
             try:
-                shas = b.lfs_shas(emu.url, repo_id)
+                shas = shas_of(next(p for p in plain_repos if p["id"] == repo_id))
                 expected = [shas[n] for n, _, _ in spec_files]
                 before = cas.counters()
                 sent_before = sent(access)
@@ -203,7 +204,7 @@ def run(cases, runs, results, info, extra):
             finally:
                 emu.stop()
         if "xr" in cases:
-            revision_case(nginx, cas, access, info, out, home, extra)
+            revision_case(nginx, cas, access, info, out, home, extra, rev_hashes)
     finally:
         cas.stop()
         nginx.stop()
@@ -276,37 +277,44 @@ def sent(access):
     return totals
 
 
-def revision_case(nginx, cas, access, info, out, home, extra):
-    """(xr) A 32 MiB file and a new revision of it with 1 MiB changed in the middle: each tool
-    downloads the old revision, then the new one into the same cache; what nginx sends for the
-    second download is what the tool fetched again."""
-    import base64
+def revision_files():
+    """The two revisions of (xr): 32 MiB, then the same with 1 MiB changed in the middle."""
     import random
     rng = random.Random(23)
     old = rng.randbytes(32 * MIB)
     new = old[:16 * MIB] + rng.randbytes(MIB) + old[17 * MIB:]
-    rev = XET / "rev"
-    rev.mkdir(parents=True, exist_ok=True)
-    stamp = rev / "hashes.json"
-    if not stamp.exists():
-        (rev / "old.bin").write_bytes(old)
-        (rev / "new.bin").write_bytes(new)
-        hashes = []
-        for name in ("old.bin", "new.bin"):
-            (XET / "listing.json").write_text(json.dumps([[name, str(rev / name)]]))
-            out_ = subprocess.run([python_of_hf(), "-c", UPLOAD, str(XET / "www" / "store"), str(XET / "listing.json")],
-                                  check=True, capture_output=True, text=True).stdout
-            hashes.append(json.loads(out_.strip().splitlines()[-1])[name])
-        stamp.write_text(json.dumps(hashes))
-    hashes = json.loads(stamp.read_text())
-    # Both contents also on the bridge (nginx root), named by sha256 as export-blobs does.
+    return old, new
+
+
+def prepare_revision():
+    """Uploads both revisions into the store (before the CAS opens it: its database is locked
+    while it runs) and puts them on the bridge. Returns their Xet hashes."""
     import hashlib
-    for data in (old, new):
+    www = XET / "www"
+    stamp = www / "rev-hashes.json"  # inside www: a new export wipes it with the store
+    if stamp.exists():
+        return json.loads(stamp.read_text())
+    old, new = revision_files()
+    hashes = []
+    for name, data in (("old.bin", old), ("new.bin", new)):
         sha = hashlib.sha256(data).hexdigest()
-        p = XET / "www" / "repos" / sha[0:2] / sha[2:4] / sha
-        if not p.exists():
-            p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_bytes(data)
+        p = www / "repos" / sha[0:2] / sha[2:4] / sha
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+        (XET / "listing.json").write_text(json.dumps([[name, str(p)]]))
+        out = subprocess.run([python_of_hf(), "-c", UPLOAD, str(www / "store"), str(XET / "listing.json")],
+                             check=True, capture_output=True, text=True).stdout
+        hashes.append(json.loads(out.strip().splitlines()[-1])[name])
+    stamp.write_text(json.dumps(hashes))
+    return hashes
+
+
+def revision_case(nginx, cas, access, info, out, home, extra, hashes):
+    """(xr) A 32 MiB file and a new revision of it with 1 MiB changed in the middle: each tool
+    downloads the old revision, then the new one into the same cache; what nginx sends for the
+    second download is what the tool fetched again."""
+    import base64
+    old, new = revision_files()
     b64 = lambda d: base64.b64encode(d).decode()
     spec = {"cdn_base_url": nginx.url, "xet_cas": {"cas_url": cas.url},
             "repos": [{"type": "model", "id": "bench/xet-rev",
@@ -328,7 +336,7 @@ def revision_case(nginx, cas, access, info, out, home, extra):
                           "bytes": got["xorbs"] + got["bridge"],
                           "err": "" if first["ok"] and second["ok"] else (first["stderr"] + second["stderr"])[-300:]}
             print(f"  (xr) {tool:24} new revision: {second['wall']:6.2f} s, {rows[tool]['bytes'] / MIB:.1f} MiB "
-                  f"fetched again{'' if rows[tool]['ok'] else ' FAILED ' + rows[tool]['err']!r}", flush=True)
+                  f"fetched again" + ("" if rows[tool]["ok"] else f" FAILED {rows[tool]['err']!r}"), flush=True)
     finally:
         emu.stop()
     info["xet_revision"] = rows

@@ -131,7 +131,6 @@ async fn resolve_range(s: &Cas, id: &MerkleHash, headers: &HeaderMap) -> Result<
         None => Ok(None),
         Some((start, Some(end))) => Ok(Some(FileRange::new(start, end))),
         Some((start, None)) => {
-            use xet_client::cas_client::Client;
             let size = s
                 .client
                 .get_file_size(id)
