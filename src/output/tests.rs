@@ -48,7 +48,7 @@ fn the_chain_skips_links_the_line_above_already_says() {
     assert_eq!(causes(&error), vec!["disk on fire".to_string()]);
 }
 
-/// Issue #13.13: error lines wrap at the terminal's width, by display width, continuation
+/// Error lines wrap at the terminal's width, by display width, continuation
 /// lines under the message.
 #[test]
 fn wrapping_respects_display_width_and_indentation() {
