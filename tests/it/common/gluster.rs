@@ -620,6 +620,13 @@ impl GlusterVolume {
             end_processes(&pids_in_netns(ns), Duration::from_secs(2));
             quietly(Command::new("ip").args(["netns", "del", ns]));
         }
+        // gluster's helpers (its geo-replication script, run by glusterd and the CLI) may
+        // write their template a moment after their parent ended: sweep until nothing new
+        // appears.
+        for _ in 0..3 {
+            remove_new_state(&self.state_before);
+            std::thread::sleep(Duration::from_millis(700));
+        }
         remove_new_state(&self.state_before);
         let left: Vec<PathBuf> = state_entries()
             .into_iter()
