@@ -39,19 +39,21 @@
 //! owner finds at its next heartbeat that the lease is no longer its own and stops.
 
 pub mod filesystem;
+mod held;
 mod owner;
 
-use std::collections::HashSet;
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::watch;
 
 pub use filesystem::{LockTrust, lock_trust};
+pub use held::release_all_held;
+use held::{register_held, unregister_held};
 pub use owner::Owner;
 #[cfg(test)]
 use owner::parse_process_start;
@@ -845,36 +847,6 @@ impl Drop for BlobLease {
 fn release(path: &Path, token: &str) {
     if lease_is_ours(path, token) {
         let _ = std::fs::remove_file(path);
-    }
-}
-
-/// Leases this process holds, so an interrupted run (Ctrl-C) can remove them on its way out:
-/// its tasks are not dropped before the process exits.
-fn held() -> &'static Mutex<HashSet<(PathBuf, String)>> {
-    static HELD: OnceLock<Mutex<HashSet<(PathBuf, String)>>> = OnceLock::new();
-    HELD.get_or_init(|| Mutex::new(HashSet::new()))
-}
-
-fn register_held(path: &Path, token: &str) {
-    if let Ok(mut held) = held().lock() {
-        held.insert((path.to_path_buf(), token.to_string()));
-    }
-}
-
-fn unregister_held(path: &Path) {
-    if let Ok(mut held) = held().lock() {
-        held.retain(|(p, _)| p != path);
-    }
-}
-
-/// Removes every lease this process still holds (partial files stay, to be resumed).
-pub fn release_all_held() {
-    let leases: Vec<(PathBuf, String)> = match held().lock() {
-        Ok(mut held) => held.drain().collect(),
-        Err(_) => return,
-    };
-    for (path, token) in leases {
-        release(&path, &token);
     }
 }
 
