@@ -390,6 +390,7 @@ def run_tools(case, tools, runs, results, emulator=None, files=None, shas=None, 
     """Runs every tool `runs` times (fresh folders, counters reset) and records the samples."""
     out = out or WORK / "out"
     home = home or WORK / "home"
+    tools = with_previous_build(tools)
     samples = {t: [] for t in tools}
     for run in range(runs):
         for tool, (cmd, env) in tools.items():
@@ -435,6 +436,23 @@ def lfs_shas(endpoint, repo_id):
     with urllib.request.urlopen(f"{endpoint}/api/models/{repo_id}/tree/main?recursive=true") as r:
         entries = json.load(r)
     return {e["path"]: e["lfs"]["oid"] for e in entries if e.get("lfs")}
+
+
+def with_previous_build(tools):
+    """With HFGET_BEFORE=/path/to/an/older/hfget, every hfget row gets a twin run with that binary,
+    interleaved run by run: a regression check side by side, in one run."""
+    before = os.environ.get("HFGET_BEFORE")
+    if not before or "hfget" not in tools:
+        return tools
+    cmd, env = tools["hfget"]
+    swap = lambda argv: [before if a == HFGET else a for a in argv]
+    twin = (lambda run: swap(cmd(run))) if callable(cmd) else swap(cmd)
+    out = {}
+    for name, entry in tools.items():
+        out[name] = entry
+        if name == "hfget":
+            out["hfget (previous build)"] = (twin, env)
+    return out
 
 
 def only(tools):

@@ -8,7 +8,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// How long a silent lease owner is trusted before it is taken over (issue #12: "about 30 s by
+/// How long a silent lease owner is trusted before it is taken over ("about 30 s by
 /// default"). Defined here, with the variable that overrides it, so `env` imports no other module
 /// (an `env → cache → hub → env` cycle otherwise).
 pub(crate) const DEFAULT_LEASE_TIMEOUT: Duration = Duration::from_secs(30);
@@ -31,7 +31,7 @@ pub const HF_HUB_DISABLE_IMPLICIT_TOKEN: &str = "HF_HUB_DISABLE_IMPLICIT_TOKEN";
 pub const HF_HUB_ETAG_TIMEOUT: &str = "HF_HUB_ETAG_TIMEOUT";
 pub const HF_HUB_DOWNLOAD_TIMEOUT: &str = "HF_HUB_DOWNLOAD_TIMEOUT";
 /// Seconds hfget waits for the first body byte of a file (default 120): a pull-through mirror
-/// can hold a request while it fills its own cache (issue #9). hfget's own name: Python has no
+/// can hold a request while it fills its own cache. hfget's own name: Python has no
 /// such wait.
 pub const HFGET_FIRST_BYTE_TIMEOUT: &str = "HFGET_FIRST_BYTE_TIMEOUT";
 pub const NO_COLOR: &str = "NO_COLOR";
@@ -61,17 +61,17 @@ pub const SSL_CERT_DIR: &str = "SSL_CERT_DIR";
 /// machines where the user wants the keyring ignored).
 pub const HFGET_KEYRING: &str = "HFGET_KEYRING";
 /// `1` skips flock on `.locks/` (for filesystems where it hangs). hfget already detects the
-/// filesystems where flock cannot be trusted across machines (issue #12); either way the lease
+/// filesystems where flock cannot be trusted across machines; either way the lease
 /// protocol (`cache::lease`) keeps concurrent runs to one download per blob, and resumable.
 pub const HFGET_NO_FILE_LOCKS: &str = "HFGET_NO_FILE_LOCKS";
 /// Seconds a download's lease may go without a heartbeat before another run takes it over
-/// (default 30; issue #12). Lower it for jobs that are often killed; raise it on file servers
+/// (default 30). Lower it for jobs that are often killed; raise it on file servers
 /// that stall for longer.
 pub const HFGET_LEASE_TIMEOUT: &str = "HFGET_LEASE_TIMEOUT";
 /// Where hfget keeps its own small state (the name of the active keyring login).
 pub const HFGET_CONFIG_DIR: &str = "HFGET_CONFIG_DIR";
 
-// Issue #14: browser login (OAuth device code) and CI tokens by OIDC exchange, named as
+// Browser login (OAuth device code) and CI tokens by OIDC exchange, named as
 // huggingface_hub 2.4 names them (`constants.py`, `_oidc.py`, `utils/_auth.py`).
 /// Overrides the public OAuth client id of the device-code login.
 pub const HF_DEVICE_CODE_OAUTH_CLIENT_ID: &str = "HF_DEVICE_CODE_OAUTH_CLIENT_ID";
@@ -143,7 +143,7 @@ pub trait Environment: Send + Sync {
 }
 
 /// Which of `HF_HUB_OFFLINE` and `TRANSFORMERS_OFFLINE` turned offline mode on (docs/protocol.md §5.4). Here,
-/// beside the names, so `doctor` does not reach up into `commands` for it (issue #13, cycles).
+/// beside the names, so `doctor` does not reach up into `commands` for it.
 pub fn offline_variables(environment: &dyn Environment) -> Vec<String> {
     [HF_HUB_OFFLINE, TRANSFORMERS_OFFLINE]
         .into_iter()
@@ -173,7 +173,7 @@ pub struct Settings {
     pub token_path: PathBuf,
     pub offline: bool,
     /// The variable that turned offline mode on, for messages: `TRANSFORMERS_OFFLINE=1` users
-    /// must not be told to unset a `HF_HUB_OFFLINE` they never set (issue #13.10).
+    /// must not be told to unset a `HF_HUB_OFFLINE` they never set.
     pub offline_variable: &'static str,
     /// `Some(false)` forces bars off, `Some(true)` forces them on, `None` lets the terminal decide.
     pub progress_bars: Option<bool>,

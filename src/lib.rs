@@ -27,11 +27,14 @@ pub(crate) mod download;
 pub(crate) mod env;
 pub(crate) mod error;
 pub(crate) mod exit;
+pub(crate) mod files;
+pub(crate) mod hash;
 pub(crate) mod hub;
 pub(crate) mod output;
 pub(crate) mod random;
 pub(crate) mod secret;
 pub(crate) mod signal;
+pub(crate) mod text;
 pub(crate) mod time;
 
 use std::ffi::OsString;

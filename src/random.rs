@@ -1,6 +1,6 @@
 //! A random number without a dependency, for jitter, trace ids and unique temporary names. A leaf
 //! module: `hub`, `auth` and `cache` all need one, and none of them should import another for
-//! it (issue #13, cycles: `auth` and `cache` reached into `hub::client` for this).
+//! it (cycles: `auth` and `cache` reached into `hub::client` for this).
 
 use std::hash::{BuildHasher, Hasher};
 

@@ -1,6 +1,6 @@
 //! The token value itself: a secret that never prints in full, and the masking of secrets in
 //! URLs. A leaf module: `hub` attaches the token and `auth` finds it, and neither imports the
-//! other for it (issue #13, cycles). `auth::token` is this module's other name.
+//! other for it . `auth::token` is this module's other name.
 
 use std::fmt;
 

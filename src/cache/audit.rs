@@ -395,7 +395,7 @@ fn bad_file(expected: Expected, verdict: Verdict) -> Option<BadFile> {
 
 /// Streams a file through the hasher its expected hash calls for.
 fn hash_with_kind(path: &Path, expected: &Expected, size: u64) -> std::io::Result<String> {
-    use crate::download::verify::{ContentHasher, HashKind, hash_file_prefix};
+    use crate::hash::{ContentHasher, HashKind, hash_file_prefix};
     let kind = HashKind::for_etag(&expected.hash);
     let mut hasher = ContentHasher::new(kind, size);
     hash_file_prefix(path, size, &mut hasher)?;

@@ -329,6 +329,12 @@ pub fn create_dir_all(path: &Path) -> Result<(), CacheError> {
     std::fs::create_dir_all(path).map_err(|e| CacheError::io("create the folder", path, e))
 }
 
+/// Removes a file of the cache (or of a local folder) that may already be gone, naming it if
+/// that fails. Blocking.
+pub(crate) fn remove_file(path: &Path) -> Result<(), CacheError> {
+    crate::files::remove_if_exists(path).map_err(|e| CacheError::io("remove", path, e))
+}
+
 fn parent_of(path: &Path) -> Result<&Path, CacheError> {
     path.parent().ok_or_else(|| {
         CacheError::io(

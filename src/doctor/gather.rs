@@ -11,13 +11,13 @@ use reqwest::{Method, Url};
 use super::classify::{Cause, Layer, classify};
 use super::evidence::{Evidence, Probe, ProxyFailure, RepoFlags, TokenEvidence, UserCommand};
 use crate::auth::ResolvedToken;
-use crate::download::plan::closest_names;
 use crate::hub::api::{RepoInfo, encode_component};
 use crate::hub::client::{Redirects, accept_json, error_details, strip_query};
 use crate::hub::error::NetworkErrorKind;
 use crate::hub::retry::{Attempts, RetryPolicy};
 use crate::hub::whoami::WhoAmI;
 use crate::hub::{HubClient, HubError, HubErrorKind, RepoId, RepoType};
+use crate::text::closest_names;
 
 /// What the user asked the doctor about.
 #[derive(Clone, Debug)]

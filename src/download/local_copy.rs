@@ -1,5 +1,5 @@
 //! `--local-dir` when the blob is already in the cache: copy it instead of downloading it, with
-//! the same promises a download makes (issue #13.2). The copy grows in the local folder's own
+//! the same promises a download makes. The copy grows in the local folder's own
 //! `.cache/huggingface/download/<path>.<etag>.incomplete` (one name per file, under its lock),
 //! so an interrupted copy is continued by the next run instead of being left behind as a
 //! randomly named temporary file; the result is hashed against the etag before it is renamed
@@ -10,10 +10,11 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
 use super::error::DownloadError;
-use super::plan::RemoteFile;
-use super::verify::{ContentHasher, hash_file_prefix, place};
+use super::remote::RemoteFile;
+use super::report::Meter;
+use super::verify::place;
 use crate::cache::CacheError;
-use crate::output::progress::FileProgress;
+use crate::hash::{ContentHasher, hash_file_prefix};
 
 const BUFFER: usize = 1 << 20;
 
@@ -22,7 +23,7 @@ pub struct LocalCopy {
     pub incomplete: PathBuf,
     pub destination: PathBuf,
     pub file: RemoteFile,
-    pub progress: FileProgress,
+    pub meter: Meter,
 }
 
 impl LocalCopy {
@@ -35,16 +36,16 @@ impl LocalCopy {
         }
         let resumed = self.copy_rest()?;
         if self.hash_is_wrong()? {
-            remove(&self.incomplete)?;
+            crate::cache::remove_file(&self.incomplete)?;
             if resumed == 0 {
                 return Err(self.corrupt_blob());
             }
             // The partial file was not this blob's prefix after all (say, a cut download of
             // the same etag that was corrupted): start over from the blob, once.
-            self.progress.rewind(self.file.size);
+            self.meter.rewind(self.file.size);
             self.copy_rest()?;
             if self.hash_is_wrong()? {
-                remove(&self.incomplete)?;
+                crate::cache::remove_file(&self.incomplete)?;
                 return Err(self.corrupt_blob());
             }
         }
@@ -80,7 +81,7 @@ impl LocalCopy {
             offset = 0;
         }
         let resumed = offset;
-        self.progress.advance_resumed(resumed);
+        self.meter.advance_resumed(resumed);
         let mut input =
             File::open(&self.blob).map_err(|e| CacheError::io("read", &self.blob, e))?;
         input
@@ -98,7 +99,7 @@ impl LocalCopy {
                 .write_all(&buffer[..read])
                 .map_err(|e| CacheError::io("write", &self.incomplete, e))?;
             offset += read as u64;
-            self.progress.advance(read as u64);
+            self.meter.advance(read as u64);
         }
         output
             .flush()
@@ -114,14 +115,6 @@ impl LocalCopy {
             Err(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => Ok(true),
             Err(e) => Err(CacheError::io("read", &self.incomplete, e).into()),
         }
-    }
-}
-
-fn remove(path: &Path) -> Result<(), DownloadError> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(CacheError::io("remove", path, e).into()),
     }
 }
 

@@ -1,19 +1,25 @@
-//! `HF_HUB_OFFLINE=1`: answer from the cache alone, with zero requests (issue #2), following
+//! `HF_HUB_OFFLINE=1`: answer from the cache alone, with zero requests, following
 //! huggingface_hub's lookup (docs/protocol.md §2.4): revision → commit through `refs/` (or the
 //! hash itself), then `.no_exist/` for known-missing files, then `snapshots/<commit>/<path>`.
+//! The answer is a [`Plan`] in which every file needs nothing.
 //!
-//! The same lookup stands in for an unreachable Hub ([`super::download`]). Either way a snapshot
+//! The same lookup stands in for an unreachable Hub ([`super::resolve`]). Either way a snapshot
 //! is only "there" when every file of its recorded listing is: a snapshot folder that holds one
-//! file an earlier `hfget download REPO FILE` fetched is not the repository (issue #13.7).
+//! file an earlier `hfget download REPO FILE` fetched is not the repository.
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
-use super::error::DownloadError;
-use super::{DownloadReport, DownloadRequest, FileReport, FileStatus, Target, named_a_folder};
+use super::context::Context;
+use super::error::{DownloadError, NotFoundHint};
+use super::layout::{Layout, Need};
+use super::plan::{Plan, PlannedFile};
+use super::remote::RemoteFile;
+use super::request::Selection;
 use crate::cache::local_dir::LocalDir;
 use crate::cache::tree;
 use crate::cache::{CacheRepo, RepoPath};
+use crate::hash::HashKind;
 use crate::hub::repo::is_commit_hash;
 
 /// What the cache lacks to answer a request without the Hub.
@@ -97,35 +103,47 @@ fn quote_list(items: &[String], at_most: usize) -> String {
     text
 }
 
-/// Serves `request` from the cache alone, or says exactly what is missing.
-pub fn serve(request: &DownloadRequest) -> Result<DownloadReport, DownloadError> {
-    let result = match &request.target {
-        Target::Cache(dir) => serve_from_cache(request, &CacheRepo::new(dir, &request.repo), dir),
-        Target::LocalDir { dir, .. } => serve_from_local_dir(request, &LocalDir::new(dir)),
-    };
-    result.map_err(|served| match served {
-        Unserved::Gap(gap) => DownloadError::NotCached {
-            variable: request.offline_variable,
-            gap: Box::new(gap),
+/// Plans `request` from the cache alone, or says exactly what is missing. Blocking.
+pub(crate) fn plan(context: &Context) -> Result<Plan, DownloadError> {
+    plan_or_gap(context).map_err(|unserved| match unserved {
+        Ok(gap) => DownloadError::NotCached {
+            variable: context.options.offline_variable,
+            gap,
         },
-        Unserved::Error(error) => error,
+        Err(error) => error,
     })
 }
 
-/// Like [`serve`], but a gap is returned as such (the Hub being unreachable, it is not an
-/// offline-mode error).
-pub fn serve_or_gap(
-    request: &DownloadRequest,
-) -> Result<DownloadReport, Result<CacheGap, DownloadError>> {
-    let result = match &request.target {
-        Target::Cache(dir) => serve_from_cache(request, &CacheRepo::new(dir, &request.repo), dir),
-        Target::LocalDir { dir, .. } => serve_from_local_dir(request, &LocalDir::new(dir)),
+/// Like [`plan`], but a gap is returned as such (the Hub being unreachable, it is not an
+/// offline-mode error). Blocking.
+pub(crate) fn plan_or_gap(context: &Context) -> Result<Plan, Result<Box<CacheGap>, DownloadError>> {
+    let found = match &context.layout {
+        Layout::Cache { root, cache } => from_cache(context, cache, root),
+        Layout::LocalDir { local, .. } => from_local_dir(context, local),
     };
-    result.map_err(|served| match served {
-        Unserved::Gap(gap) => Ok(gap),
+    let (commit, files) = found.map_err(|unserved| match unserved {
+        Unserved::Gap(gap) => Ok(Box::new(gap)),
         Unserved::Error(error) => Err(error),
-    })
+    })?;
+    let files = files
+        .into_iter()
+        .map(|(path, size)| PlannedFile {
+            // Nothing is fetched, so the blob's name is not needed (nor always known).
+            remote: RemoteFile {
+                path,
+                size,
+                etag: String::new(),
+                kind: HashKind::Sha256,
+            },
+            need: Need::Nothing,
+            earlier_files: false,
+        })
+        .collect();
+    Ok(Plan { commit, files })
 }
+
+/// A commit and the files (with their sizes on disk) that answer the request.
+type Found = (String, Vec<(RepoPath, u64)>);
 
 enum Unserved {
     Gap(CacheGap),
@@ -144,10 +162,10 @@ impl From<crate::cache::CacheError> for Unserved {
     }
 }
 
-fn gap(request: &DownloadRequest, cache: &Path, missing: Missing) -> Unserved {
+fn gap(context: &Context, cache: &Path, missing: Missing) -> Unserved {
     Unserved::Gap(CacheGap {
-        repo: request.repo.to_string(),
-        revision: request.revision.clone(),
+        repo: context.request.repo.to_string(),
+        revision: context.request.revision.clone(),
         cache: cache.to_path_buf(),
         missing,
     })
@@ -168,7 +186,7 @@ fn listed(entries: &[crate::hub::TreeEntry]) -> Vec<(RepoPath, u64)> {
 
 /// Every wanted file is there, or the gap names the ones that are not (of `wanted`).
 fn all_or_gap(
-    request: &DownloadRequest,
+    context: &Context,
     dir: &Path,
     missing: Vec<String>,
     wanted: usize,
@@ -177,7 +195,7 @@ fn all_or_gap(
         return Ok(());
     }
     Err(gap(
-        request,
+        context,
         dir,
         Missing::Files {
             files: missing,
@@ -186,80 +204,71 @@ fn all_or_gap(
     ))
 }
 
-/// A file found on disk, for the report.
-fn cached(path: &RepoPath, meta: &std::fs::Metadata) -> FileReport {
-    FileReport {
-        path: path.to_string(),
-        size: meta.len(),
-        status: FileStatus::Cached,
-    }
-}
-
-fn serve_from_cache(
-    request: &DownloadRequest,
-    cache: &CacheRepo,
-    dir: &Path,
-) -> Result<DownloadReport, Unserved> {
+fn from_cache(context: &Context, cache: &CacheRepo, dir: &Path) -> Result<Found, Unserved> {
+    let request = &context.request;
     let commit = if is_commit_hash(&request.revision) {
         Some(request.revision.clone())
     } else {
         cache.read_ref(&request.revision)?
     };
     let Some(commit) = commit else {
-        return Err(gap(request, dir, Missing::Revision));
+        return Err(gap(context, dir, Missing::Revision));
     };
     let snapshot = cache.snapshot_dir(&commit);
     let mut files = Vec::new();
     let mut missing = Vec::new();
-    if request.files.is_empty() {
-        // The cached listing says what a complete snapshot holds; without it, a snapshot folder
-        // only says what some earlier run fetched, not what the repository is.
-        let Some(entries) = tree::read(&cache.tree_path(&commit)) else {
-            if !snapshot.is_dir() {
-                return Err(gap(request, dir, Missing::Snapshot { commit }));
-            }
-            let present = walk(&snapshot).iter().map(|p| p.to_string()).collect();
-            return Err(gap(request, dir, Missing::Listing { commit, present }));
-        };
-        let wanted: Vec<(RepoPath, u64)> = listed(&entries)
-            .into_iter()
-            .filter(|(path, _)| request.filter.matches(path.as_str()))
-            .collect();
-        for (path, size) in &wanted {
-            match std::fs::metadata(cache.snapshot_path(&commit, path)) {
-                Ok(meta) if meta.is_file() && meta.len() == *size => {
-                    files.push(cached(path, &meta));
+    match &request.selection {
+        Selection::Snapshot(filter) => {
+            // The cached listing says what a complete snapshot holds; without it, a snapshot
+            // folder only says what some earlier run fetched, not what the repository is.
+            let Some(entries) = tree::read(&cache.tree_path(&commit)) else {
+                if !snapshot.is_dir() {
+                    return Err(gap(context, dir, Missing::Snapshot { commit }));
                 }
-                _ => missing.push(path.to_string()),
-            }
-        }
-        all_or_gap(request, dir, missing, wanted.len())?;
-    } else {
-        for path in &request.files {
-            if cache.is_marked_missing(&commit, path) {
-                return Err(DownloadError::FileNotFound {
-                    repo: request.repo.to_string(),
-                    revision: request.revision.clone(),
-                    missing: vec![path.to_string()],
-                    suggestion: " (known missing from an earlier run)".to_string(),
+                let present = walk(&snapshot).iter().map(|p| p.to_string()).collect();
+                return Err(gap(context, dir, Missing::Listing { commit, present }));
+            };
+            let wanted: Vec<(RepoPath, u64)> = listed(&entries)
+                .into_iter()
+                .filter(|(path, _)| filter.matches(path.as_str()))
+                .collect();
+            for (path, size) in &wanted {
+                match std::fs::metadata(cache.snapshot_path(&commit, path)) {
+                    Ok(meta) if meta.is_file() && meta.len() == *size => {
+                        files.push((path.clone(), meta.len()));
+                    }
+                    _ => missing.push(path.to_string()),
                 }
-                .into());
             }
-            match std::fs::metadata(cache.snapshot_path(&commit, path)) {
-                Ok(meta) if meta.is_file() => files.push(cached(path, &meta)),
-                Ok(meta) if meta.is_dir() => return Err(named_a_folder(request, path).into()),
-                _ => missing.push(path.to_string()),
-            }
+            all_or_gap(context, dir, missing, wanted.len())?;
         }
-        all_or_gap(request, dir, missing, request.files.len())?;
+        Selection::Named(names) => {
+            for path in names {
+                if cache.is_marked_missing(&commit, path) {
+                    return Err(DownloadError::FileNotFound {
+                        repo: request.repo.to_string(),
+                        revision: request.revision.clone(),
+                        missing: vec![path.to_string()],
+                        suggestions: Vec::new(),
+                        hint: Some(NotFoundHint::KnownMissing),
+                    }
+                    .into());
+                }
+                match std::fs::metadata(cache.snapshot_path(&commit, path)) {
+                    Ok(meta) if meta.is_file() => files.push((path.clone(), meta.len())),
+                    Ok(meta) if meta.is_dir() => {
+                        return Err(DownloadError::named_a_folder(request, path).into());
+                    }
+                    _ => missing.push(path.to_string()),
+                }
+            }
+            all_or_gap(context, dir, missing, names.len())?;
+        }
     }
-    Ok(DownloadReport::new(request, &commit, files))
+    Ok((commit, files))
 }
 
-fn serve_from_local_dir(
-    request: &DownloadRequest,
-    local: &LocalDir,
-) -> Result<DownloadReport, Unserved> {
+fn from_local_dir(context: &Context, local: &LocalDir) -> Result<Found, Unserved> {
     let on_disk: Vec<RepoPath> = walk(local.root())
         .into_iter()
         .filter(|p| !p.as_str().starts_with(".cache/huggingface/"))
@@ -274,27 +283,26 @@ fn serve_from_local_dir(
     let listing = (!commit.is_empty())
         .then(|| tree::read(&local.tree_path(&commit)))
         .flatten();
-    let names: Vec<RepoPath> = if !request.files.is_empty() {
-        request.files.clone()
-    } else {
-        match &listing {
+    let names: Vec<RepoPath> = match &context.request.selection {
+        Selection::Named(names) => names.clone(),
+        Selection::Snapshot(filter) => match &listing {
             Some(entries) => listed(entries).into_iter().map(|(p, _)| p).collect(),
             None => on_disk,
         }
         .into_iter()
-        .filter(|p| request.filter.matches(p.as_str()))
-        .collect()
+        .filter(|p| filter.matches(p.as_str()))
+        .collect(),
     };
     let mut files = Vec::new();
     let mut missing = Vec::new();
     for path in &names {
         match std::fs::metadata(local.file_path(path)) {
-            Ok(meta) if meta.is_file() => files.push(cached(path, &meta)),
+            Ok(meta) if meta.is_file() => files.push((path.clone(), meta.len())),
             _ => missing.push(path.to_string()),
         }
     }
-    all_or_gap(request, local.root(), missing, names.len())?;
-    Ok(DownloadReport::new(request, &commit, files))
+    all_or_gap(context, local.root(), missing, names.len())?;
+    Ok((commit, files))
 }
 
 /// Every file below `root` (following the snapshot's symlinks), as repo paths.

@@ -1,162 +1,131 @@
-//! Planning: which commit, which files, and what each file needs, decided before the first byte
-//! moves. One revision request and one (paginated) listing per snapshot, or none when the
-//! listing is cached (issue #2, issue #5).
+//! Stage 3: what each selected file still needs, from the files on disk, and whether it all
+//! fits. A dry run stops here and reports the plan.
 
-use globset::{Glob, GlobSet, GlobSetBuilder};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
+use super::context::Context;
 use super::error::DownloadError;
-use super::verify::HashKind;
-use crate::cache::RepoPath;
-use crate::cache::relpath::find_collision;
-use crate::hub::TreeEntry;
+use super::layout::Need;
+use super::remote::RemoteFile;
+use super::segmented::bytes_on_disk;
+use super::select::Selected;
+use crate::files::blocking;
 
-/// `--include`/`--exclude`, with `huggingface_hub`'s semantics (`filter_repo_objects`): fnmatch
-/// patterns where `*` also matches `/`, and a pattern ending in `/` means everything below it.
-#[derive(Clone, Debug, Default)]
-pub struct FileFilter {
-    include: Option<GlobSet>,
-    exclude: Option<GlobSet>,
+pub(crate) struct Plan {
+    pub(crate) commit: String,
+    pub(crate) files: Vec<PlannedFile>,
 }
 
-impl FileFilter {
-    pub fn new(include: &[String], exclude: &[String]) -> Result<FileFilter, DownloadError> {
-        Ok(FileFilter {
-            include: build_set(include)?,
-            exclude: build_set(exclude)?,
+pub(crate) struct PlannedFile {
+    pub(crate) remote: RemoteFile,
+    pub(crate) need: Need,
+    /// Whether `blobs/` may hold files of this blob's earlier runs
+    /// ([`crate::cache::lease::BlobClaim::earlier_files`]).
+    pub(crate) earlier_files: bool,
+}
+
+impl Plan {
+    /// Bytes that will cross the network or the disk, and in how many files.
+    pub(crate) fn moving(&self) -> (u64, usize) {
+        let moving = self.files.iter().filter(|p| p.need.moves_bytes());
+        moving.fold((0, 0), |(bytes, files), p| {
+            (bytes + p.remote.size, files + 1)
         })
     }
-
-    pub fn is_empty(&self) -> bool {
-        self.include.is_none() && self.exclude.is_none()
-    }
-
-    pub fn matches(&self, path: &str) -> bool {
-        self.include.as_ref().is_none_or(|set| set.is_match(path))
-            && !self.exclude.as_ref().is_some_and(|set| set.is_match(path))
-    }
 }
 
-fn build_set(patterns: &[String]) -> Result<Option<GlobSet>, DownloadError> {
-    if patterns.is_empty() {
-        return Ok(None);
-    }
-    let mut builder = GlobSetBuilder::new();
-    for pattern in patterns {
-        let normalized = if pattern.ends_with('/') {
-            format!("{pattern}*")
-        } else {
-            pattern.clone()
-        };
-        let glob = Glob::new(&normalized).map_err(|e| DownloadError::BadPattern {
-            pattern: pattern.clone(),
-            reason: e.kind().to_string(),
-        })?;
-        builder.add(glob);
-    }
-    builder
-        .build()
-        .map(Some)
-        .map_err(|e| DownloadError::BadPattern {
-            pattern: patterns.join(" "),
-            reason: e.to_string(),
-        })
-}
-
-/// One file of the snapshot, as the listing describes it.
-#[derive(Clone, Debug)]
-pub struct RemoteFile {
-    pub path: RepoPath,
-    pub size: u64,
-    /// The blob name: sha256 for LFS files, git blob sha1 otherwise (docs/protocol.md §1.7).
-    pub etag: String,
-    pub kind: HashKind,
-}
-
-impl RemoteFile {
-    pub fn from_entry(entry: &TreeEntry) -> Result<RemoteFile, DownloadError> {
-        let path = RepoPath::new(&entry.path)?;
-        let (etag, size) = match &entry.lfs {
-            Some(lfs) => (lfs.oid.to_ascii_lowercase(), lfs.size),
-            None => (entry.oid.to_ascii_lowercase(), entry.size),
-        };
-        let valid_etag =
-            matches!(etag.len(), 40 | 64) && etag.bytes().all(|b| b.is_ascii_hexdigit());
-        if !valid_etag {
-            return Err(DownloadError::Hub(crate::hub::HubError::protocol(format!(
-                "the listing gave {:?} an invalid object id {etag:?}",
-                entry.path
-            ))));
+/// Stats, leases and free space: filesystem work, off the async workers.
+pub(crate) async fn plan(
+    context: &Arc<Context>,
+    selected: Selected,
+) -> Result<Plan, DownloadError> {
+    let context = context.clone();
+    blocking(move || {
+        let plan = needs(&context, selected);
+        if !context.request.dry_run {
+            check_free_space(&context, &plan)?;
         }
-        Ok(RemoteFile {
-            kind: HashKind::for_etag(&etag),
-            path,
-            size,
-            etag,
-        })
-    }
+        Ok(plan)
+    })
+    .await?
 }
 
-/// Turns listing entries into validated files. A single unsafe or colliding name refuses the
-/// whole listing: a server that sends one hostile name is not trusted with the others (issue #6).
-pub fn remote_files(entries: &[TreeEntry]) -> Result<Vec<RemoteFile>, DownloadError> {
-    let files = entries
-        .iter()
-        .filter(|entry| entry.is_file())
-        .map(RemoteFile::from_entry)
-        .collect::<Result<Vec<_>, _>>()?;
-    if let Some((a, b)) = find_collision(files.iter().map(|f| &f.path)) {
-        return Err(DownloadError::PathCollision(a, b));
-    }
-    Ok(files)
-}
-
-/// Up to three names from `candidates` that look like `wanted` (typos, wrong folder, wrong case).
-pub fn closest_names<'a>(
-    wanted: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Vec<String> {
-    let wanted_lower = wanted.to_lowercase();
-    let wanted_base = wanted_lower
-        .rsplit('/')
-        .next()
-        .unwrap_or(&wanted_lower)
-        .to_string();
-    let mut scored: Vec<(usize, &str)> = candidates
+/// What each file still needs; sweeps the leases and lock probes killed runs left beside
+/// blobs already in place. Blocking.
+fn needs(context: &Context, selected: Selected) -> Plan {
+    let (layout, request) = (&context.layout, &context.request);
+    let mut probes_swept = false;
+    // One listing of `blobs/` for the whole run, not one per file.
+    let with_files = layout.etags_with_files();
+    let files = selected
+        .files
         .into_iter()
-        .map(|candidate| {
-            let lower = candidate.to_lowercase();
-            let base = lower.rsplit('/').next().unwrap_or(&lower);
-            let distance = if base == wanted_base {
-                0
+        .map(|remote| {
+            let earlier_files = with_files
+                .as_ref()
+                .is_none_or(|etags| etags.contains(remote.etag.as_str()));
+            let need = if request.force {
+                Need::Fetch
             } else {
-                edit_distance(&wanted_lower, &lower).min(edit_distance(&wanted_base, base) + 1)
+                layout.need(&selected.commit, &remote)
             };
-            (distance, candidate)
+            if !matches!(need, Need::Fetch) && !request.dry_run {
+                layout.sweep_beside(&remote, context.options.lease_timeout, &mut probes_swept);
+            }
+            PlannedFile {
+                remote,
+                need,
+                earlier_files,
+            }
         })
         .collect();
-    let limit = (wanted.chars().count() / 3).max(3);
-    scored.retain(|(distance, _)| *distance <= limit);
-    scored.sort();
-    scored
-        .into_iter()
-        .take(3)
-        .map(|(_, name)| name.to_string())
-        .collect()
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut previous: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut current = vec![i + 1; b.len() + 1];
-        for (j, cb) in b.iter().enumerate() {
-            let substitution = previous[j] + usize::from(ca != *cb);
-            current[j + 1] = substitution.min(previous[j + 1] + 1).min(current[j] + 1);
-        }
-        previous = current;
+    Plan {
+        commit: selected.commit,
+        files,
     }
-    previous[b.len()]
 }
 
-#[cfg(test)]
-mod tests;
+/// Fails before the first byte when the plan cannot fit: bytes still to fetch, minus what
+/// partial files already hold, against the free space of the target filesystem. Blocking.
+fn check_free_space(context: &Context, plan: &Plan) -> Result<(), DownloadError> {
+    let layout = &context.layout;
+    let needed: u64 = plan
+        .files
+        .iter()
+        .filter(|p| matches!(p.need, Need::Fetch | Need::CopyFrom(_)))
+        .map(|p| {
+            let (etag, size) = (&p.remote.etag, p.remote.size);
+            let mut on_disk = bytes_on_disk(&layout.incomplete_path(&p.remote), etag, size);
+            // Cache partials have owner-unique names: count the best one.
+            if p.earlier_files {
+                for candidate in layout.resumable_partials(etag) {
+                    on_disk = on_disk.max(bytes_on_disk(&candidate, etag, size));
+                }
+            }
+            size.saturating_sub(on_disk)
+        })
+        .sum();
+    if needed == 0 {
+        return Ok(());
+    }
+    let root = layout.root();
+    let Ok(available) = fs4::available_space(existing_ancestor(root)) else {
+        return Ok(());
+    };
+    if needed > available {
+        return Err(DownloadError::InsufficientSpace {
+            path: root.to_path_buf(),
+            needed,
+            available,
+        });
+    }
+    Ok(())
+}
+
+fn existing_ancestor(path: &Path) -> PathBuf {
+    path.ancestors()
+        .find(|p| p.exists())
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("."))
+}

@@ -1,30 +1,9 @@
-//! How a byte gets from the CDN to the cache — the whole path, in order (issue #9):
+//! The single-stream path: small files, and files on a server that ignores `Range`, stream on
+//! one connection, appended to their partial file and hashed from memory as they arrive; large
+//! files take [`super::segmented`]. docs/engine.md follows a byte from the CDN to the cache.
 //!
-//! 1. **Plan** ([`super::plan`], [`super`]): the listing gives each file's size and hash; files
-//!    already in the cache are linked, not fetched.
-//! 2. **Open** ([`crate::hub::fetch`]): one call resolves the file (`/resolve/<commit>/<path>`,
-//!    token only on the endpoint's origin, redirects followed by hand), follows the redirect to
-//!    the CDN (or takes the bytes from a mirror that serves them itself), and checks status,
-//!    `Content-Range` and length once. It yields the body in chunks, with separate clocks for
-//!    the headers, the first byte and every later byte. Each open mints one signed URL, used once
-//!    for exactly its range. Hub answers feed the quota pacer ([`crate::hub::retry::Pacer`]).
-//! 3. **Write**: small files stream on one connection here ([`Transfer`]) and are *appended*
-//!    to `<etag>.incomplete`, hashed from memory as they arrive. Large files go to
-//!    [`super::parallel`], which splits them into one segment per connection, writes each
-//!    segment with positional writes into a preallocated `.incomplete`, records every segment's
-//!    progress in `<incomplete>.chunks`, and hashes in order — from memory while bytes arrive in
-//!    order, reading back from the page cache only what arrived out of order.
-//! 4. **Retry** ([`crate::hub::retry`]): every interruption goes through the one policy
-//!    (full-jitter backoff, the server's `Retry-After`/`RateLimit`, a limit on failures without
-//!    progress) and resumes after the bytes already written, with a fresh resolve.
-//! 5. **Verify and place** ([`super::verify::settle`]): the digest must equal the name the Hub
-//!    gave the file (sha256 for LFS, git blob sha1 otherwise); then one atomic rename moves
-//!    `.incomplete` to `blobs/<etag>`, and the snapshot symlink is made ([`crate::cache`]).
-//!    A mismatch discards the bytes and fetches once more; twice is an error. Nothing unverified
-//!    is ever placed.
-//!
-//! Resume works within a run (a cut connection continues from the bytes written, issue #6) and
-//! across runs (the `.incomplete` of a killed run is continued, its bytes hashed first).
+//! Resume works within a run (a cut connection continues from the bytes written) and across
+//! runs (the partial file of a killed run is continued, its bytes hashed first).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,15 +12,16 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::io::{AsyncWriteExt, BufWriter};
 
 use super::error::DownloadError;
-use super::plan::RemoteFile;
-use super::verify::{ContentHasher, Settled, after_mismatch, hash_file_prefix, settle};
+use super::events::Events;
+use super::remote::RemoteFile;
+use super::report::{Meter, TransferFigures, Warning};
+use super::verify::{Settled, after_mismatch, settle};
 use crate::cache::CacheError;
+use crate::hash::{ContentHasher, hash_file_prefix};
 use crate::hub::error::HubErrorKind;
 use crate::hub::fetch::{FetchError, FileRange};
 use crate::hub::retry::{Attempts, MAX_ATTEMPTS_WITHOUT_PROGRESS, RetryPolicy};
 use crate::hub::{HubClient, HubError, RepoId};
-use crate::output;
-use crate::output::progress::FileProgress;
 
 const WRITE_BUFFER: usize = 1 << 20;
 
@@ -53,16 +33,20 @@ pub struct Transfer<'a> {
     pub file: &'a RemoteFile,
     pub incomplete: PathBuf,
     pub destination: PathBuf,
-    pub progress: FileProgress,
+    pub meter: Meter,
     pub tally: Arc<Tally>,
+    pub events: Events,
 }
 
-/// Bytes moved by one run, for the summary: fetched over the network now, and found on disk
-/// from an earlier run (issue #13.11: a resumed file must not look like it arrived at GiB/s).
+/// One file's figures as its transfer goes: bytes fetched over the network now, and found on
+/// disk from an earlier run (a resumed file must not look like it arrived at GiB/s), requests,
+/// and what the segmented engine says about its last attempt.
 #[derive(Debug, Default)]
 pub struct Tally {
     fetched: AtomicU64,
     resumed: AtomicU64,
+    requests: AtomicU64,
+    engine: std::sync::Mutex<Option<TransferFigures>>,
 }
 
 impl Tally {
@@ -87,12 +71,32 @@ impl Tally {
         less(&self.resumed, resumed);
     }
 
-    /// (fetched, resumed)
-    pub fn totals(&self) -> (u64, u64) {
-        (
-            self.fetched.load(Ordering::Relaxed),
-            self.resumed.load(Ordering::Relaxed),
-        )
+    /// One more request for the file's bytes.
+    pub fn requested(&self) {
+        self.requests.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The segmented engine's account of the attempt that placed the file.
+    pub fn engine(&self, figures: TransferFigures) {
+        if let Ok(mut engine) = self.engine.lock() {
+            *engine = Some(figures);
+        }
+    }
+
+    /// What the file's transfer came to.
+    pub fn figures(&self) -> TransferFigures {
+        let engine = self.engine.lock().ok().and_then(|e| e.clone());
+        let requests = self.requests.load(Ordering::Relaxed);
+        TransferFigures {
+            bytes_fetched: self.fetched.load(Ordering::Relaxed),
+            bytes_kept: self.resumed.load(Ordering::Relaxed),
+            requests,
+            ..engine.unwrap_or(TransferFigures {
+                segments: u64::from(requests > 0),
+                peak_connections: u64::from(requests > 0),
+                ..TransferFigures::default()
+            })
+        }
     }
 }
 
@@ -158,7 +162,7 @@ impl Transfer<'_> {
             match end {
                 AttemptEnd::Verified => break,
                 AttemptEnd::Corrupt { actual } => {
-                    after_mismatch(self.file, &mut corrupt_attempts, actual)?;
+                    after_mismatch(self.file, &mut corrupt_attempts, actual, &self.events)?;
                 }
                 AttemptEnd::Interrupted(error) => {
                     let after = file_len_async(&self.incomplete).await?;
@@ -170,17 +174,18 @@ impl Transfer<'_> {
                             .with_context(format!("downloading {}", self.file.path))
                             .into());
                     };
-                    output::warn(format!(
-                        "{}: {}; resuming from byte {after} in {:.1} s.",
-                        self.file.path,
-                        describe_interruption(&error),
-                        wait.as_secs_f64()
-                    ));
+                    self.events.warn(Warning::Resuming {
+                        path: self.file.path.to_string(),
+                        reason: describe_interruption(&error),
+                        from: after,
+                        to: None,
+                        wait_seconds: wait.as_secs_f64(),
+                    });
                     tokio::time::sleep(wait).await;
                 }
             }
         }
-        self.progress.finish();
+        self.meter.finish();
         Ok(())
     }
 
@@ -192,7 +197,7 @@ impl Transfer<'_> {
         let mut offset = blocking(move || -> Result<u64, DownloadError> {
             let offset = file_len(&incomplete);
             if offset > size {
-                remove_file(&incomplete)?;
+                crate::cache::remove_file(&incomplete)?;
                 return Ok(0);
             }
             Ok(offset)
@@ -201,9 +206,10 @@ impl Transfer<'_> {
         let mut hasher = ContentHasher::new(self.file.kind, size);
         if offset > 0 {
             hasher = hash_prefix(&self.incomplete, offset, hasher).await?;
-            output::debug(|| format!("{}: resuming at byte {offset}", self.file.path));
+            self.events
+                .debug(|| format!("{}: resuming at byte {offset}", self.file.path));
         }
-        self.progress.advance_resumed(offset);
+        self.meter.advance_resumed(offset);
         if first {
             self.tally.resumed(offset);
             *kept = offset;
@@ -217,8 +223,7 @@ impl Transfer<'_> {
             Err(StreamError::Fatal(error)) => return Err(error),
         };
         if !matches!(end, AttemptEnd::Verified) {
-            self.progress
-                .rewind(file_len_async(&self.incomplete).await?);
+            self.meter.rewind(file_len_async(&self.incomplete).await?);
         }
         Ok(end)
     }
@@ -258,20 +263,23 @@ impl Transfer<'_> {
         if *offset == size && size > 0 {
             return Ok(hasher);
         }
+        self.tally.requested();
         let mut body = self
             .client
             .open_range(self.range(*offset, None))
             .await
             .map_err(|e| self.stream_error(e))?;
         if body.range_ignored {
-            // A 200 to a ranged request: the server ignored Range (docs/protocol.md §1.5). Start over.
-            output::debug(|| format!("{}: server ignored Range; restarting", self.file.path));
+            // A 200 to a ranged request: the server ignored Range (docs/protocol.md §1.5).
+            // Start over.
+            self.events
+                .debug(|| format!("{}: server ignored Range; restarting", self.file.path));
             let incomplete = self.incomplete.clone();
-            blocking(move || remove_file(&incomplete))
+            blocking(move || crate::cache::remove_file(&incomplete).map_err(DownloadError::from))
                 .await
                 .and_then(|r| r)
                 .map_err(StreamError::Fatal)?;
-            self.progress.rewind(*offset);
+            self.meter.rewind(*offset);
             // Every byte on disk is fetched again: none was kept, and none fetched yet.
             self.tally.take_back(offset.saturating_sub(*kept), *kept);
             *kept = 0;
@@ -296,7 +304,7 @@ impl Transfer<'_> {
                     *offset += chunk.len() as u64;
                     self.tally.fetched(chunk.len() as u64);
                     hasher.update(&chunk);
-                    self.progress.advance(chunk.len() as u64);
+                    self.meter.advance(chunk.len() as u64);
                 }
                 Ok(None) => break Ok(()),
                 Err(error) => break Err(self.stream_error(error)),
@@ -339,12 +347,10 @@ pub(crate) fn describe_interruption(error: &HubError) -> String {
 }
 
 /// Runs filesystem work off the async workers.
-pub(crate) async fn blocking<T: Send + 'static>(
+async fn blocking<T: Send + 'static>(
     work: impl FnOnce() -> T + Send + 'static,
 ) -> Result<T, DownloadError> {
-    tokio::task::spawn_blocking(work)
-        .await
-        .map_err(|e| DownloadError::Task(e.to_string()))
+    Ok(crate::files::blocking(work).await?)
 }
 
 async fn hash_prefix(
@@ -366,13 +372,4 @@ pub fn file_len(path: &Path) -> u64 {
 pub(crate) async fn file_len_async(path: &Path) -> Result<u64, DownloadError> {
     let owned = path.to_path_buf();
     blocking(move || file_len(&owned)).await
-}
-
-/// Removes a file that may not exist. Blocking.
-pub(crate) fn remove_file(path: &Path) -> Result<(), DownloadError> {
-    match std::fs::remove_file(path) {
-        Ok(()) => Ok(()),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
-        Err(e) => Err(CacheError::io("remove", path, e).into()),
-    }
 }

@@ -1,19 +1,20 @@
 //! What a run shows while another process, on this machine or another one sharing the cache,
-//! downloads a blob it needs (issue #12; #13.11: a frozen `0 B/1.40 GiB` said nothing). The
+//! downloads a blob it needs (a frozen `0 B/1.40 GiB` would say nothing). The
 //! file's bar follows the owner's progress, and stderr says who is downloading it.
 
 use std::time::{Duration, Instant};
 
+use super::events::Events;
+use super::report::{Meter, Note};
 use crate::cache::lease::{Holder, Waiter};
-use crate::output;
-use crate::output::progress::FileProgress;
 
 /// A wait this short is not worth a line (several small files often wait a moment each).
 const FIRST_NOTE_AFTER: Duration = Duration::from_secs(1);
 const NOTE_EVERY: Duration = Duration::from_secs(15);
 
 pub(super) struct WaitDisplay<'a> {
-    progress: &'a FileProgress,
+    progress: &'a Meter,
+    events: &'a Events,
     file: &'a str,
     /// Bytes of the owner's progress shown on this run's bars.
     credited: u64,
@@ -23,9 +24,10 @@ pub(super) struct WaitDisplay<'a> {
 }
 
 impl<'a> WaitDisplay<'a> {
-    pub(super) fn new(progress: &'a FileProgress, file: &'a str) -> WaitDisplay<'a> {
+    pub(super) fn new(progress: &'a Meter, events: &'a Events, file: &'a str) -> WaitDisplay<'a> {
         WaitDisplay {
             progress,
+            events,
             file,
             credited: 0,
             started: Instant::now(),
@@ -42,20 +44,18 @@ impl<'a> WaitDisplay<'a> {
             self.progress.set_label(self.file.to_string());
         }
         if self.last_note.is_some() {
-            output::info(format!(
-                "Taking over {}: its download stopped; resuming what it left.",
-                self.file
-            ));
+            self.events.note(Note::TakingOver {
+                path: self.file.to_string(),
+            });
         }
     }
 
     /// The owner placed the file.
     pub(super) fn finish(&mut self) {
         if self.last_note.is_some() {
-            output::info(format!(
-                "{} was downloaded by the other process.",
-                self.file
-            ));
+            self.events.note(Note::DownloadedByOther {
+                path: self.file.to_string(),
+            });
         }
         self.progress.finish();
     }
@@ -102,9 +102,10 @@ impl Waiter for WaitDisplay<'_> {
             .saturating_mul(100)
             .checked_div(holder.size)
             .unwrap_or(100);
-        output::info(format!(
-            "waiting for {who}, which is downloading {} ({percent} % done)",
-            self.file
-        ));
+        self.events.note(Note::Waiting {
+            who,
+            path: self.file.to_string(),
+            percent,
+        });
     }
 }

@@ -8,6 +8,7 @@
 //! warning never tears a bar (docs/design.md §3.1, indicatif patterns).
 
 pub mod progress;
+pub mod reporter;
 
 use std::io::{IsTerminal, Write};
 use std::sync::{Mutex, OnceLock};

@@ -1,5 +1,5 @@
 //! Download progress: one overall bar (bytes, rate, ETA) plus a bar per large file while it
-//! transfers (issue #2). Off when stderr is not a terminal, with `--quiet`, with `-v` (bars and
+//! transfers. Off when stderr is not a terminal, with `--quiet`, with `-v` (bars and
 //! trace lines would interleave), or with `HF_HUB_DISABLE_PROGRESS_BARS=1`.
 
 use std::io::IsTerminal;
@@ -15,7 +15,7 @@ const PER_FILE_BAR_THRESHOLD: u64 = 8 * 1024 * 1024;
 /// The per-file bar for a terminal `columns` wide: the counters take up to 48 columns
 /// (`1023.99 MiB/1023.99 MiB 1023.99 MiB/s` and the brackets), the name what remains up to 30
 /// (truncated by display width), the bar the rest, so the line never wraps onto a second row
-/// (issue #13.13: on 60 columns the fixed 30+30 layout took two rows).
+/// (on 60 columns the fixed 30+30 layout took two rows).
 pub(crate) fn file_bar_template(columns: usize) -> String {
     let name = columns.saturating_sub(48).clamp(8, 30);
     format!(
@@ -142,7 +142,7 @@ impl FileProgress {
     }
 
     /// Credits bytes already on disk (a resumed file): they move the bars, but the rate
-    /// estimate starts over so a resumed file does not show GiB/s (issue #13.11).
+    /// estimate starts over so a resumed file does not show GiB/s.
     pub fn advance_resumed(&self, bytes: u64) {
         if bytes == 0 {
             return;
@@ -172,7 +172,7 @@ impl FileProgress {
         }
     }
 
-    /// Replaces the file bar's label, e.g. while another process downloads it (issue #12).
+    /// Replaces the file bar's label, e.g. while another process downloads it.
     pub fn set_label(&self, label: String) {
         if let Some(bar) = &self.bar {
             bar.set_message(label);

@@ -112,6 +112,16 @@ impl Squid {
         std::fs::read_to_string(self.dir.path().join("access.log")).unwrap_or_default()
     }
 
+    /// The log once it holds `needle` (or after 3 s): squid logs a CONNECT tunnel when it
+    /// closes, which can trail the client's exit by a moment.
+    fn log_with(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while !self.log().contains(needle) && Instant::now() < deadline {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self.log()
+    }
+
     /// Lines squid logged with a 407; squid writes its log as it goes, so a line can trail
     /// the client's exit by a moment: wait for at least `expected`, then count.
     fn denials(&self, expected: usize) -> usize {
@@ -283,7 +293,7 @@ fn a_correct_password_carries_plain_http_and_connect_through_squid() {
     ctx.env("https_proxy", &squid.url());
     ctx.env("REQUESTS_CA_BUNDLE", ca.ca().to_str().unwrap());
     ctx.run(&["download", "acme/tiny", "config.json"]).success();
-    let log = squid.log();
+    let log = squid.log_with("CONNECT localhost:");
     assert!(log.contains("CONNECT localhost:"), "{log}");
 }
 

@@ -80,7 +80,7 @@ fn snapshot_download_fills_the_huggingface_cache_layout() {
 #[test]
 fn one_revision_request_one_paginated_listing_and_no_head_per_file() {
     let mut ctx = ctx();
-    // With a token, so that "the CDN never sees the token" below can fail (issue #13: it ran
+    // With a token, so that "the CDN never sees the token" below can fail (it ran
     // anonymously, where no request carries one).
     ctx.env("HF_TOKEN", ALICE);
     ctx.run(&["download", "acme/tiny"]).success();
@@ -256,7 +256,7 @@ fn include_exclude_and_dry_run() {
         one.stdout
     );
 
-    // Issue #13.12: as with `hf download`, a filter that matches nothing warns and succeeds
+    // As with `hf download`, a filter that matches nothing warns and succeeds
     // (scripts looping over repos keep going); the printed folder exists, JSON lists no files.
     let none = ctx
         .run(&["download", "acme/tiny", "--include", "*.gguf"])
@@ -272,6 +272,22 @@ fn include_exclude_and_dry_run() {
         .run(&["download", "acme/tiny", "--include", "*.gguf", "--json"])
         .success();
     assert_eq!(none.json()["files"], serde_json::json!([]));
+    // The warning is in the report too, by a name scripts can match and with its sentence.
+    let warnings = &none.json()["warnings"];
+    assert_eq!(warnings[0]["kind"], "nothing_matches", "{}", none.stdout);
+    assert!(
+        warnings[0]["message"]
+            .as_str()
+            .is_some_and(|m| m.starts_with("no file of acme/tiny matches")),
+        "{}",
+        none.stdout
+    );
+    assert_eq!(
+        warnings.as_array().map(Vec::len),
+        Some(1),
+        "{}",
+        none.stdout
+    );
 }
 
 #[test]
@@ -524,7 +540,7 @@ fn the_token_flag_is_used_for_this_command_only() {
     ctx.run(&["download", "acme/secret"]).failure(3);
 }
 
-/// Issue #13.12: `--token ""` (an unset variable) is refused, never read as "no flag" and
+/// `--token ""` (an unset variable) is refused, never read as "no flag" and
 /// silently replaced by HF_TOKEN or the stored login.
 #[test]
 fn an_empty_token_flag_is_refused_not_replaced() {
@@ -733,7 +749,7 @@ fn completions_and_version() {
     assert!(ctx.requests().is_empty());
 }
 
-/// Issue #13.7: a snapshot folder holding some files is not the repository. Offline (exit 10)
+/// A snapshot folder holding some files is not the repository. Offline (exit 10)
 /// or with the Hub unreachable (exit 6), hfget names what is missing instead of printing the
 /// folder as "up to date".
 #[test]
@@ -773,7 +789,7 @@ fn an_incomplete_snapshot_is_never_served_as_complete() {
     );
 }
 
-/// Issue #13.7, the case of the report: after fetching one named file no listing exists, so
+/// After fetching one named file no listing exists, so
 /// hfget cannot know the rest of the snapshot and says so (rc 10), rather than "Up to date".
 #[test]
 fn a_snapshot_of_single_files_is_not_taken_for_the_repository_offline() {
@@ -801,7 +817,7 @@ fn a_snapshot_of_single_files_is_not_taken_for_the_repository_offline() {
     );
 }
 
-/// Issue #13.10: offline mode turned on by `TRANSFORMERS_OFFLINE` is named as such.
+/// Offline mode turned on by `TRANSFORMERS_OFFLINE` is named as such.
 #[test]
 fn transformers_offline_is_named_when_it_is_the_one_set() {
     let mut ctx = ctx();
@@ -815,7 +831,7 @@ fn transformers_offline_is_named_when_it_is_the_one_set() {
     assert!(ctx.requests().is_empty());
 }
 
-/// Issue #13.5: a folder named without its trailing slash gets the spelling that works, and is
+/// A folder named without its trailing slash gets the spelling that works, and is
 /// not recorded as a missing file; a marker an older run left where a folder is needed does
 /// not turn a later "no such file" into a filesystem error.
 #[test]
@@ -860,7 +876,7 @@ fn a_folder_named_without_the_slash_gets_a_hint_and_no_marker() {
     );
 }
 
-/// Issue #13.8: folder errors name the setting that chose the folder: `--local-dir` for a
+/// Folder errors name the setting that chose the folder: `--local-dir` for a
 /// local folder (not `--cache-dir`), and a folder setting that names a file is refused up front.
 #[test]
 fn folder_errors_name_the_flag_that_chose_the_folder() {
@@ -929,7 +945,7 @@ fn folder_errors_name_the_flag_that_chose_the_folder() {
     );
 }
 
-/// Issue #13.9: under `--json`, every failure prints exactly one JSON object on stdout with
+/// Under `--json`, every failure prints exactly one JSON object on stdout with
 /// the cause, the exit code and the message (a refusal prints the doctor's diagnosis).
 #[test]
 fn every_failure_under_json_prints_one_object() {
@@ -979,7 +995,7 @@ fn every_failure_under_json_prints_one_object() {
     assert_eq!(out.json()["cause"], "offline_not_cached");
 }
 
-/// Issue #13.12: a URL pasted from the browser downloads what it shows.
+/// A URL pasted from the browser downloads what it shows.
 #[test]
 fn pasted_hub_urls_download_what_they_show() {
     let ctx = ctx();
@@ -1022,7 +1038,7 @@ fn pasted_hub_urls_download_what_they_show() {
     assert_eq!(files, ["data/train.csv"]);
 }
 
-/// Issue #13.12: a download that placed nothing (corrupted data every time) leaves no
+/// A download that placed nothing (corrupted data every time) leaves no
 /// `refs/main` and no empty snapshot folder, as "nothing was written to the cache" promises;
 /// nor does a dry run.
 #[test]
@@ -1051,7 +1067,7 @@ fn a_failed_or_dry_run_leaves_no_ref_and_no_empty_snapshot() {
     );
 }
 
-/// Issue #13.2: a `--local-dir` copy of a cached blob continues an interrupted copy (the
+/// A `--local-dir` copy of a cached blob continues an interrupted copy (the
 /// partial file has its one, known name) and leaves no temporary file behind, not even one an
 /// older version left; a partial file that is not the blob's prefix is redone, not trusted.
 #[test]
@@ -1106,7 +1122,7 @@ fn an_interrupted_local_dir_copy_is_resumed_and_leaves_nothing_behind() {
     }
 }
 
-/// Issue #13.2: the bars count a copy from the cache (not "0 files … 0 B/0 B").
+/// The bars count a copy from the cache (not "0 files … 0 B/0 B").
 #[test]
 fn a_local_dir_copy_moves_the_progress_bars() {
     let ctx = ctx();
@@ -1144,7 +1160,7 @@ fn verbose_errors_print_their_cause_chain() {
     assert!(!out.stderr.contains("Caused by"), "{}", out.stderr);
 }
 
-/// Issue #13.13: the dry-run table aligns by display width, so CJK names (two columns per
+/// The dry-run table aligns by display width, so CJK names (two columns per
 /// character) keep the size column straight.
 #[test]
 fn the_dry_run_table_aligns_cjk_names() {
@@ -1213,7 +1229,7 @@ fn rows_on_a_narrow_terminal(ctx: &TestContext, args: &str, columns: u16) -> Vec
         .collect()
 }
 
-/// Issue #13.13: on a 60-column terminal the per-file bars fit on one row, and error lines
+/// On a 60-column terminal the per-file bars fit on one row, and error lines
 /// wrap at the terminal's width.
 #[test]
 fn bars_and_errors_fit_a_60_column_terminal() {
@@ -1270,7 +1286,7 @@ fn bars_and_errors_fit_a_60_column_terminal() {
     assert!(too_wide.is_empty(), "{too_wide:#?}");
 }
 
-/// Issue #13.2, the same class: adopting a file already in a `--local-dir` (right size, no
+/// Adopting a file already in a `--local-dir` (right size, no
 /// metadata: it is hashed, which takes seconds for a large one) moves the bars too.
 #[test]
 fn adopting_a_local_file_moves_the_progress_bars() {

@@ -1,4 +1,4 @@
-//! Hardening (issue #6): every fault the emulator can inject, and what hfget does about it —
+//! Hardening: every fault the emulator can inject, and what hfget does about it —
 //! proven from the emulator's request log and the filesystem, never from timings.
 
 use std::path::{Path, PathBuf};

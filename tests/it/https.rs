@@ -153,7 +153,7 @@ fn downloads_over_https_and_http2_with_the_system_trust_store() {
 }
 
 /// A CDN that speaks HTTP/2 must not fold a file's connections into streams of one TCP
-/// connection (a per-connection cap would then cap the file, issue #9): file bytes go over
+/// connection (a per-connection cap would then cap the file): file bytes go over
 /// HTTP/1.1, one connection per range, while the Hub's API keeps HTTP/2. Before the fix every
 /// range reached the CDN as an HTTP/2 stream.
 #[test]

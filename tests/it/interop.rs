@@ -18,7 +18,7 @@ pub fn python(ctx: &TestContext, python: &Path, script: &str, offline: bool) -> 
         .env("HF_HOME", ctx.hf_home())
         .env("HF_ENDPOINT", ctx.emulator.hub_url())
         // The emulator serves Xet-backed files through the plain-HTTP bridge only; hf_xet would
-        // try the CAS protocol, which it does not emulate (hub-protocol.md §6).
+        // try the CAS protocol, which it does not emulate (docs/protocol.md §6).
         .env("HF_HUB_DISABLE_XET", "1")
         .env("HF_HUB_DISABLE_TELEMETRY", "1")
         .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")

@@ -1,11 +1,11 @@
-//! hfget through a real pull-through mirror: olah 0.5.4 in front of the emulator (issue #9
-//! item 8). olah is an independently written implementation of the Hub protocol, so these
+//! hfget through a real pull-through mirror: olah 0.5.4 in front of the emulator.
+//! olah is an independently written implementation of the Hub protocol, so these
 //! tests check hfget against something its authors did not write. Where hfget and olah
 //! disagree, the comment at the test says which one is wrong and why.
 //!
 //! Needs `HFGET_TEST_OLAH` (set by .ci/run); skipped with a note elsewhere, never under CI.
 //!
-//! What running hfget through olah 0.5.4 showed (issue #9 item 8):
+//! What running hfget through olah 0.5.4 showed:
 //! - **Tree pagination — olah is wrong.** Its tree proxy drops `cursor` and passes the
 //!   upstream's `Link: rel="next"` on verbatim (pointing at the upstream host), so page 2 is
 //!   page 1 again and no client can list more than one page (1000 files on the Hub) through it.
@@ -23,7 +23,7 @@
 //!   Hub's anonymous "not found or private" answer, which is the best it can do with that answer.
 //! - **One upstream resolve per client request, even for a cached file.** hfget's per-16 MiB
 //!   resolves cost the mirror 10 upstream resolves for a cached 140 MiB file (measured below): the
-//!   engine's request economy (issue #9 item 1) is the fix, on hfget's side.
+//!   engine's request economy is the fix, on hfget's side.
 //! - **Range-bound URLs — olah is right.** It reuses the signed CDN URL of an earlier block, and
 //!   when the strict binding answers 403 it resolves afresh; large files pass under the default
 //!   strict binding.
@@ -55,7 +55,7 @@ fn large_repo() -> Repo {
         )
 }
 
-/// The standard cast with the Hub's real page size (1000, hub-protocol.md §3.2): olah 0.5.4
+/// The standard cast with the Hub's real page size (1000, docs/protocol.md §3.2): olah 0.5.4
 /// cannot page through a listing (see the pagination test below).
 fn scenario() -> Scenario {
     fixtures::standard_scenario()
@@ -148,7 +148,7 @@ fn a_large_file_through_olah_then_from_its_cache() {
     let warm = ctx.emulator.counters();
     assert_eq!(warm.cdn_bytes, 0, "olah served its cache: {warm:?}");
     // olah 0.5.4 makes one upstream resolve per client request, even when the file is cached
-    // (real-hub-2026.md §5): hfget's request economy is olah's upstream quota use.
+    // (docs/real-hub.md §5): hfget's request economy is olah's upstream quota use.
     assert!(warm.resolves >= 1, "{warm:?}");
     eprintln!(
         "upstream resolves for a cached 140 MiB file: {} (hfget through olah)",

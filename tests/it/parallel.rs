@@ -1,4 +1,4 @@
-//! Large files over parallel byte ranges (issues #5, #9), proven from the emulator's request log
+//! Large files over parallel byte ranges, proven from the emulator's request log
 //! and the filesystem: every segment through its own resolve, a cut resumes only its segment, a
 //! killed run's successor skips the bytes on disk, and corruption in one segment is never placed.
 
@@ -157,7 +157,7 @@ fn small_files_and_single_connection_mode_stream_on_one_connection() {
 fn a_classic_lfs_file_is_split_too() {
     let ctx = ctx();
     // Pinned: in adaptive mode the emulator's loopback CDN is a fast link, where one
-    // connection fetches a file this small alone (issue #9 §6).
+    // connection fetches a file this small alone (docs/engine.md).
     ctx.run(&[
         "download",
         "acme/big",
@@ -231,7 +231,7 @@ fn a_killed_run_leaves_segments_the_next_run_does_not_fetch_again() {
         .add_fault(Fault::on_cdn().action(FaultAction::Slow {
             bytes_per_sec: 1_500_000,
         }));
-    // Partials are named per owner (`<sha>.hfget-<token>.incomplete`, issue #12).
+    // Partials are named per owner (`<sha>.hfget-<token>.incomplete`).
     let blobs = repo_dir(&ctx).join("blobs");
     let find_sidecar = || {
         std::fs::read_dir(&blobs).ok().and_then(|entries| {

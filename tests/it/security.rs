@@ -1,4 +1,4 @@
-//! Security (issue #6): the token goes only to the endpoint's origin, never appears in output,
+//! Security: the token goes only to the endpoint's origin, never appears in output,
 //! redirects are bounded and http(s) only, and hostile listings never write outside the target.
 
 use std::io::{BufRead, BufReader, Write};
@@ -186,9 +186,9 @@ fn a_token_over_plain_http_to_a_remote_host_is_warned_about() {
     assert!(!out.stderr.contains("unencrypted"));
 }
 
-/// Issue #13.3: a password in HF_ENDPOINT (`http://user:secret@host`) is masked wherever the
+/// A password in HF_ENDPOINT (`http://user:secret@host`) is masked wherever the
 /// endpoint is shown: `env` (text and JSON, the endpoint line and the variables list) and the
-/// plain-http warning. (The doctor's endpoint line is helper `doctor`'s part of #13.3.)
+/// plain-http warning.
 #[test]
 fn a_password_in_hf_endpoint_is_never_printed() {
     let mut ctx = TestContext::new(standard_scenario());

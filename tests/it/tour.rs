@@ -1,4 +1,4 @@
-//! `scripts/offline-tour.sh` (issue #13.4): it finds the binaries wherever cargo put them
+//! `scripts/offline-tour.sh`: it finds the binaries wherever cargo put them
 //! (`CARGO_TARGET_DIR`), and a failed emulator start is an error that prints the emulator's
 //! output — never the environment (the old `export $(grep …)` with no match printed it all,
 //! tokens included). `cargo` itself is replaced by a stub, so the test does not build.

@@ -5,10 +5,10 @@ use std::io::{BufRead, IsTerminal, Write};
 
 use super::{ConfirmArgs, PruneArgs, RmArgs, scan_cache};
 use crate::cache::clean::{self, Plan, Target};
-use crate::download::human_bytes;
 use crate::env::Settings;
 use crate::error::{Error, exit};
 use crate::output;
+use crate::text::human_bytes;
 
 pub(super) async fn rm(args: RmArgs, settings: &Settings) -> Result<u8, Error> {
     let targets = args

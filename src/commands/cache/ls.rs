@@ -7,10 +7,10 @@ use super::{LsArgs, now, scan_cache};
 use crate::cache::filter::{self, Row, Selection};
 use crate::cache::listing::{self, time_since};
 use crate::cache::scan::{Inventory, Liveness};
-use crate::download::human_bytes;
 use crate::env::Settings;
 use crate::error::{Error, exit};
 use crate::output;
+use crate::text::human_bytes;
 
 pub(super) async fn run(args: LsArgs, settings: &Settings) -> Result<u8, Error> {
     let inventory = scan_cache(&args.cache, settings).await?;

@@ -5,12 +5,13 @@ use super::VerifyArgs;
 use crate::auth;
 use crate::cache::audit::{self, ListingSource, Problem, Report, Subject};
 use crate::cache::repair;
-use crate::download::{self, DownloadRequest, Target, human_bytes};
+use crate::download::{self, DownloadRequest, Target};
 use crate::env::{Environment, Settings};
 use crate::error::{Error, exit};
 use crate::hub::HubClient;
 use crate::hub::repo::{merge_revision, parse_repo_argument};
 use crate::output;
+use crate::text::human_bytes;
 
 /// Hashing runs at disk speed: above this, say what is coming.
 const ANNOUNCE_BYTES: u64 = 1 << 30;
@@ -107,23 +108,16 @@ async fn download_again(
         },
         None => Target::Cache(subject.cache_dir.clone()),
     };
-    let request = DownloadRequest {
-        repo: subject.repo.clone(),
-        revision: subject.commit.clone(),
-        files,
-        filter: download::plan::FileFilter::new(&[], &[])?,
-        target,
-        force: false,
-        dry_run: false,
-        max_workers: 8,
-        tuning: download::parallel::Tuning::default(),
-        no_file_locks: settings.no_file_locks,
-        lease_timeout: settings.lease_timeout,
+    let request =
+        DownloadRequest::for_files(subject.repo.clone(), subject.commit.clone(), files, target);
+    // A repair was asked for: it downloads, whatever offline setting the cache was filled with.
+    let options = download::Options {
         offline: false,
-        offline_variable: settings.offline_variable,
-        progress_bars: settings.progress_bars,
+        ..download::Options::from_settings(settings)
     };
-    download::download(client, &request).await?;
+    let session = download::Session::new(client.clone(), options);
+    let reporter = crate::output::reporter::TerminalReporter::new(settings.progress_bars);
+    download::run(&session, request, &reporter).await?;
     Ok(())
 }
 

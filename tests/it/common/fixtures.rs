@@ -80,7 +80,7 @@ pub fn standard_scenario() -> Scenario {
                 .access("bob", AccessState::Pending)
                 .access("carol", AccessState::Rejected)
                 // The smallest file: the doctor must not take it for proof of access, since the
-                // Hub lets anyone read a gated repo's README.md (issue #10).
+                // Hub lets anyone read a gated repo's README.md.
                 .file("README.md", b"# gated\n")
                 .file("config.json", b"{\"gated\": true}\n")
                 .lfs(

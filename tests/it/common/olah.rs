@@ -1,5 +1,5 @@
 //! A real pull-through mirror for the tests: olah 0.5.4 (PyPI), started in front of a running
-//! emulator (issue #9 item 8; real-hub-2026.md §5).
+//! emulator (docs/real-hub.md §5).
 //!
 //! ```ignore
 //! let ctx = TestContext::new(scenario);

@@ -1,4 +1,4 @@
-//! Two "machines" sharing one cache (issue #12): sshd on a free loopback port with a key made
+//! Two "machines" sharing one cache: sshd on a free loopback port with a key made
 //! for this run only, and one exported folder mounted twice with sshfs. flock works inside one
 //! mount but is not seen by the other, as on NFS with local locks, and each mount keeps its own
 //! attribute cache, as two NFS clients do.

@@ -14,19 +14,6 @@ fn filters_follow_fnmatch() {
 }
 
 #[test]
-fn suggestions() {
-    let names = [
-        "config.json",
-        "model.safetensors",
-        "tokenizer.json",
-        "onnx/model.onnx",
-    ];
-    assert_eq!(closest_names("confg.json", names), vec!["config.json"]);
-    assert_eq!(closest_names("model.onnx", names)[0], "onnx/model.onnx");
-    assert!(closest_names("zzzzzzzzzzzzzzzzzz", names).is_empty());
-}
-
-#[test]
 fn hostile_listings_are_refused_whole() {
     let entry = |path: &str| TreeEntry {
         kind: "file".into(),

@@ -1,7 +1,7 @@
 //! A file's hasher: one blocking thread that hashes every byte of the file in order, from
 //! memory when a connection handed it the chunk, else by reading it back from the page cache.
 //!
-//! Why a thread of its own, fed with the connections' chunks (issue #9 docs/protocol.md §6): sha256 and the
+//! Why a thread of its own, fed with the connections' chunks (docs/engine.md): sha256 and the
 //! git sha1 are sequential, so on a fast link the hash is the slowest stage of a file. When
 //! the connection hashed each chunk itself, one core did the kernel's receive copy and the
 //! hash in turn, and a single 1 GB file took 1.00 s against curl's 0.89 s (unverified), with
@@ -37,8 +37,9 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::sync::Semaphore;
 
-use super::{Shared, read_exact_at};
-use crate::download::verify::ContentHasher;
+use super::Shared;
+use crate::files::read_exact_at;
+use crate::hash::ContentHasher;
 
 /// Chunks (about 400 KiB each on a fast link) handed to the hasher and not hashed yet: enough
 /// to ride out a scheduling hiccup, few enough to bound memory per file.
@@ -219,7 +220,7 @@ impl Shared {
     /// Wakes the hasher after a write, but only when it has something to do there: bytes at
     /// its position, or the end of the file. A write whose bytes were handed over (the common
     /// case on a fast link) wakes nobody, instead of a futex wake and two context switches per
-    /// chunk (issue #9 docs/protocol.md §6).
+    /// chunk (docs/engine.md).
     pub(super) fn wake_hasher(&self) {
         let position = self.handoff.hashed();
         if position >= self.size || self.written_from(position) > position {

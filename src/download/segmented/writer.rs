@@ -1,7 +1,7 @@
 //! A connection's writer: one blocking thread per connection that writes the body's chunks
 //! where they belong and publishes the segment's progress.
 //!
-//! Why a thread of its own (issue #9 docs/protocol.md §6): on a fast link a 2-core machine is CPU-bound, and
+//! Why a thread of its own (docs/engine.md): on a fast link a 2-core machine is CPU-bound, and
 //! the work per byte is receiving it (the kernel's copy out of the socket), hashing it and
 //! writing it (the kernel's copy into the page cache). When the connection waited for each
 //! write before reading on, the two halves took turns and about a fifth of the CPU stayed idle
@@ -35,9 +35,10 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot};
 
 use super::hasher::FastFiles;
-use super::{RECORD_EVERY, Segment, WorkerContext, now_ms, persist_now, task_error, write_all_at};
+use super::{RECORD_EVERY, Segment, WorkerContext, now_ms, persist_now, task_error};
 use crate::cache::CacheError;
 use crate::download::error::DownloadError;
+use crate::files::write_all_at;
 
 /// Chunks a connection may have received but not written yet (hyper hands out up to about
 /// 400 KiB at a time): enough that the writer never waits for the network while the machine
@@ -178,7 +179,7 @@ fn write_chunk(
     let shared = &context.shared;
     let new_bytes = place_chunk(shared, segment, position, bytes, hashed)?;
     if new_bytes > 0 {
-        context.transfer.progress.advance(new_bytes);
+        context.transfer.meter.advance(new_bytes);
         context.transfer.tally.fetched(new_bytes);
     }
     shared.wake_hasher();

@@ -20,7 +20,7 @@ fn sha256_of_content() {
     assert_eq!(HashKind::for_etag(&"a".repeat(40)), HashKind::GitSha1);
 }
 
-/// Issue #9 docs/protocol.md §6: `update` hashes in 1 KiB pieces, touching the next one first; every byte must
+/// docs/engine.md, "Hashing": `update` hashes in 1 KiB pieces, touching the next one first; every byte must
 /// still be hashed once, in order, whatever the lengths and wherever the calls split them.
 #[test]
 fn hashing_in_pieces_gives_the_digest_of_the_whole() {
