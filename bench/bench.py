@@ -30,6 +30,8 @@ import time
 import urllib.request
 from pathlib import Path
 
+import xet as xet_cases  # bench/xet.py: the Xet rig and its cases
+
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "bench" / "work"
 TARGET = Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
@@ -120,9 +122,9 @@ class Emulator:
 
 
 class Nginx:
-    def __init__(self, root):
+    def __init__(self, root, name="nginx", access_log=None):
         self.port = free_port()
-        prefix = WORK / "nginx"
+        prefix = WORK / name
         prefix.mkdir(parents=True, exist_ok=True)
         (prefix / "logs").mkdir(exist_ok=True)
         conf = prefix / "nginx.conf"
@@ -133,7 +135,7 @@ error_log {prefix}/logs/error.log warn;
 pid {prefix}/nginx.pid;
 events {{ worker_connections 1024; }}
 http {{
-    access_log off;
+    {"access_log off;" if access_log is None else "log_format sent '$request_uri $status $bytes_sent'; access_log " + str(access_log) + " sent;"}
     sendfile on;
     tcp_nopush on;
     keepalive_requests 100000;
@@ -513,7 +515,8 @@ def hub_tools(repo_id, names, endpoint, out, home, extra, aria_urls=None, aria_x
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--cases", default="1,10,3,4,5,6,7,8,9")
+    parser.add_argument("--cases", default="1,10,3,4,5,6,7,8,9,x1,x3,xr",
+                        help="x1, x3, xr: hfget against hf with Xet (bench/xet.py)")
     parser.add_argument("--hfget-args", default="", help="extra flags for hfget download (tuning)")
     parser.add_argument("--output", default=str(ROOT / "BENCHMARKS.md"))
     parser.add_argument("--tools", default="", help="only these tools (comma-separated)")
@@ -676,6 +679,10 @@ def run_benchmark(args, cc, restore_cc):
             run_small_cases(emu, runs, results, [n for n, _, _ in small], extra)
         finally:
             emu.stop()
+    # (x1), (x3): hfget against `hf download` with Xet, from a local CAS (bench/xet.py).
+    if cases & xet_cases.ALL:
+        xet_cases.b = sys.modules[__name__]
+        xet_cases.run(cases, runs, results, info, extra)
     if "5" in cases:
         run_version_case(results)
     nginx.stop()
@@ -821,10 +828,41 @@ def fmt_time(seconds):
     return f"{seconds * 1000:.1f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
+def issue23_targets(results, info):
+    """Issue #23 section 3: the engine's targets, each against this run's figures."""
+    def r(case, tool, limit):
+        h, t = results.median(case, "hfget"), results.median(case, tool)
+        if not h or not t:
+            return f"{tool}: not measured"
+        return f"{h / t:.2f} × {tool} ({'met' if h / t <= limit else 'NOT met'}, target ≤ {limit:.2f})"
+    lines = [
+        f"- (1) two 1 GB files, congestion control {info['tcp_cc']}: {r('1', 'curl', 1.00)}; "
+        f"{r('1', 'curl + openssl sha256', 0.60)}",
+    ]
+    worst = []
+    for case in CASES:
+        s = results.samples(case, "hfget")
+        if s and case != "5":
+            worst.append((case, max(x["rss"] for x in s)))
+    if worst:
+        over = [f"({c}) {m:.0f} MiB" for c, m in worst if m > 64]
+        lines.append("- hfget peak RSS in every case: " + ", ".join(f"({c}) {m:.0f}" for c, m in worst)
+                     + f" MiB ({'met' if not over else 'NOT met: ' + ', '.join(over)}, target ≤ 64 MiB)")
+    h7, a7 = results.samples("7", "hfget"), results.samples("7", "aria2c -x16 -s16")
+    if h7 and a7:
+        pairs = [x["wall"] / y["wall"] for x, y in zip(h7, a7) if x["ok"] and y["ok"]]
+        lines.append("- (7) every run against the aria2c run next to it: "
+                     + ", ".join(f"{p:.2f}" for p in pairs)
+                     + f" × aria2c -x16 -s16 ({'met' if pairs and max(pairs) <= 0.80 else 'NOT met'}, "
+                       "target ≤ 0.80 in every run)")
+    lines.append(f"- (3) 1000 small files: {r('3', 'hf download', 0.10)}")
+    return lines
+
+
 def render(results, info, machine):
     lines = [
-        "| case | tool | median wall | runs | hfget / tool | user+sys | peak RSS | resolves | 429s |",
-        "|---|---|---:|---|---:|---:|---:|---:|---:|",
+        "| case | tool | median wall | runs | hfget / tool | user+sys | peak RSS | resolves | 429s | CPU |",
+        "|---|---|---:|---|---:|---:|---:|---:|---:|---|",
     ]
     for case, title in CASES.items():
         hfget = results.median(case, "hfget")
@@ -845,7 +883,7 @@ def render(results, info, machine):
             lines.append(
                 f"| {title} | {tool} | {wall_cell} | {shown} | {ratio} | "
                 f"{'' if case == '5' else f'{cpu:.2f} s'} | {rss:.0f} MiB | "
-                f"{'' if res is None else f'{res:g}'} | {'' if r429 is None else r429} |")
+                f"{'' if res is None else f'{res:g}'} | {'' if r429 is None else r429} | {machine['cpu']} |")
     table = "\n".join(lines)
     failures = []
     for c, tool, samples in results.rows:
@@ -936,6 +974,31 @@ def render(results, info, machine):
         f"- (9) behind olah: {ratio('9', 'curl (one stream)', 1.3)}",
         f"- (3) wall: {ratio('3', 'hf download', 0.10)}",
     ]
+    targets_23 = issue23_targets(results, info)
+    xet_table = xet_cases.render(results, machine)
+    xet_queries = ", ".join(f"({c}) {n}" for c, n in info.get("xet_reconstructions", {}).items()) or "none"
+    xet_section = "" if not xet_table else f"""## hfget against `hf download` with Xet (issue #23, section 2)
+
+```
+bench/run.sh --cases x1,x3 --runs 3 --output -     # only these rows, printed
+```
+
+The rig (bench/xet.py; all on 127.0.0.1): the files, uploaded once with hf_xet into a `local://`
+store; `bench/xet-cas` (xet-client's `LocalClient`, feature `simulation`: its own Cargo project,
+built on the first Xet run) answers the reconstruction queries with every xorb URL pointing at
+nginx, which serves the xorb ranges with sendfile, and the whole files as the plain-HTTP bridge
+hfget uses; the hub-emulator is the Hub (`X-Xet-Hash`, the `xet-auth` and
+`xet-reconstruction-info` links, `xetHash` in the tree, `xet-read-token` answering with the CAS
+URL). `hf download (Xet)` is huggingface_hub 2.4.0 with hf_xet {info.get('hf_xet_version', '?')} as installed,
+`HF_HUB_DISABLE_UPDATE_CHECK=1`; `hf download (no Xet)` adds `HF_HUB_DISABLE_XET=1` and takes the
+bridge, like hfget. Tools alternate run by run. CAS reconstruction queries per case (all runs):
+{xet_queries}.
+
+{xet_table}
+
+{xet_cases.notes(results)}
+{xet_cases.extra_notes(info, info['runs'])}
+"""
     versions = "\n".join(f"  - {k}: `{v}`" for k, v in machine["versions"].items())
     extra = f" (hfget flags: `{info['hfget_args']}`)" if info.get("hfget_args") else ""
     scale = f" **Smoke run: every file scaled by {info['scale']}.**" if info.get("scale", 1) != 1 else ""
@@ -998,6 +1061,11 @@ virtualenv with `huggingface_hub==2.4.0` in `bench/work/venv` (or `HF_BIN=/path/
 
 {chr(10).join(targets)}
 
+## Targets (issue #23, section 3), this run
+
+{chr(10).join(targets_23)}
+
+{xet_section}
 {"## Failed runs" + chr(10) + chr(10) + chr(10).join(failures) if failures else ""}
 """
 

@@ -4,7 +4,8 @@
 # bench/bench.py (every case of issue #9, 3 runs each, about 15 minutes). Extra arguments go to
 # bench.py (--runs N, --cases 1,7, --tools hfget, --hfget-args '--connections 16', --output -,
 # --scale 0.02 for a quick smoke run, --note 'machine was busy', --tcp-cc cubic to take the
-# CDN's BBR pacing timers off the client's cores).
+# CDN's BBR pacing timers off the client's cores). The Xet cases x1 and x3 (bench/xet.py) build
+# bench/xet-cas, their CAS server, on first use (xet-client: several minutes).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,6 +28,9 @@ if [ -z "${HF_BIN:-}" ]; then
     python3 -m venv "$venv"
     "$venv/bin/pip" install -q --disable-pip-version-check "huggingface_hub==2.4.0"
   fi
+  # The Xet cases (x1, x3: bench/xet.py) run `hf` with this hf_xet, and upload with it.
+  "$venv/bin/python" -c 'import importlib.metadata as m; assert m.version("hf_xet") == "1.8.0"' 2>/dev/null ||
+    "$venv/bin/pip" install -q --disable-pip-version-check "hf_xet==1.8.0"
   export HF_BIN="$PWD/$venv/bin/hf"
 fi
 

@@ -227,21 +227,6 @@ pub(crate) async fn renew_rejected(
     }
 }
 
-/// [`renew_rejected`] for a caller that retries by hand. Only `commands/download.rs` still does;
-/// it goes once downloads use the client's renewal hook.
-pub(crate) async fn recover_rejected(
-    settings: &Settings,
-    environment: &dyn Environment,
-    resolved: &ResolvedToken,
-) -> Option<ResolvedToken> {
-    let client_id = super::oauth::client_id(environment);
-    let token = renew_rejected(settings, &client_id, resolved).await?;
-    Some(ResolvedToken {
-        token,
-        source: resolved.source.clone(),
-    })
-}
-
 /// Renews a login whose current token is `current`. `Ok(None)`: nothing to renew with.
 async fn renew(
     settings: &Settings,

@@ -1,13 +1,19 @@
-//! Who downloads a blob when several processes, on one machine or many, share a cache
-//! (issue #12). Works on local disks and on filesystems whose locks cannot be trusted across
-//! machines (NFS, Lustre, GPFS, SMB, sshfs and other FUSE filesystems: see [`filesystem`]).
+//! Who downloads a blob when several processes, on one machine or many, share a cache.
+//! Works on local disks, on cluster filesystems whose locks every machine sees (GlusterFS,
+//! CephFS, Lustre with `flock`, NFSv4), and on filesystems whose locks cannot be trusted across
+//! machines (NFS with local locks, GPFS, SMB, sshfs and other FUSE filesystems): see
+//! [`filesystem`] and docs/shared-caches.md.
 //!
 //! The protocol, per blob, in `blobs/` beside the partial download:
 //! - **Flock first, where it works**: `.locks/<repo>/<etag>.lock`, as Python's `filelock` does,
 //!   so hfget and Python on one machine never download the same blob at once. On a filesystem
 //!   whose locks every process sees ([`LockTrust::coherent`]), holding it proves that nobody
-//!   else is downloading. Where flock fails outright, `.locks/` is left alone (Python then
-//!   uses `SoftFileLock`, which an unheld lock file would block forever).
+//!   else is downloading; where they are cluster-wide ([`LockTrust::cluster_wide`]), that no
+//!   owner whose lease says it held the flock still downloads, so a `kill -9`ed owner is taken
+//!   over as soon as its lock is freed, without waiting for its lease to expire. A waiter on
+//!   such a filesystem waits for the flock in the kernel rather than polling it. Where flock
+//!   fails outright, `.locks/` is left alone (Python then uses `SoftFileLock`, which an unheld
+//!   lock file would block forever).
 //! - **A lease**: `<etag>.lease`, created with `O_EXCL`, names its owner (host, boot id, pid
 //!   namespace, pid, process start time) and the owner-unique partial `<etag>.<token>.incomplete`
 //!   it writes. As a heartbeat the owner rewrites a counter on the lease's second line (which
@@ -16,7 +22,9 @@
 //!   progress, until the blob appears. A lease is taken over only once it has expired: its
 //!   owner is a dead process on this machine, or its heartbeat and its partial have not changed
 //!   for the lease timeout as measured on the waiter's own monotonic clock (so no clock needs to
-//!   agree with another), or its mtime is older than the timeout plus a clock-skew margin.
+//!   agree with another), or its mtime is older than the timeout plus a clock-skew margin. On
+//!   shared filesystems, verdicts from a lease's content wait until it has stayed the same for
+//!   [`STALE_WINDOW`]: a client may show a replaced lease's old content for a moment.
 //! - **Takeover** renames the expired lease aside (one waiter wins the rename), checks it is the
 //!   lease it judged, and creates its own. The new owner **adopts** the most complete partial of
 //!   its predecessors (and its chunk record) by renaming it to its own name, so a `kill -9` on
@@ -26,7 +34,7 @@
 //!   for the next run to adopt), so nothing but `.locks/` files is left behind.
 //!
 //! Correctness never rests on the lease: owners write to names no one else writes, and only
-//! verified bytes are renamed into place (issue #6). A lease wrongly judged expired (an owner
+//! verified bytes are renamed into place. A lease wrongly judged expired (an owner
 //! frozen for the whole timeout) costs a second download, never a corrupt blob: the frozen
 //! owner finds at its next heartbeat that the lease is no longer its own and stops.
 
@@ -48,12 +56,17 @@ pub use filesystem::{LockTrust, lock_trust};
 use super::CacheError;
 use super::lock::{BlobLock, TryLock};
 
-/// How long a lease may go without a visible heartbeat before it is taken over (issue #12:
-/// "about 30 s by default"); `HFGET_LEASE_TIMEOUT` changes it.
+/// How long a lease may go without a visible heartbeat before it is taken over (30 s by
+/// default); `HFGET_LEASE_TIMEOUT` changes it.
 pub const DEFAULT_TIMEOUT: Duration = crate::env::DEFAULT_LEASE_TIMEOUT;
 /// Added to the timeout before a lease is judged by its mtime against this machine's clock,
 /// for clocks that disagree between machines. Observed staleness needs no margin.
 const CLOCK_SKEW_MARGIN: Duration = Duration::from_secs(30);
+/// How long a shared filesystem's client may show a file's old content after another machine
+/// replaced it (GlusterFS's client caches: up to about 1 s after a failed `O_EXCL` create or a
+/// rename over the name). On such filesystems a lease's owner is judged gone only from content
+/// that stayed the same for this long, so a stale read never takes over a live owner.
+const STALE_WINDOW: Duration = Duration::from_secs(2);
 const LEASE_VERSION: u32 = 1;
 /// Partial files of this protocol are `<etag>.hfget-<16 hex>.incomplete`.
 const TOKEN_PREFIX: &str = "hfget-";
@@ -76,6 +89,11 @@ pub struct Owner {
     /// The repository file being downloaded, for the waiters' messages.
     pub file: String,
     pub size: u64,
+    /// Whether the owner holds the blob's flock. Where locks are cluster-wide, a waiter that
+    /// gets the flock knows such an owner is gone (killed, or its machine lost its mount)
+    /// without waiting for the lease timeout. Absent from older leases: then not assumed.
+    #[serde(default)]
+    pub flock: bool,
 }
 
 impl Owner {
@@ -207,8 +225,9 @@ pub struct BlobClaim {
     /// Whether `blobs/` may hold files of this blob's earlier runs (partials, records,
     /// temporaries): `false` only when the run's one listing of the folder, at planning, found
     /// none ([`etags_with_files`]). Then the claim skips the listings that look for them, which
-    /// per file of a thousand-file repository made planning and claiming quadratic (issue #9,
-    /// benchmark case 3: five `getdents64` per file). Any wait for another owner sets it.
+    /// per file of a thousand-file repository made planning and claiming quadratic (the
+    /// thousand-small-files benchmark: five `getdents64` per file). Any wait for another owner
+    /// sets it.
     pub earlier_files: bool,
 }
 
@@ -256,6 +275,9 @@ pub enum Claim {
 pub async fn claim(claim: BlobClaim, waiter: &mut dyn Waiter) -> Result<Claim, CacheError> {
     let mut claimer = Claimer::new(claim);
     let mut delay = Duration::from_millis(50);
+    // Where locks are trusted, a thread waits in the kernel (and the filesystem's lock server)
+    // for the holder's flock, so the claim hears of a release at once, not at its next look.
+    let mut freed: Option<tokio::sync::oneshot::Receiver<BlobLock>> = None;
     loop {
         let (back, step) = tokio::task::spawn_blocking(move || {
             let step = claimer.step();
@@ -280,8 +302,38 @@ pub async fn claim(claim: BlobClaim, waiter: &mut dyn Waiter) -> Result<Claim, C
                 // planning listing.
                 claimer.claim.earlier_files = true;
                 waiter.waiting(&holder);
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_millis(500));
+                if freed.is_none()
+                    && claimer.wait_for_flock
+                    && let Some(lock_path) = &claimer.claim.lock_path
+                {
+                    freed = Some(BlobLock::wait_in_thread(lock_path));
+                }
+                let got = match freed.as_mut() {
+                    Some(receiver) => tokio::select! {
+                        got = receiver => Some(got),
+                        () = tokio::time::sleep(delay) => None,
+                    },
+                    None => {
+                        tokio::time::sleep(delay).await;
+                        None
+                    }
+                };
+                match got {
+                    Some(Ok(lock)) => {
+                        // The holder let go (or died): look again at once.
+                        claimer.flock = Some(lock);
+                        claimer.wait_for_flock = false;
+                        freed = None;
+                        delay = Duration::from_millis(50);
+                    }
+                    Some(Err(_)) => {
+                        // The waiting thread could not lock: back to looking, for good.
+                        claimer.wait_for_flock = false;
+                        claimer.flock_wait_failed = true;
+                        freed = None;
+                    }
+                    None => delay = (delay * 2).min(Duration::from_millis(500)),
+                }
             }
         }
     }
@@ -313,6 +365,10 @@ struct Claimer {
     /// The lease's mtime at the last look, for the wall-clock test.
     last_mtime: Option<SystemTime>,
     last_owner: Option<Owner>,
+    /// The flock is busy on a filesystem whose locks are trusted: [`claim`] waits for it in a
+    /// thread.
+    wait_for_flock: bool,
+    flock_wait_failed: bool,
 }
 
 impl Claimer {
@@ -326,6 +382,8 @@ impl Claimer {
             last_sighting: None,
             last_mtime: None,
             last_owner: None,
+            wait_for_flock: false,
+            flock_wait_failed: false,
         }
     }
 
@@ -351,7 +409,9 @@ impl Claimer {
                 TryLock::Held(lock) => self.flock = Some(lock),
                 TryLock::Unsupported => self.use_flock = false,
                 TryLock::Busy => {
-                    // A process on this machine holds it. While its lease is alive, wait; an
+                    self.wait_for_flock = trust.locks_trusted() && !self.flock_wait_failed;
+                    // A process on this machine holds it (or, where locks are cluster-wide,
+                    // on any machine). While its lease is alive, wait; an
                     // owner frozen past the timeout is taken over even so (nobody waits
                     // forever). A holder without a lease (Python) is waited for.
                     return match self.look() {
@@ -429,11 +489,23 @@ impl Claimer {
         if self.flock.is_some() && trust.coherent {
             return true;
         }
+        // On a shared filesystem the content may be a stale copy for a moment: only content
+        // that stayed the same for the stale window is a verdict.
+        let settled = trust.coherent
+            || self
+                .last_sighting
+                .as_ref()
+                .is_some_and(|(_, since)| since.elapsed() >= STALE_WINDOW);
         if let Some(owner) = &holder.owner {
+            // Where locks are cluster-wide, an owner that held the flock we now hold is gone:
+            // killed (its lock freed with its process) or finished.
+            if self.flock.is_some() && trust.cluster_wide && owner.flock && settled {
+                return true;
+            }
             match liveness(owner) {
-                Liveness::Dead => return true,
+                Liveness::Dead if settled => return true,
                 // Frozen (SIGSTOP, swapped out) owners are judged by their heartbeat below.
-                Liveness::Alive | Liveness::Unknown => {}
+                Liveness::Dead | Liveness::Alive | Liveness::Unknown => {}
             }
         }
         let Some((_, since)) = &self.last_sighting else {
@@ -477,6 +549,7 @@ impl Claimer {
             token,
             file: self.claim.file.clone(),
             size: self.claim.size,
+            flock: self.flock.is_some(),
         };
         let mut file = match OpenOptions::new()
             .read(true)
@@ -805,6 +878,9 @@ fn parse_owner(content: &[u8]) -> Option<Owner> {
     serde_json::from_slice(first_line).ok()
 }
 
+/// Read once, never again on `ESTALE`: on GlusterFS that is what an owner's client answers for
+/// its lease's name once another client has renamed the lease away (for as long as the owner
+/// keeps its descriptor), so it means "not ours".
 fn lease_is_ours(path: &Path, token: &str) -> bool {
     std::fs::read(path)
         .ok()

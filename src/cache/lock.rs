@@ -2,9 +2,9 @@
 //! docs/protocol.md §1.6), so hfget and Python never download the same blob at once.
 //!
 //! Locks are best-effort, as in Python: on filesystems where flock is unsupported the download
-//! goes ahead, and correctness rests on verifying every blob before its atomic rename (issue #6).
+//! goes ahead, and correctness rests on verifying every blob before its atomic rename.
 //! In the cache, a flock is only the first step: [`super::lease`] decides who downloads a blob
-//! across machines, where flock may be local to one of them (issue #12).
+//! across machines, where flock may be local to one of them (docs/shared-caches.md).
 
 use std::fs::{File, OpenOptions, TryLockError};
 use std::os::unix::fs::OpenOptionsExt;
@@ -42,10 +42,10 @@ impl BlobLock {
 
     /// Takes the lock only if nobody holds it, without waiting: `Held` means a live process
     /// (hfget or Python's `filelock`, both flock) owns it right now, which is how `cache rm` and
-    /// `cache prune` tell a live partial download from a stale one (issue #11). A lock file that
+    /// `cache prune` tell a live partial download from a stale one. A lock file that
     /// does not exist is free (every downloader creates it before locking) and is not created.
     /// A live lease on the blob (`cache::lease`: a download on another machine sharing the
-    /// cache, where flock is not seen, issue #12) is `Held` too.
+    /// cache, where flock may not be seen) is `Held` too.
     /// Blocking (a single open and flock): call from a blocking thread.
     pub fn try_acquire(path: &Path) -> Probe {
         if lease_is_live(path) {
@@ -72,6 +72,31 @@ impl BlobLock {
             Err(TryLockError::WouldBlock) => TryLock::Busy,
             Err(TryLockError::Error(_)) => TryLock::Unsupported,
         })
+    }
+
+    /// Waits for the lock in a thread of its own, blocked in the kernel (on a cluster
+    /// filesystem, in its lock server) until the holder lets go or dies: the receiver hears of
+    /// it at once, where polling would hear of it at its next look. Dropping the receiver
+    /// gives the lock back as soon as the thread gets it. Never a tokio blocking thread: the
+    /// wait may outlast the runtime, which would wait for it at exit. The receiver fails when
+    /// the lock cannot be waited for (the file cannot be opened, or locks fail).
+    pub fn wait_in_thread(path: &Path) -> tokio::sync::oneshot::Receiver<BlobLock> {
+        let (sender, receiver) = tokio::sync::oneshot::channel();
+        let path = path.to_path_buf();
+        let spawned = std::thread::Builder::new()
+            .name("flock-wait".to_string())
+            .spawn(move || {
+                let Ok(file) = open_lock_file(&path) else {
+                    return;
+                };
+                if file.lock().is_ok() {
+                    // A receiver gone meanwhile drops the lock with the value sent back.
+                    let _ = sender.send(BlobLock { file: Some(file) });
+                }
+            });
+        // Without a thread the sender is gone, and the receiver fails: the claim polls.
+        drop(spawned);
+        receiver
     }
 
     /// Waits (asynchronously) for the lock, saying every 10 s who it is waiting for.

@@ -196,7 +196,9 @@ impl CacheRepo {
     /// other tools may have added a newline (docs/protocol.md §2.2).
     pub fn read_ref(&self, revision: &str) -> Result<Option<String>, CacheError> {
         let path = self.ref_path(revision)?;
-        match std::fs::read_to_string(&path) {
+        match lease::filesystem::read_shared(&path)
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+        {
             Ok(text) => Ok(Some(text.trim().to_string()).filter(|c| !c.is_empty())),
             Err(e) if matches!(e.kind(), ErrorKind::NotFound | ErrorKind::NotADirectory) => {
                 Ok(None)

@@ -77,19 +77,6 @@ pub async fn run(
     Ok(diagnosis.exit_code())
 }
 
-/// [`doctor::diagnose_with_sources`] with a client that does not renew. Only
-/// `commands/download.rs` still calls it, after its own renewal; it goes once that file builds
-/// the doctor's client itself.
-pub async fn diagnose_with_sources(
-    settings: &Settings,
-    candidates: &[ResolvedToken],
-    subject: &Subject,
-) -> Result<Diagnosis, Error> {
-    let active = doctor::active_token(settings, candidates);
-    let client = HubClient::new(settings, active.map(|t| t.token))?;
-    Ok(doctor::diagnose_with_sources(settings, &client, candidates, subject).await)
-}
-
 /// Prints a diagnosis: the report, or one JSON object.
 pub fn print_diagnosis(diagnosis: &Diagnosis, json: bool) -> Result<(), Error> {
     if json {

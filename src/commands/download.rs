@@ -9,13 +9,10 @@ use clap::Args;
 use crate::auth;
 use crate::auth::keyring::KeyringHandle;
 use crate::cache::{CacheError, Place};
-use crate::commands::doctor::{diagnose_with_sources, print_diagnosis};
-use crate::commands::print_stdout;
 use crate::doctor::{self, Cause, Subject};
 use crate::download::{self, DownloadError, DownloadRequest, Options, Selection, Session, Tuning};
 use crate::env::{Environment, Settings};
 use crate::error::{Error, exit};
-use crate::hub::HubClient;
 use crate::hub::HubError;
 use crate::hub::RepoType;
 use crate::output;
@@ -109,21 +106,12 @@ pub async fn run(
     if let Some(resolved) = &token {
         output::debug(|| format!("using token {} from {}", resolved.token, resolved.source));
     }
-    let client = HubClient::new(settings, token.as_ref().map(|t| t.token.clone()))?;
+    // A browser login the Hub stopped accepting is renewed by the client, once, and the
+    // rejected request sent again.
+    let client = auth::hub_client(settings, environment, token.as_ref())?;
     let reporter = TerminalReporter::new(settings.progress_bars);
-    let session = Session::new(client.clone(), options.clone());
-    let mut result = download::run(&session, request.clone(), &reporter).await;
-    // A browser login the Hub stopped accepting is renewed once, and the download
-    // tried again with the new token.
-    if let (Err(DownloadError::Hub(error)), Some(resolved)) = (&result, &token)
-        && error.kind == crate::hub::HubErrorKind::InvalidToken
-        && let Some(renewed) =
-            auth::oauth_store::recover_rejected(settings, environment, resolved).await
-    {
-        let session = Session::new(client.with_token(Some(renewed.token)), options);
-        result = download::run(&session, request.clone(), &reporter).await;
-    }
-    let report = match result {
+    let session = Session::new(client, options);
+    let report = match download::run(&session, request.clone(), &reporter).await {
         Ok(report) => report,
         Err(DownloadError::Hub(error)) if error.is_access_problem() => {
             return explain_refusal(error, &request, &args, settings, environment).await;
@@ -179,12 +167,15 @@ async fn explain_refusal(
             repo_argument: args.repo.repo_id.clone(),
         }),
     };
-    let diagnosis = diagnose_with_sources(settings, &sources.candidates, &subject).await?;
+    let active = doctor::active_token(settings, &sources.candidates);
+    let client = auth::hub_client(settings, environment, active.as_ref())?;
+    let diagnosis =
+        doctor::diagnose_with_sources(settings, &client, &sources.candidates, &subject).await;
     if diagnosis.cause == Cause::Ok {
         return Err(DownloadError::Hub(error).into());
     }
     if args.json {
-        print_diagnosis(&diagnosis, true)?;
+        output::print_json_pretty(&diagnosis)?;
     } else {
         output::error(format!("hfget could not download {}.", request.repo));
         output::text(doctor::render::human(&diagnosis).trim_end());

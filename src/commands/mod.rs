@@ -15,8 +15,6 @@ pub mod login;
 pub mod logout;
 pub mod whoami;
 
-use crate::error::Error;
-
 /// `--token ""` (typically `--token "$UNSET_VARIABLE"`) is refused rather than read as "no
 /// flag", which would silently send another identity's token.
 pub fn non_empty_token(text: &str) -> Result<String, String> {
@@ -24,10 +22,4 @@ pub fn non_empty_token(text: &str) -> Result<String, String> {
         return Err("the token is empty (an unset variable?). Pass a token, or leave --token out to use HF_TOKEN or your login".to_string());
     }
     Ok(text.to_string())
-}
-
-/// [`crate::output::print_stdout`] with the command's error type. Only `commands/download.rs`
-/// still calls it; it goes once that file imports `output` directly.
-pub fn print_stdout(text: &str) -> Result<(), Error> {
-    Ok(crate::output::print_stdout(text)?)
 }

@@ -25,3 +25,4 @@ mod security;
 mod shared_cache;
 mod soak;
 mod tour;
+mod xet;

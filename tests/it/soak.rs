@@ -1,4 +1,4 @@
-//! Soak (issue #6): at least 1000 file downloads against the emulator with random faults, then
+//! Soak: at least 1000 file downloads against the emulator with random faults, then
 //! every cached file is checked against its hash and the request log against leaks.
 //!
 //! Ignored by default; run it with

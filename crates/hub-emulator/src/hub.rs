@@ -541,9 +541,17 @@ fn lfs_redirect(
     );
     let plural = repo.repo_type.plural();
     let link = file.xet_hash.as_ref().map(|xh| {
-        // GUESS: the reconstruction-info URL; the real one points at the CAS server (§1.2).
+        // The real reconstruction-info URL points at the CAS server (docs/real-hub.md); without
+        // one configured, GUESS: a Hub URL that answers 501.
+        let reconstruction = match &shared.cfg.xet_cas {
+            Some(cas) => format!("{}/v1/reconstructions/{xh}", cas.cas_url),
+            None => format!(
+                "{}/api/{plural}/{}/xet-reconstruction-info/{xh}",
+                shared.hub_url, repo.id
+            ),
+        };
         format!(
-            "<{hub}/api/{plural}/{id}/xet-read-token/{commit}>; rel=\"xet-auth\", <{hub}/api/{plural}/{id}/xet-reconstruction-info/{xh}>; rel=\"xet-reconstruction-info\"",
+            "<{hub}/api/{plural}/{id}/xet-read-token/{commit}>; rel=\"xet-auth\", <{reconstruction}>; rel=\"xet-reconstruction-info\"",
             hub = shared.hub_url,
             id = repo.id
         )
@@ -557,7 +565,10 @@ fn lfs_redirect(
         let body = json!({
             "hash": xh,
             "refreshUrl": format!("{}/api/{plural}/{}/xet-read-token/{commit}", shared.hub_url, repo.id),
-            "reconstructionUrl": format!("{}/api/{plural}/{}/xet-reconstruction-info/{xh}", shared.hub_url, repo.id),
+            "reconstructionUrl": match &shared.cfg.xet_cas {
+                Some(cas) => format!("{}/v1/reconstructions/{xh}", cas.cas_url),
+                None => format!("{}/api/{plural}/{}/xet-reconstruction-info/{xh}", shared.hub_url, repo.id),
+            },
             "etag": sha,
             "size": file.size,
         })
@@ -657,6 +668,9 @@ async fn api_repo(ctx: &Ctx<'_>, ty: RepoType, rest: &[&str], req: Request) -> R
         }
         ["refs"] => refs(ctx, repo),
         ["auth-check", ..] => crate::hub2026::auth_check_ok(&ctx.shared.cfg.hub2026),
+        // With a CAS configured (`xet_cas`), the token answer of §6: the same three values as
+        // JSON and as `X-Xet-*` headers (huggingface_hub reads the headers).
+        ["xet-read-token", ..] if ctx.shared.cfg.xet_cas.is_some() => xet_read_token(ctx),
         // GUESS: Xet CAS is not emulated; after the usual access checks, a 501 tells a Xet client
         // (hf_xet) to be disabled (HF_HUB_DISABLE_XET=1) instead of hanging.
         ["xet-read-token", ..] | ["xet-reconstruction-info", ..] => error(
@@ -667,6 +681,24 @@ async fn api_repo(ctx: &Ctx<'_>, ty: RepoType, rest: &[&str], req: Request) -> R
         ),
         _ => error(StatusCode::NOT_FOUND, None, "Not Found", flavor),
     }
+}
+
+/// `GET …/xet-read-token/{rev}` with a CAS behind the Hub: `{accessToken, exp, casUrl}`, and the
+/// same as `X-Xet-Access-Token`, `X-Xet-Token-Expiration` and `X-Xet-Cas-Url`.
+fn xet_read_token(ctx: &Ctx<'_>) -> Response {
+    let Some(cas) = &ctx.shared.cfg.xet_cas else {
+        return error(StatusCode::NOT_FOUND, None, "Not Found", Flavor::Json);
+    };
+    let exp = content::now_unix() + cas.ttl_secs;
+    let mut resp = json_response(&json!({
+        "accessToken": cas.access_token,
+        "exp": exp,
+        "casUrl": cas.cas_url,
+    }));
+    set(&mut resp, "x-xet-access-token", &cas.access_token);
+    set(&mut resp, "x-xet-token-expiration", &exp.to_string());
+    set(&mut resp, "x-xet-cas-url", &cas.cas_url);
+    resp
 }
 
 /// JSON response with a weak ETag like the Hub's `/api` answers (§1.2).

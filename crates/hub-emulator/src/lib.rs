@@ -48,7 +48,7 @@ pub use fault::{Fault, FaultAction};
 pub use oauth::{DEVICE_CODE_CLIENT_ID, DeviceStatus, OAuthScenario, OidcTrust};
 pub use scenario::{
     AccessState, BadTokenWording, Commit, Content, FileSpec, FineGrained, Gate, MaskedHashes,
-    OrgMembership, Repo, RepoType, Scenario, ScopedPermission, Token, TokenRole, User,
+    OrgMembership, Repo, RepoType, Scenario, ScopedPermission, Token, TokenRole, User, XetCas,
 };
 pub use server::Emulator;
 // Issue #9: the Hub of 2026, capped CDNs and pull-through mirrors (opt-in scenario switches).

@@ -76,6 +76,39 @@ pub struct Scenario {
     // in `oauth.rs`).
     #[serde(default)]
     pub oauth: crate::oauth::OAuthScenario,
+    /// A Xet CAS server behind the Hub: `xet-read-token` then answers with its URL and a token
+    /// (off: `501`, Xet clients must be switched off).
+    #[serde(default)]
+    pub xet_cas: Option<XetCas>,
+}
+
+/// Where `xet-read-token` sends Xet clients. JSON: `{"cas_url", "access_token", "ttl_secs"}`.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct XetCas {
+    /// Base URL of the CAS server (`…/v1/reconstructions/{hash}` below it).
+    pub cas_url: String,
+    /// The token handed out; the CAS server may ignore it.
+    #[serde(default = "XetCas::default_token")]
+    pub access_token: String,
+    /// Lifetime of the token (its `exp` is now + this).
+    #[serde(default = "XetCas::default_ttl")]
+    pub ttl_secs: u64,
+}
+
+impl XetCas {
+    pub fn new(cas_url: &str) -> Self {
+        XetCas {
+            cas_url: cas_url.trim_end_matches('/').to_string(),
+            access_token: Self::default_token(),
+            ttl_secs: Self::default_ttl(),
+        }
+    }
+    fn default_token() -> String {
+        "xet_emulator_read_token".to_string()
+    }
+    fn default_ttl() -> u64 {
+        3600
+    }
 }
 
 impl Default for Scenario {
@@ -103,6 +136,7 @@ impl Default for Scenario {
             www_authenticate: false,
             auth_check_ok_body: false,
             oauth: crate::oauth::OAuthScenario::default(),
+            xet_cas: None,
         }
     }
 }
@@ -146,6 +180,11 @@ impl Scenario {
     /// How the OAuth endpoints behave (issue #14).
     pub fn oauth(mut self, o: crate::oauth::OAuthScenario) -> Self {
         self.oauth = o;
+        self
+    }
+    /// Puts a Xet CAS server behind the Hub (`xet-read-token` answers with it).
+    pub fn xet_cas(mut self, cas: XetCas) -> Self {
+        self.xet_cas = Some(cas);
         self
     }
     pub fn fault(mut self, f: Fault) -> Self {
@@ -601,6 +640,7 @@ impl Repo {
             content: Content::Bytes(content.to_vec()),
             lfs: false,
             xet: false,
+            xet_hash: None,
         })
     }
     /// A regular file with arbitrary content (e.g. a large pattern kept in git).
@@ -610,6 +650,7 @@ impl Repo {
             content,
             lfs: false,
             xet: false,
+            xet_hash: None,
         })
     }
     /// An LFS file, xet-backed (the Hub default since 2025).
@@ -619,6 +660,18 @@ impl Repo {
             content,
             lfs: true,
             xet: true,
+            xet_hash: None,
+        })
+    }
+    /// An LFS file, xet-backed, whose Xet hash is given: the one a real Xet upload of the same
+    /// bytes computed (a CAS behind `xet_cas` can then reconstruct it).
+    pub fn xet(self, path: &str, content: Content, xet_hash: &str) -> Self {
+        self.put(FileSpec {
+            path: path.to_string(),
+            content,
+            lfs: true,
+            xet: true,
+            xet_hash: Some(xet_hash.to_string()),
         })
     }
     /// An LFS file served from the classic LFS CDN (no xet headers, signature not range-bound).
@@ -628,6 +681,7 @@ impl Repo {
             content,
             lfs: true,
             xet: false,
+            xet_hash: None,
         })
     }
     /// Drops a file from the next commit.
@@ -702,7 +756,8 @@ pub struct Commit {
     pub files: Vec<FileSpec>,
 }
 
-/// A file of a commit. JSON: `{"path", "content", "lfs": bool, "xet": bool (defaults to lfs)}`.
+/// A file of a commit. JSON: `{"path", "content", "lfs": bool, "xet": bool (defaults to lfs),
+/// "xet_hash": "64 hex" (optional)}`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(from = "FileSpecRepr")]
 pub struct FileSpec {
@@ -710,6 +765,10 @@ pub struct FileSpec {
     pub content: Content,
     pub lfs: bool,
     pub xet: bool,
+    /// The Xet hash to announce (`X-Xet-Hash`, `xetHash`); when unset, a stand-in derived from
+    /// the sha256. Only meaningful for a xet-backed file.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub xet_hash: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -720,12 +779,15 @@ struct FileSpecRepr {
     lfs: bool,
     #[serde(default)]
     xet: Option<bool>,
+    #[serde(default)]
+    xet_hash: Option<String>,
 }
 
 impl From<FileSpecRepr> for FileSpec {
     fn from(r: FileSpecRepr) -> Self {
         FileSpec {
             xet: r.xet.unwrap_or(r.lfs) && r.lfs,
+            xet_hash: r.xet_hash,
             path: r.path,
             content: r.content,
             lfs: r.lfs,

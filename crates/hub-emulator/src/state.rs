@@ -253,6 +253,8 @@ pub(crate) struct Config {
     pub resolve_cache_redirect: bool,
     /// issue #10 switches.
     pub hub2026: crate::hub2026::Switches,
+    /// A Xet CAS behind the Hub (`xet-read-token` answers with it).
+    pub xet_cas: Option<crate::scenario::XetCas>,
 }
 
 /// (bucket, identity) → (window start, requests in window).
@@ -339,7 +341,9 @@ impl Shared {
                     let (git_oid, lfs, xet_hash) = if spec.lfs {
                         let pointer = content::lfs_pointer(&hashes.sha256, size);
                         let xet = spec.xet.then(|| {
-                            content::sha256_hex(format!("xet{}", hashes.sha256).as_bytes())
+                            spec.xet_hash.clone().unwrap_or_else(|| {
+                                content::sha256_hex(format!("xet{}", hashes.sha256).as_bytes())
+                            })
                         });
                         (
                             content::git_blob_sha1(pointer.as_bytes()),
@@ -418,6 +422,7 @@ impl Shared {
             });
         }
         let oauth = scenario.oauth;
+        let xet_cas = scenario.xet_cas;
         let users = scenario
             .users
             .into_iter()
@@ -439,6 +444,7 @@ impl Shared {
                 signed_url_ttl_secs: scenario.signed_url_ttl_secs,
                 resolve_cache_redirect: scenario.resolve_cache_redirect,
                 hub2026,
+                xet_cas,
             },
             hub_url,
             cdn_public_url,

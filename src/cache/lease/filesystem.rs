@@ -1,12 +1,18 @@
-//! Whether `flock` on a folder can be trusted to keep two downloaders apart (issue #12).
+//! Whether `flock` on a folder can be trusted to keep two downloaders apart.
 //!
 //! On a local disk a lock is seen by every process that can open the file. On network and
-//! cluster filesystems it may not be: NFS mounted with `local_lock=`/`nolock`, Lustre with
+//! cluster filesystems it depends: NFS mounted with `local_lock=`/`nolock`, Lustre with
 //! `localflock`, GPFS, and FUSE filesystems such as sshfs keep locks on one client, so two
-//! machines both "hold" the same lock (the corrupt `config.json` of huggingface_hub PR #4228).
-//! The answer comes from `statfs`'s magic number; an unknown magic is probed (does a second
-//! open file description see the first one's lock?) and named from `/proc/self/mountinfo`.
-
+//! machines both "hold" the same lock (the corrupt `config.json` of huggingface_hub PR #4228);
+//! GlusterFS, CephFS, Lustre mounted with `flock` and NFSv4 send them to their servers, so a
+//! lock held on one machine blocks every other (docs/shared-caches.md gives the sources).
+//!
+//! The answer comes from `statfs`'s magic number and the type and options `/proc/self/
+//! mountinfo` gives the mount (`statfs` says only `fuseblk` for GlusterFS), and is verified at
+//! run time: a lock probe across two open file descriptions must conflict, and on FUSE the
+//! lock must be the filesystem's own, not one the kernel keeps on this machine for a daemon
+//! that has no locks (as it does for sshfs). A cluster filesystem that fails the probe is
+//! treated like any other shared one: leases alone keep machines apart.
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions, TryLockError};
 use std::path::{Path, PathBuf};
@@ -17,13 +23,24 @@ use std::sync::{Mutex, OnceLock};
 pub struct LockTrust {
     /// The filesystem's name (`ext4`, `nfs`, `fuse.sshfs`, …), for messages.
     pub filesystem: String,
-    /// Every process that can open a file on this filesystem sees a lock on it: holding the
-    /// flock proves nobody else is downloading. False on network, cluster and FUSE
-    /// filesystems, where only the lease protocol keeps machines apart.
+    /// A local filesystem: every process that can open a file on it runs on this machine and
+    /// sees a lock on it. False on network, cluster and FUSE filesystems.
     pub coherent: bool,
+    /// A shared filesystem whose locks every machine that mounts it sees, as its probe showed
+    /// ([`cluster_wide_by_mount`] and [`probe_flock`]): holding the flock proves that no other
+    /// hfget that takes it, on any machine, is downloading. Leases still name the owner and
+    /// its partial, and judge owners that took no lock.
+    pub cluster_wide: bool,
     /// `flock` works at all here (false: `ENOSYS`/`EOPNOTSUPP`, Lustre's `noflock`, some
     /// NFS mounts). Then `.locks/` is left alone, as Python's `SoftFileLock` fallback expects.
     pub flock_works: bool,
+}
+
+impl LockTrust {
+    /// Holding the flock proves that no other process that takes it is downloading.
+    pub fn locks_trusted(&self) -> bool {
+        self.coherent || self.cluster_wide
+    }
 }
 
 /// Filesystems whose locks are local to one machine (`linux/magic.h` and the vendors' headers).
@@ -135,6 +152,9 @@ pub fn lock_trust(dir: &Path) -> LockTrust {
             trust.filesystem,
             match (trust.flock_works, trust.coherent) {
                 (false, _) => "do not work; leases alone keep downloads apart",
+                (true, false) if trust.cluster_wide => {
+                    "are trusted: the filesystem shares them between machines"
+                }
                 (true, false) => {
                     "may not be seen by other machines; leases keep downloads apart"
                 }
@@ -150,7 +170,8 @@ fn detect(dir: &Path) -> LockTrust {
     // `f_type`'s width differs between targets.
     #[allow(clippy::unnecessary_cast)]
     let magic = rustix::fs::statfs(dir).map(|s| s.f_type as i64).ok();
-    let mount_name = mount_fstype(dir);
+    let mount = mount_of(dir);
+    let mount_name = mount.as_ref().map(|m| m.fstype.clone());
     let probe = probe_flock(dir);
     let (name, coherent) = match magic.map(classify_magic) {
         Some(Magic::Local(name)) => (mount_name.unwrap_or_else(|| name.to_string()), true),
@@ -164,20 +185,86 @@ fn detect(dir: &Path) -> LockTrust {
             None => ("an unknown filesystem".to_string(), false),
         },
     };
+    let cluster_wide = !coherent
+        && mount.as_ref().is_some_and(cluster_wide_by_mount)
+        && match &probe {
+            Probe::Conflicts { kernel_held } => {
+                // On FUSE a lock the kernel holds is one it keeps for a daemon without locks.
+                !(mount.as_ref().is_some_and(|m| m.fstype.starts_with("fuse")) && *kernel_held)
+            }
+            Probe::Lies | Probe::Unsupported | Probe::Untested => false,
+        };
     LockTrust {
         filesystem: name,
-        coherent: coherent && probe == Probe::Conflicts,
+        coherent: coherent && matches!(probe, Probe::Conflicts { .. } | Probe::Untested),
+        cluster_wide,
         flock_works: probe != Probe::Unsupported,
+    }
+}
+
+/// Reads a small file that another machine may replace (a ref, a lease). A cluster
+/// filesystem's client that still holds the replaced file's handle answers `ESTALE`
+/// (GlusterFS does, for a name another client renamed a new file over) until its caches let go
+/// of the old file, up to about a second: tries again, a moment apart, for twice that. Blocking.
+pub fn read_shared(path: &Path) -> std::io::Result<Vec<u8>> {
+    let deadline = std::time::Instant::now() + super::STALE_WINDOW;
+    loop {
+        match std::fs::read(path) {
+            Err(e)
+                if e.raw_os_error() == Some(rustix::io::Errno::STALE.raw_os_error())
+                    && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+            }
+            other => return other,
+        }
+    }
+}
+
+/// One line of `/proc/self/mountinfo`, as far as lock trust needs it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct MountEntry {
+    /// `ext4`, `nfs4`, `fuse.glusterfs`, …
+    pub fstype: String,
+    /// The mount's and the superblock's options, comma-separated.
+    pub options: String,
+}
+
+impl MountEntry {
+    fn has_option(&self, wanted: &str) -> bool {
+        self.options.split(',').any(|o| o == wanted)
+    }
+}
+
+/// Whether the filesystem type and options are those of a filesystem that shares locks
+/// between machines (docs/shared-caches.md): GlusterFS; CephFS's kernel client; Lustre
+/// mounted with `flock`; NFS version 4 unless `local_lock=` keeps flocks on this client.
+/// The probe must still confirm it.
+pub(crate) fn cluster_wide_by_mount(mount: &MountEntry) -> bool {
+    match mount.fstype.as_str() {
+        "fuse.glusterfs" | "ceph" => true,
+        "lustre" => mount.has_option("flock"),
+        "nfs4" => !(mount.has_option("local_lock=flock") || mount.has_option("local_lock=all")),
+        "nfs" => {
+            mount.options.split(',').any(|o| o.starts_with("vers=4"))
+                && !(mount.has_option("local_lock=flock") || mount.has_option("local_lock=all"))
+        }
+        _ => false,
     }
 }
 
 #[derive(Debug, PartialEq, Eq)]
 enum Probe {
-    /// A second open file description saw the first one's lock, as it must.
-    Conflicts,
+    /// A second open file description saw the first one's lock, as it must. `kernel_held`:
+    /// the lock is in this kernel's table (`/proc/locks`), not only the filesystem's.
+    Conflicts {
+        kernel_held: bool,
+    },
     /// Both got the lock: locks here lie even on one machine.
     Lies,
     Unsupported,
+    /// The scratch file could not be made.
+    Untested,
 }
 
 /// Locks a scratch file through one open file description and tries again through another.
@@ -204,14 +291,44 @@ fn probe_flock(dir: &Path) -> Probe {
             });
         }
         Ok(match second.try_lock() {
-            Err(TryLockError::WouldBlock) => Probe::Conflicts,
+            Err(TryLockError::WouldBlock) => Probe::Conflicts {
+                kernel_held: kernel_holds_lock_on(&first),
+            },
             Ok(()) => Probe::Lies,
             Err(TryLockError::Error(_)) => Probe::Unsupported,
         })
     })();
     let _ = std::fs::remove_file(&path);
-    // A folder we cannot write to will fail later with a clear error; assume locks work.
-    result.unwrap_or(Probe::Conflicts)
+    // A folder we cannot write to will fail later with a clear error; assume locks work (but
+    // not that they cross machines).
+    result.unwrap_or(Probe::Untested)
+}
+
+/// Whether this kernel's lock table (`/proc/locks`, proc(5)) holds a lock on `file`. FUSE
+/// passes locks to a daemon that implements them and keeps them in the kernel only for one
+/// that does not, which then are this machine's alone. Unreadable: assume it does.
+pub(crate) fn kernel_holds_lock_on(file: &File) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = file.metadata() else {
+        return true;
+    };
+    let Ok(table) = std::fs::read_to_string("/proc/locks") else {
+        return true;
+    };
+    lock_table_has(&table, meta.dev(), meta.ino())
+}
+
+/// Whether a `/proc/locks` table has a lock on the inode: its entries name files as
+/// `MAJOR:MINOR:INODE`, the device numbers in hex of at least two digits.
+pub(crate) fn lock_table_has(table: &str, dev: u64, ino: u64) -> bool {
+    let (major, minor) = (
+        rustix::fs::major(dev as rustix::fs::Dev),
+        rustix::fs::minor(dev as rustix::fs::Dev),
+    );
+    let wanted = format!("{major:02x}:{minor:02x}:{ino}");
+    table
+        .lines()
+        .any(|line| line.split_whitespace().any(|field| field == wanted))
 }
 
 const PROBE_PREFIX: &str = ".hfget-lock-probe.";
@@ -249,36 +366,52 @@ fn remove_probes_of_dead_processes(dir: &Path, machine: &str) {
     }
 }
 
-/// The `mountinfo` type of the mount holding `dir` (`ext4`, `nfs4`, `fuse.sshfs`…).
-fn mount_fstype(dir: &Path) -> Option<String> {
+/// The `mountinfo` entry of the mount holding `dir`.
+fn mount_of(dir: &Path) -> Option<MountEntry> {
     let dir = std::fs::canonicalize(dir).ok()?;
     let table = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
-    mount_fstype_in(&table, &dir)
+    mount_in(&table, &dir)
+}
+
+/// The `mountinfo` type of the mount holding `dir` (`ext4`, `nfs4`, `fuse.sshfs`…), from a
+/// table.
+#[cfg(test)]
+pub(crate) fn mount_fstype_in(table: &str, dir: &Path) -> Option<String> {
+    mount_in(table, dir).map(|m| m.fstype)
 }
 
 /// The longest mount point containing `dir` in a `mountinfo` table (proc(5)): field 5 is the
-/// mount point, the first field after ` - ` the type, with `fuse.<subtype>` spelled as is.
-pub(crate) fn mount_fstype_in(table: &str, dir: &Path) -> Option<String> {
-    let mut best: Option<(usize, String)> = None;
+/// mount point, field 6 the mount's options; after ` - ` come the type (`fuse.<subtype>`
+/// spelled as is), the source and the superblock's options.
+pub(crate) fn mount_in(table: &str, dir: &Path) -> Option<MountEntry> {
+    let mut best: Option<(usize, MountEntry)> = None;
     for line in table.lines() {
         let Some((left, right)) = line.split_once(" - ") else {
             continue;
         };
-        let Some(mount_point) = left.split(' ').nth(4) else {
+        let mut left_fields = left.split(' ');
+        let Some(mount_point) = left_fields.nth(4) else {
             continue;
         };
+        let mount_options = left_fields.next().unwrap_or_default();
         let mount_point = unescape_octal(mount_point);
-        let Some(fstype) = right.split(' ').next() else {
+        let mut right_fields = right.split(' ');
+        let Some(fstype) = right_fields.next() else {
             continue;
         };
+        let super_options = right_fields.nth(1).unwrap_or_default();
         if dir.starts_with(&mount_point) {
             let depth = Path::new(&mount_point).components().count();
             if best.as_ref().is_none_or(|(d, _)| depth >= *d) {
-                best = Some((depth, fstype.to_string()));
+                let entry = MountEntry {
+                    fstype: fstype.to_string(),
+                    options: format!("{mount_options},{super_options}"),
+                };
+                best = Some((depth, entry));
             }
         }
     }
-    best.map(|(_, name)| name)
+    best.map(|(_, entry)| entry)
 }
 
 /// `mountinfo` writes spaces and tabs in paths as `\040`, `\011`.

@@ -1,4 +1,7 @@
-use super::filesystem::{Magic, classify_magic, is_shared_name, mount_fstype_in};
+use super::filesystem::{
+    Magic, MountEntry, classify_magic, cluster_wide_by_mount, is_shared_name, lock_table_has,
+    mount_fstype_in, mount_in,
+};
 use super::*;
 
 fn progress(partial: &Path, _etag: &str, _size: u64) -> u64 {
@@ -50,6 +53,7 @@ fn foreign_lease(claim: &BlobClaim, written: usize) -> Owner {
         token: "hfget-00000000000000ab".to_string(),
         file: claim.file.clone(),
         size: claim.size,
+        flock: false,
     };
     std::fs::write(claim.lease_path(), serde_json::to_vec(&owner).unwrap()).unwrap();
     std::fs::write(
@@ -95,6 +99,76 @@ fn a_local_temporary_folder_is_trusted() {
     let dir = tempfile::tempdir().unwrap();
     let trust = lock_trust(dir.path());
     assert!(trust.flock_works, "{trust:?}");
+    assert!(!trust.cluster_wide, "{trust:?}");
+}
+
+#[test]
+fn cluster_filesystems_are_candidates_by_type_and_options() {
+    let mount = |fstype: &str, options: &str| MountEntry {
+        fstype: fstype.to_string(),
+        options: options.to_string(),
+    };
+    assert!(cluster_wide_by_mount(&mount(
+        "fuse.glusterfs",
+        "rw,relatime,rw,user_id=0"
+    )));
+    assert!(cluster_wide_by_mount(&mount("ceph", "rw,name=admin")));
+    assert!(cluster_wide_by_mount(&mount(
+        "lustre",
+        "rw,flock,lazystatfs"
+    )));
+    assert!(!cluster_wide_by_mount(&mount("lustre", "rw,localflock")));
+    assert!(!cluster_wide_by_mount(&mount("lustre", "rw,noflock")));
+    assert!(cluster_wide_by_mount(&mount(
+        "nfs4",
+        "rw,vers=4.2,local_lock=none"
+    )));
+    assert!(!cluster_wide_by_mount(&mount(
+        "nfs4",
+        "rw,vers=4.2,local_lock=flock"
+    )));
+    assert!(!cluster_wide_by_mount(&mount("nfs4", "rw,local_lock=all")));
+    assert!(cluster_wide_by_mount(&mount("nfs", "rw,vers=4.1")));
+    assert!(!cluster_wide_by_mount(&mount(
+        "nfs",
+        "rw,vers=3,local_lock=none"
+    )));
+    assert!(!cluster_wide_by_mount(&mount("fuse.sshfs", "rw")));
+    assert!(!cluster_wide_by_mount(&mount("gpfs", "rw")));
+}
+
+#[test]
+fn a_mount_entry_carries_type_and_both_option_fields() {
+    let table = "22 1 8:1 / / rw - ext4 /dev/sda1 rw\n\
+                 48 27 0:40 / /mnt/gv rw,relatime - fuse.glusterfs 10.0.0.1:gv0 rw,user_id=0\n";
+    let entry = mount_in(table, Path::new("/mnt/gv/hub")).unwrap();
+    assert_eq!(entry.fstype, "fuse.glusterfs");
+    assert_eq!(entry.options, "rw,relatime,rw,user_id=0");
+}
+
+#[test]
+fn the_kernel_lock_table_is_searched_by_device_and_inode() {
+    let table = "1: POSIX  ADVISORY  WRITE 15299 fe:00:10010723 0 EOF\n\
+                 2: FLOCK  ADVISORY  WRITE 14640 00:28:5390917 0 EOF\n\
+                 3: -> FLOCK  ADVISORY  WRITE 14641 00:28:5390917 0 EOF\n";
+    let dev = rustix::fs::makedev(0, 0x28) as u64;
+    assert!(lock_table_has(table, dev, 5390917));
+    assert!(!lock_table_has(table, dev, 539091));
+    assert!(!lock_table_has(
+        table,
+        rustix::fs::makedev(0, 0x29) as u64,
+        5390917
+    ));
+}
+
+/// On a local disk the probe's own lock is in the kernel's table (how an sshfs mount, whose
+/// locks the kernel keeps for it, is told from GlusterFS, whose locks are its own).
+#[test]
+fn a_local_lock_is_in_the_kernel_lock_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = File::create(dir.path().join("x")).unwrap();
+    file.lock().unwrap();
+    assert!(super::filesystem::kernel_holds_lock_on(&file));
 }
 
 #[tokio::test]
@@ -143,9 +217,11 @@ async fn a_dead_owner_on_this_machine_is_taken_over_at_once_and_its_partial_adop
         "{}",
     )
     .unwrap();
-    let started = Instant::now();
-    let lease = own(&claim).await;
-    assert!(started.elapsed() < Duration::from_secs(5));
+    let mut claimer = Claimer::new(claim.clone());
+    let Step::Acquired(pending) = claimer.step().unwrap() else {
+        panic!("a dead owner's lease is taken over at the first look");
+    };
+    let lease = pending.start();
     assert_eq!(std::fs::read(lease.partial()).unwrap(), b"xxxx");
     assert!(
         chunk_record_path(lease.partial()).exists(),
@@ -159,29 +235,160 @@ async fn a_dead_owner_on_this_machine_is_taken_over_at_once_and_its_partial_adop
     assert_eq!(names.len(), 3, "lease, partial, record: {names:?}");
 }
 
+/// Moves the claim's last sighting of the lease `by` into the past, as if the lease had stayed
+/// the same for that long.
+fn age_sighting(claimer: &mut Claimer, by: Duration) {
+    let (_, since) = claimer.last_sighting.as_mut().expect("the lease was seen");
+    *since = since.checked_sub(by).unwrap();
+}
+
 #[tokio::test]
 async fn another_machines_lease_is_taken_over_only_after_the_timeout() {
     let dir = tempfile::tempdir().unwrap();
-    let timeout = Duration::from_millis(600);
+    let timeout = Duration::from_secs(600);
     let claim = blob_claim(dir.path(), timeout);
     foreign_lease(&claim, 3);
     assert!(
         has_live_owner(dir.path(), "e7a6"),
         "another machine's fresh lease is live"
     );
-    let started = Instant::now();
-    let lease = own(&claim).await;
-    let waited = started.elapsed();
-    assert!(waited >= timeout, "taken over after {waited:?}");
-    assert!(waited < timeout * 5, "taken over after {waited:?}");
+    let mut claimer = Claimer::new(claim.clone());
+    for look in 0..3 {
+        assert!(
+            matches!(claimer.step().unwrap(), Step::Wait(_)),
+            "look {look}: a lease seen unchanged for less than the timeout is waited for"
+        );
+    }
+    age_sighting(&mut claimer, timeout - Duration::from_secs(1));
+    assert!(matches!(claimer.step().unwrap(), Step::Wait(_)));
+    age_sighting(&mut claimer, Duration::from_secs(1));
+    let Step::Acquired(pending) = claimer.step().unwrap() else {
+        panic!("a lease silent for the whole timeout is taken over");
+    };
+    let lease = pending.start();
     assert_eq!(std::fs::read(lease.partial()).unwrap(), b"xxx");
     assert!(lease_is_ours(&claim.lease_path(), &lease.token));
 }
 
+/// Trust as on a shared filesystem: `cluster_wide` as given, never coherent.
+fn shared_trust(cluster_wide: bool) -> LockTrust {
+    LockTrust {
+        filesystem: "fuse.glusterfs".to_string(),
+        coherent: false,
+        cluster_wide,
+        flock_works: true,
+    }
+}
+
+/// A lease read on a shared filesystem may be a stale copy of a replaced one (GlusterFS shows
+/// old content for up to about a second): a dead owner named by it is a verdict only once the
+/// content stayed the same for the stale window, and a change in between starts it again.
+#[test]
+fn on_a_shared_filesystem_a_dead_owner_is_judged_only_from_settled_content() {
+    let dir = tempfile::tempdir().unwrap();
+    let claim = blob_claim(dir.path(), Duration::from_secs(600));
+    let mut owner = foreign_lease(&claim, 4);
+    let me = machine();
+    owner.boot_id = me.boot_id.clone();
+    owner.pid_ns = me.pid_ns.clone();
+    owner.process_start = u64::MAX;
+    std::fs::write(claim.lease_path(), serde_json::to_vec(&owner).unwrap()).unwrap();
+    let mut claimer = Claimer::new(claim.clone());
+    claimer.trust = Some(shared_trust(false));
+    assert!(
+        matches!(claimer.step().unwrap(), Step::Wait(_)),
+        "content just read is not trusted"
+    );
+    // The true content arrives: another owner (alive, on another machine) replaced the lease.
+    std::thread::sleep(Duration::from_millis(5));
+    owner.boot_id = "another-boot".to_string();
+    owner.token = "hfget-00000000000000cd".to_string();
+    std::fs::write(claim.lease_path(), serde_json::to_vec(&owner).unwrap()).unwrap();
+    age_sighting(&mut claimer, STALE_WINDOW);
+    assert!(
+        matches!(claimer.step().unwrap(), Step::Wait(_)),
+        "a changed lease starts the window again"
+    );
+    age_sighting(&mut claimer, STALE_WINDOW);
+    assert!(
+        matches!(claimer.step().unwrap(), Step::Wait(_)),
+        "a live owner on another machine is waited for"
+    );
+    // Now a dead owner's lease that stays.
+    owner.boot_id = me.boot_id.clone();
+    std::fs::write(claim.lease_path(), serde_json::to_vec(&owner).unwrap()).unwrap();
+    assert!(matches!(claimer.step().unwrap(), Step::Wait(_)));
+    age_sighting(&mut claimer, STALE_WINDOW);
+    assert!(
+        matches!(claimer.step().unwrap(), Step::Acquired(_)),
+        "a dead owner's settled lease is taken over"
+    );
+}
+
+/// Where locks are cluster-wide, the waiter that gets the flock takes over the lease of an
+/// owner that held it (it is gone: a dead process's lock is freed) without waiting for the
+/// lease timeout; an owner that took no flock is still judged by its heartbeat.
+#[test]
+fn where_locks_are_cluster_wide_the_flock_ends_the_wait_for_an_owner_that_held_it() {
+    for owner_held_flock in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut claim = blob_claim(dir.path(), Duration::from_secs(3600));
+        claim.lock_path = Some(dir.path().join(".locks/e7a6.lock"));
+        let mut owner = foreign_lease(&claim, 4);
+        owner.flock = owner_held_flock;
+        std::fs::write(claim.lease_path(), serde_json::to_vec(&owner).unwrap()).unwrap();
+        let mut claimer = Claimer::new(claim.clone());
+        claimer.trust = Some(shared_trust(true));
+        assert!(matches!(claimer.step().unwrap(), Step::Wait(_)));
+        assert!(claimer.flock.is_some(), "the flock was free");
+        age_sighting(&mut claimer, STALE_WINDOW);
+        match claimer.step().unwrap() {
+            Step::Acquired(pending) => {
+                assert!(
+                    owner_held_flock,
+                    "an owner without the flock was taken over"
+                );
+                assert!(
+                    pending.owner.flock,
+                    "the new lease says its owner holds the flock"
+                );
+                assert!(pending.flock.is_some());
+            }
+            Step::Wait(_) => assert!(!owner_held_flock, "the dead flock holder was waited for"),
+            Step::Done => panic!("no blob was placed"),
+        }
+    }
+}
+
+/// Without cluster-wide locks, the flock proves nothing about another machine's owner.
+#[test]
+fn where_locks_are_not_cluster_wide_the_flock_does_not_end_the_wait() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut claim = blob_claim(dir.path(), Duration::from_secs(3600));
+    claim.lock_path = Some(dir.path().join(".locks/e7a6.lock"));
+    let mut owner = foreign_lease(&claim, 4);
+    owner.flock = true;
+    std::fs::write(claim.lease_path(), serde_json::to_vec(&owner).unwrap()).unwrap();
+    let mut claimer = Claimer::new(claim.clone());
+    claimer.trust = Some(shared_trust(false));
+    assert!(matches!(claimer.step().unwrap(), Step::Wait(_)));
+    age_sighting(&mut claimer, STALE_WINDOW);
+    assert!(matches!(claimer.step().unwrap(), Step::Wait(_)));
+}
+
+#[test]
+fn older_leases_without_the_flock_field_still_parse() {
+    let text = br#"{"version":1,"host":"h","boot_id":"b","pid_ns":"p","pid":1,"process_start":2,"token":"hfget-1","file":"f","size":3}"#;
+    let owner = parse_owner(text).expect("parses");
+    assert!(!owner.flock, "not assumed");
+}
+
+/// A heartbeat changes the lease: a waiter that saw it unchanged for almost the whole timeout
+/// starts counting again after the next beat, so it never takes the owner over.
 #[tokio::test]
 async fn a_heartbeating_owner_is_never_taken_over() {
     let dir = tempfile::tempdir().unwrap();
-    let timeout = Duration::from_millis(400);
+    let timeout = Duration::from_millis(600);
     let claim = blob_claim(dir.path(), timeout);
     let lease = own(&claim).await;
     // Looks like another machine's lease (so liveness cannot be checked), kept alive by
@@ -193,15 +400,20 @@ async fn a_heartbeating_owner_is_never_taken_over() {
     text.push(b'\n');
     text.extend_from_slice(&beat_line(0));
     std::fs::write(claim.lease_path(), &text).unwrap();
-    let waiter = tokio::spawn({
-        let claim = claim.clone();
-        async move { super::claim(claim, &mut Seen::default()).await.map(|_| ()) }
-    });
-    tokio::time::sleep(timeout * 4).await;
-    if waiter.is_finished() {
-        panic!("a live owner was taken over: {:?}", waiter.await.unwrap());
+    let mut claimer = Claimer::new(claim.clone());
+    assert!(matches!(claimer.step().unwrap(), Step::Wait(_)));
+    age_sighting(&mut claimer, timeout - Duration::from_millis(1));
+    // Wait for the next beat (the beat rewrites the counter through the owner's descriptor).
+    while std::fs::read(claim.lease_path()).unwrap() == text {
+        tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    waiter.abort();
+    let before_the_look = Instant::now();
+    assert!(
+        matches!(claimer.step().unwrap(), Step::Wait(_)),
+        "a beating owner is waited for"
+    );
+    let (_, since) = claimer.last_sighting.as_ref().unwrap();
+    assert!(*since >= before_the_look, "the beat restarted the count");
     drop(lease);
 }
 
@@ -299,12 +511,11 @@ async fn a_lease_older_than_the_timeout_and_the_skew_margin_is_taken_over_at_onc
         .unwrap()
         .set_modified(two_hours_ago)
         .unwrap();
-    let started = Instant::now();
-    let lease = own(&claim).await;
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "no 30 s wait for a lease that old"
-    );
+    let mut claimer = Claimer::new(claim.clone());
+    let Step::Acquired(pending) = claimer.step().unwrap() else {
+        panic!("a lease that old is taken over at the first look, not after the timeout");
+    };
+    let lease = pending.start();
     assert_eq!(std::fs::read(lease.partial()).unwrap(), b"xx");
 }
 

@@ -110,7 +110,7 @@ async fn download_again(
     };
     let request =
         DownloadRequest::for_files(subject.repo.clone(), subject.commit.clone(), files, target);
-    // A repair was asked for: it downloads, whatever offline setting the cache was filled with.
+    // A repair was asked for: it goes to the Hub (this command has a client only online).
     let options = download::Options {
         offline: false,
         ..download::Options::from_settings(settings)

@@ -7,16 +7,14 @@ use unicode_width::UnicodeWidthStr;
 
 use crate::download::{DownloadReport, FileStatus};
 use crate::error::Error;
-use crate::output;
+use crate::output::{self, print_stdout};
 use crate::text::human_bytes;
-
-use super::print_stdout;
 
 pub(super) fn print_report(report: &DownloadReport, json: bool) -> Result<(), Error> {
     if json {
         let text =
             serde_json::to_string(report).map_err(|e| Error::Output(std::io::Error::other(e)))?;
-        return print_stdout(&text);
+        return Ok(print_stdout(&text)?);
     }
     if report.dry_run {
         let to_download: Vec<_> = report
@@ -52,9 +50,9 @@ pub(super) fn print_report(report: &DownloadReport, json: bool) -> Result<(), Er
                 human_bytes(file.size)
             ));
         }
-        return print_stdout(&lines.join("\n"));
+        return Ok(print_stdout(&lines.join("\n"))?);
     }
-    print_stdout(&report.path.display().to_string())
+    Ok(print_stdout(&report.path.display().to_string())?)
 }
 
 /// `1 file`, `3 files` ("Will download 1 files").

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod gluster;
 pub mod olah;
 pub mod sshfs;
 
