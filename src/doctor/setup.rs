@@ -165,13 +165,15 @@ pub async fn check_setup(
         ));
     }
     let mut winner_seen = false;
-    for candidate in candidates {
+    // The tokens the browser-login notes are about: a renewed one replaces the one it renewed.
+    let mut noted = candidates.to_vec();
+    for (index, candidate) in candidates.iter().enumerate() {
         let used = !winner_seen
             && (!settings.disable_implicit_token
                 || candidate.source == crate::auth::TokenSource::Flag);
         winner_seen |= used;
         let role = if used { "used" } else { "shadowed" };
-        let label = format!(
+        let mut label = format!(
             "{} from {} ({role})",
             candidate.token.masked(),
             candidate.source
@@ -183,7 +185,23 @@ pub async fn check_setup(
             ));
             continue;
         }
-        match client.with_token(Some(candidate.token.clone())).whoami().await {
+        // The token commands send is checked as they send it: a browser login the Hub stopped
+        // accepting is renewed by the client on the way.
+        let checking = client.with_token(Some(candidate.token.clone()));
+        let checking = match crate::auth::renewal::renewer(settings, environment, candidate) {
+            Some(renewer) if used => checking.with_renewal(renewer),
+            _ => checking,
+        };
+        let answer = checking.whoami().await;
+        if let Some(renewed) = checking.token().filter(|t| *t != candidate.token) {
+            label = format!(
+                "{} from {} ({role}, renewed)",
+                renewed.masked(),
+                candidate.source
+            );
+            noted[index].token = renewed;
+        }
+        match answer {
             Ok(who) => checks.push(Check::pass(
                 "token",
                 format!(
@@ -221,7 +239,7 @@ pub async fn check_setup(
     }
 
     // Browser logins: expiry, scopes, a refused renewal.
-    for note in crate::auth::oauth_store::doctor_notes(settings, candidates) {
+    for note in crate::auth::oauth_store::doctor_notes(settings, &noted) {
         checks.push(match note.fix {
             Some(fix) => Check::fail("oauth", note.detail, fix, exit::TOKEN),
             None => Check::pass("oauth", note.detail),

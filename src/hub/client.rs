@@ -21,7 +21,7 @@ use reqwest::{Method, Response, StatusCode, Url};
 use super::error::{
     ErrorResponse, HubError, HubErrorKind, NetworkErrorKind, TlsProblem, Via, retry_after_secs,
 };
-use super::renewal::{Credential, TokenRenewal};
+use super::renewal::{Credential, TokenRenewal, rejects_token};
 use super::retry::{Attempts, Pacer, RequestClass, RetryPolicy};
 use super::transport::{ProxyRoutes, TrustSource};
 use crate::env::Settings;
@@ -580,20 +580,6 @@ impl HubClient {
 struct Sent {
     response: Response,
     authorized: bool,
-}
-
-/// Whether a response to a request that carried the token rejects the token itself: a 401 that
-/// decodes as [`HubErrorKind::InvalidToken`] (not, say, a 401 `GatedRepo`). The headers decide;
-/// the body, which only words the message, is left unread for the caller.
-fn rejects_token(response: &Response) -> bool {
-    if response.status() != StatusCode::UNAUTHORIZED {
-        return false;
-    }
-    let details = ErrorResponse {
-        token_sent: true,
-        ..error_details(response, true)
-    };
-    super::error::classify(&details) == HubErrorKind::InvalidToken
 }
 
 /// The facts of a response that matter for errors, read from its headers.

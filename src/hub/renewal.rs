@@ -18,13 +18,15 @@
 //! What renewing means (which login, where it is stored, how it is refreshed) is `auth`'s: it
 //! implements the trait. `hub` only knows that a token may be replaced, so data still flows one
 //! way (auth → hub).
-//!
-//! [`HubErrorKind::InvalidToken`]: super::HubErrorKind::InvalidToken
 
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
+use reqwest::{Response, StatusCode};
+
+use super::HubErrorKind;
+use super::error::ErrorResponse;
 use crate::secret::Token;
 
 /// What [`TokenRenewal::renew`] returns: a new token, or `None` when there is none to be had.
@@ -88,6 +90,20 @@ impl Credential {
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(renewed.clone());
         Some(renewed)
     }
+}
+
+/// Whether a response to a request that carried the token rejects the token itself: a 401 that
+/// decodes as [`HubErrorKind::InvalidToken`] (not, say, a 401 `GatedRepo`). The headers decide;
+/// the body, which only words the message, is left unread for the caller.
+pub(crate) fn rejects_token(response: &Response) -> bool {
+    if response.status() != StatusCode::UNAUTHORIZED {
+        return false;
+    }
+    let details = ErrorResponse {
+        token_sent: true,
+        ..super::client::error_details(response, true)
+    };
+    super::error::classify(&details) == HubErrorKind::InvalidToken
 }
 
 #[cfg(test)]

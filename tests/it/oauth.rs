@@ -631,6 +631,37 @@ fn oauth_cache_verify_repair_renews_an_expired_browser_login() {
     ctx.run(&["cache", "verify", "alice/secret"]).success();
 }
 
+/// The setup doctor checks the token a command would send the way the command sends it: a
+/// browser login the Hub stopped accepting is renewed, not reported as rejected.
+#[test]
+fn oauth_setup_doctor_renews_an_expired_browser_login() {
+    let ctx = ctx_with(fast());
+    file_login(&ctx);
+    let old_access = stored_field(&ctx, "hf_token").unwrap();
+    assert!(ctx.emulator.oauth_expire_access_token(&old_access));
+    let grants = ctx.emulator.oauth_grants().len();
+
+    let doctor = ctx.run(&["doctor"]);
+    assert_eq!(doctor.code, 0, "{}\n{}", doctor.stdout, doctor.stderr);
+    let new_access = stored_field(&ctx, "hf_token").unwrap();
+    assert_ne!(new_access, old_access);
+    assert_eq!(
+        ctx.emulator.oauth_grants()[grants..],
+        ["refresh_token".to_string()]
+    );
+    assert!(
+        doctor.stdout.contains("(used, renewed): valid, user alice"),
+        "{}",
+        doctor.stdout
+    );
+    // The note about the browser login is about the renewed token.
+    assert!(
+        doctor.stdout.contains("browser login `oauth-alice`"),
+        "{}",
+        doctor.stdout
+    );
+}
+
 #[test]
 fn oauth_refused_refresh_makes_doctor_name_the_cause() {
     let ctx = ctx_with(fast());
