@@ -449,10 +449,14 @@ def with_previous_build(tools):
     cmd, env = tools["hfget"]
     swap = lambda argv: [before if a == HFGET else a for a in argv]
     twin = (lambda run: swap(cmd(run))) if callable(cmd) else swap(cmd)
+    # HFGET_BEFORE_FIRST=1 runs the previous build first in each pair, to tell order from change.
+    first = os.environ.get("HFGET_BEFORE_FIRST") == "1"
     out = {}
     for name, entry in tools.items():
+        if name == "hfget" and first:
+            out["hfget (previous build)"] = (twin, env)
         out[name] = entry
-        if name == "hfget":
+        if name == "hfget" and not first:
             out["hfget (previous build)"] = (twin, env)
     return out
 
@@ -703,13 +707,15 @@ def run_small_cases(emu, runs, results, names, extra):
         "hfget": ([HFGET, "download", "bench/thousand-4k", "--cache-dir", out, "-q"] + extra, tool_env(emu.url, home)),
         "hf download": ([HF, "download", "bench/thousand-4k", "--cache-dir", out], tool_env(emu.url, home)),
     }))
+    tools = with_previous_build(tools)
+    twice = ("hfget", "hfget (previous build)", "hf download")
     fresh_s = {t: [] for t in tools}
-    rerun_s = {t: [] for t in ("hfget", "hf download") if t in tools}
+    rerun_s = {t: [] for t in twice if t in tools}
     for run in range(runs):
         for tool, (cmd, env) in tools.items():
             if any(not x["ok"] for x in fresh_s[tool]):
                 continue  # a failed or timed-out tool is not run again
-            if run > 0 and tool not in ("hfget", "hf download"):
+            if run > 0 and tool not in twice:
                 continue  # curl and aria2c: one run each (context, not a target)
             fresh(out, home)
             emu.reset()
