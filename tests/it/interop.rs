@@ -9,6 +9,19 @@ use crate::common::*;
 
 /// Runs a Python snippet with `huggingface_hub` against this context's cache and emulator.
 pub fn python(ctx: &TestContext, python: &Path, script: &str, offline: bool) -> String {
+    python_with(ctx, python, script, offline, false)
+}
+
+/// [`python`], with hf_xet on when `xet`. Off by default: the emulator serves Xet-backed files
+/// through the plain-HTTP bridge, and only a scenario with a Xet server answers hf_xet's CAS
+/// protocol (docs/protocol.md §6).
+pub fn python_with(
+    ctx: &TestContext,
+    python: &Path,
+    script: &str,
+    offline: bool,
+    xet: bool,
+) -> String {
     let mut command = Command::new(python);
     command
         .arg("-c")
@@ -17,13 +30,14 @@ pub fn python(ctx: &TestContext, python: &Path, script: &str, offline: bool) -> 
         .env("HOME", ctx.home())
         .env("HF_HOME", ctx.hf_home())
         .env("HF_ENDPOINT", ctx.emulator.hub_url())
-        // The emulator serves Xet-backed files through the plain-HTTP bridge only; hf_xet would
-        // try the CAS protocol, which it does not emulate (docs/protocol.md §6).
-        .env("HF_HUB_DISABLE_XET", "1")
         .env("HF_HUB_DISABLE_TELEMETRY", "1")
         .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        .env("HF_HUB_DISABLE_UPDATE_CHECK", "1")
         .env("NO_PROXY", "127.0.0.1,localhost")
         .env("PYTHONWARNINGS", "error::UserWarning:huggingface_hub");
+    if !xet {
+        command.env("HF_HUB_DISABLE_XET", "1");
+    }
     if offline {
         command.env("HF_HUB_OFFLINE", "1");
     }

@@ -8,7 +8,6 @@
 
 use std::net::TcpListener;
 use std::path::Path;
-use std::process::Command;
 
 use hub_emulator::{Content, Origin, Repo, Scenario, XetCas};
 
@@ -52,30 +51,7 @@ fn scenario(cas_url: &str) -> Scenario {
 
 /// Python with huggingface_hub and hf_xet on (no `HF_HUB_DISABLE_XET`).
 fn python_with_xet(ctx: &TestContext, python: &Path, script: &str, offline: bool) -> String {
-    let mut command = Command::new(python);
-    command
-        .arg("-c")
-        .arg(script)
-        .env_clear()
-        .env("HOME", ctx.home())
-        .env("HF_HOME", ctx.hf_home())
-        .env("HF_ENDPOINT", ctx.emulator.hub_url())
-        .env("HF_HUB_DISABLE_TELEMETRY", "1")
-        .env("HF_HUB_DISABLE_PROGRESS_BARS", "1")
-        .env("HF_HUB_DISABLE_UPDATE_CHECK", "1")
-        .env("NO_PROXY", "127.0.0.1,localhost")
-        .env("PYTHONWARNINGS", "error::UserWarning:huggingface_hub");
-    if offline {
-        command.env("HF_HUB_OFFLINE", "1");
-    }
-    let output = command.output().expect("python runs");
-    assert!(
-        output.status.success(),
-        "python failed\n--- stdout\n{}\n--- stderr\n{}",
-        String::from_utf8_lossy(&output.stdout),
-        String::from_utf8_lossy(&output.stderr)
-    );
-    String::from_utf8_lossy(&output.stdout).into_owned()
+    crate::interop::python_with(ctx, python, script, offline, true)
 }
 
 /// Fails unless huggingface_hub would really use Xet here.
