@@ -64,6 +64,9 @@ pub const HFGET_KEYRING: &str = "HFGET_KEYRING";
 /// filesystems where flock cannot be trusted across machines; either way the lease
 /// protocol (`cache::lease`) keeps concurrent runs to one download per blob, and resumable.
 pub const HFGET_NO_FILE_LOCKS: &str = "HFGET_NO_FILE_LOCKS";
+/// `1` makes snapshots hold the files themselves (hard links, else the file moved or copied)
+/// instead of symlinks, as huggingface_hub does with the same variable (docs/cache-layout.md).
+pub const HF_HUB_DISABLE_SYMLINKS: &str = "HF_HUB_DISABLE_SYMLINKS";
 /// Seconds a download's lease may go without a heartbeat before another run takes it over
 /// (default 30). Lower it for jobs that are often killed; raise it on file servers
 /// that stall for longer.
@@ -116,6 +119,7 @@ pub const REPORTED_VARIABLES: &[&str] = &[
     HFGET_CONFIG_DIR,
     HFGET_NO_FILE_LOCKS,
     HFGET_LEASE_TIMEOUT,
+    HF_HUB_DISABLE_SYMLINKS,
 ];
 
 pub const DEFAULT_ENDPOINT: &str = "https://huggingface.co";
@@ -189,6 +193,8 @@ pub struct Settings {
     pub keyring_backend: Option<String>,
     /// Skip flock on `.locks/` (`HFGET_NO_FILE_LOCKS`).
     pub no_file_locks: bool,
+    /// Snapshots without symlinks even where the filesystem has them (`HF_HUB_DISABLE_SYMLINKS`).
+    pub disable_symlinks: bool,
     /// How long a silent lease lasts before it is taken over (`HFGET_LEASE_TIMEOUT`).
     pub lease_timeout: std::time::Duration,
     /// The proxy and certificate variables, as set; `hub::transport` validates them.
@@ -342,6 +348,7 @@ impl Settings {
             config_dir,
             keyring_backend: env.var(HFGET_KEYRING),
             no_file_locks: env.flag(HFGET_NO_FILE_LOCKS).unwrap_or(false),
+            disable_symlinks: env.flag(HF_HUB_DISABLE_SYMLINKS).unwrap_or(false),
             lease_timeout: env
                 .var(HFGET_LEASE_TIMEOUT)
                 .and_then(|value| value.trim().parse::<f64>().ok())

@@ -29,6 +29,52 @@ pub(crate) async fn blocking<T: Send + 'static>(
         .map_err(|e| TaskFailed(e.to_string()))
 }
 
+/// A symlink at `link` to the file `target` (relative to the link's folder). Windows tells
+/// links to files from links to folders; Unix does not.
+#[cfg(unix)]
+pub(crate) fn symlink_file(target: &Path, link: &Path) -> io::Result<()> {
+    std::os::unix::fs::symlink(target, link)
+}
+
+#[cfg(windows)]
+pub(crate) fn symlink_file(target: &Path, link: &Path) -> io::Result<()> {
+    std::os::windows::fs::symlink_file(target, link)
+}
+
+/// Whether two paths name one file (two hard links, or one path twice). Blocking.
+#[cfg(unix)]
+pub(crate) fn same_file(a: &Path, b: &Path) -> io::Result<bool> {
+    use std::os::unix::fs::MetadataExt;
+    let (a, b) = (std::fs::metadata(a)?, std::fs::metadata(b)?);
+    Ok(a.dev() == b.dev() && a.ino() == b.ino())
+}
+
+/// Whether two paths name one file: same volume serial and file index
+/// (`GetFileInformationByHandle`). Blocking.
+#[cfg(windows)]
+pub(crate) fn same_file(a: &Path, b: &Path) -> io::Result<bool> {
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::Storage::FileSystem::{
+        BY_HANDLE_FILE_INFORMATION, GetFileInformationByHandle,
+    };
+    let identity = |path: &Path| -> io::Result<(u32, u32, u32)> {
+        let file = std::fs::File::open(path)?;
+        // SAFETY: an all-zero BY_HANDLE_FILE_INFORMATION is valid (plain integers), and the
+        // handle stays open for the call.
+        let mut info: BY_HANDLE_FILE_INFORMATION = unsafe { std::mem::zeroed() };
+        let ok = unsafe { GetFileInformationByHandle(file.as_raw_handle() as _, &mut info) };
+        if ok == 0 {
+            return Err(io::Error::last_os_error());
+        }
+        Ok((
+            info.dwVolumeSerialNumber,
+            info.nFileIndexHigh,
+            info.nFileIndexLow,
+        ))
+    };
+    Ok(identity(a)? == identity(b)?)
+}
+
 /// Writes all of `bytes` at `offset`, without moving a shared file position: several
 /// connections write one file at once.
 #[cfg(unix)]

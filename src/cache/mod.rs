@@ -19,6 +19,7 @@ pub mod audit;
 pub mod clean;
 pub mod filter;
 pub mod lease;
+pub mod links;
 pub mod listing;
 pub mod local_dir;
 pub mod lock;
@@ -136,6 +137,8 @@ pub struct CacheRepo {
     cache_dir: PathBuf,
     root: PathBuf,
     folder_name: String,
+    /// False when the user turned symlinks off (`HF_HUB_DISABLE_SYMLINKS`).
+    symlinks_allowed: bool,
 }
 
 impl CacheRepo {
@@ -145,7 +148,21 @@ impl CacheRepo {
             cache_dir: cache_dir.to_path_buf(),
             root: cache_dir.join(&folder_name),
             folder_name,
+            symlinks_allowed: true,
         }
+    }
+
+    /// The same repo, its snapshots holding files instead of symlinks even where the
+    /// filesystem makes symlinks (`HF_HUB_DISABLE_SYMLINKS`).
+    pub fn without_symlinks(mut self, disabled: bool) -> CacheRepo {
+        self.symlinks_allowed = !disabled;
+        self
+    }
+
+    /// How this cache's snapshots hold their files ([`links`]). Blocking the first time: it
+    /// tries making a symlink in the cache folder.
+    pub fn link_mode(&self) -> links::LinkMode {
+        links::mode_for(&self.cache_dir, self.symlinks_allowed)
     }
 
     pub fn blob_path(&self, etag: &str) -> PathBuf {
@@ -222,14 +239,24 @@ impl CacheRepo {
         write_shared(&path, commit.as_bytes())
     }
 
-    /// Points `snapshots/<commit>/<path>` at `blobs/<etag>` with a relative symlink (docs/protocol.md §2.2).
+    /// Points `snapshots/<commit>/<path>` at `blobs/<etag>`: with a relative symlink
+    /// (docs/protocol.md §2.2), or where the cache's filesystem has none, with the file itself
+    /// ([`links`]). `fresh`: this run just downloaded the blob, so a snapshot without symlinks
+    /// may take it instead of copying it. Returns the bytes copied. Blocking.
     pub fn link_snapshot(
         &self,
         commit: &str,
         path: &RepoPath,
         etag: &str,
-    ) -> Result<(), CacheError> {
+        fresh: bool,
+    ) -> Result<u64, CacheError> {
         let link = self.snapshot_path(commit, path);
+        let mode = self.link_mode();
+        if mode != links::LinkMode::Symlink {
+            create_dir_all(parent_of(&link)?)?;
+            return links::place_file(mode, &self.blob_path(etag), &link, fresh)
+                .map_err(|e| CacheError::io("place the file", &link, e));
+        }
         let mut target = PathBuf::new();
         for _ in 0..path.depth() + 2 {
             target.push("..");
@@ -237,14 +264,14 @@ impl CacheRepo {
         target.push("blobs");
         target.push(etag);
         if std::fs::read_link(&link).is_ok_and(|existing| existing == target) {
-            return Ok(());
+            return Ok(0);
         }
         let parent = parent_of(&link)?;
         create_dir_all(parent)?;
         let temporary = temporary_sibling(&link);
-        std::os::unix::fs::symlink(&target, &temporary)
+        crate::files::symlink_file(&target, &temporary)
             .map_err(|e| CacheError::io("create a symlink at", &temporary, e))?;
-        std::fs::rename(&temporary, &link).map_err(|e| {
+        std::fs::rename(&temporary, &link).map(|()| 0).map_err(|e| {
             let _ = std::fs::remove_file(&temporary);
             CacheError::io("place the symlink", &link, e)
         })

@@ -29,7 +29,7 @@ fn layout_matches_huggingface_hub() {
 
     std::fs::write(cache.blob_path("abc"), b"x").unwrap();
     let nested = RepoPath::new("a/b.bin").unwrap();
-    cache.link_snapshot(commit, &nested, "abc").unwrap();
+    cache.link_snapshot(commit, &nested, "abc", false).unwrap();
     let link = dir
         .path()
         .join(format!("models--acme--tiny/snapshots/{commit}/a/b.bin"));

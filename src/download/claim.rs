@@ -15,6 +15,7 @@ use super::transfer::Tally;
 use super::wait::WaitDisplay;
 use crate::cache::CacheRepo;
 use crate::cache::lease::{self, BlobClaim, Claim};
+use crate::cache::links::LinkMode;
 use crate::files::blocking;
 
 impl Job {
@@ -24,20 +25,56 @@ impl Job {
         tally: &Arc<Tally>,
     ) -> Result<JobEnd, DownloadError> {
         let mut end = JobEnd::Done;
-        if matches!(self.need, Need::Fetch) && !self.fetch_claimed(cache, tally).await? {
-            end = JobEnd::ByAnotherProcess;
+        let mut fresh = false;
+        if matches!(self.need, Need::Fetch) {
+            fresh = self.fetch_claimed(cache, tally).await?;
+            if !fresh {
+                end = JobEnd::ByAnotherProcess;
+            }
         }
-        if !matches!(self.need, Need::Nothing) {
-            // Symlinks and folders: filesystem work, off the async workers.
-            let (cache, commit, path, etag) = (
-                cache.clone(),
-                self.commit.clone(),
-                self.file.path.clone(),
-                self.file.etag.clone(),
-            );
-            blocking(move || cache.link_snapshot(&commit, &path, &etag)).await??;
+        if matches!(self.need, Need::Nothing) {
+            return Ok(end);
         }
-        Ok(end)
+        match self.place(cache, fresh).await {
+            Ok(()) => Ok(end),
+            // Without symlinks another run moves the blob it fetched into its own snapshot: the
+            // one this job waited for, or meant to copy, can be gone by now. Fetch it again.
+            Err(error) if is_vanished_blob(&error) && !fresh => {
+                let fresh = self.fetch_claimed(cache, tally).await?;
+                self.place(cache, fresh).await?;
+                Ok(if fresh { JobEnd::Done } else { end })
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Whether the snapshot already holds the file, though `blobs/` does not: without symlinks
+    /// a run that fetched the blob for this same snapshot moves it there, so the lease this
+    /// job now owns guards nothing left to fetch.
+    async fn placed_by_another_run(&self, cache: &CacheRepo) -> bool {
+        let (cache, commit, path, size) = (
+            cache.clone(),
+            self.commit.clone(),
+            self.file.path.clone(),
+            self.file.size,
+        );
+        blocking(move || {
+            cache.link_mode() != LinkMode::Symlink && cache.has_file(&commit, &path, size)
+        })
+        .await
+        .unwrap_or(false)
+    }
+
+    /// Symlinks (or the files themselves) and folders: filesystem work, off the async workers.
+    async fn place(&self, cache: &CacheRepo, fresh: bool) -> Result<(), DownloadError> {
+        let (cache, commit, path, etag) = (
+            cache.clone(),
+            self.commit.clone(),
+            self.file.path.clone(),
+            self.file.etag.clone(),
+        );
+        blocking(move || cache.link_snapshot(&commit, &path, &etag, fresh)).await??;
+        Ok(())
     }
 
     /// Returns whether this process fetched the blob (false: another one placed it while this
@@ -74,6 +111,10 @@ impl Job {
                 }
                 Claim::Owner(lease) => lease,
             };
+            if self.placed_by_another_run(cache).await {
+                display.finish();
+                break false;
+            }
             display.hand_over();
             let partial = lease.partial().to_path_buf();
             if self.context.request.force {
@@ -122,4 +163,13 @@ impl Job {
         }
         Ok(fetched_here)
     }
+}
+
+/// A snapshot file that could not be placed because its blob is no longer in `blobs/`.
+fn is_vanished_blob(error: &DownloadError) -> bool {
+    matches!(
+        error,
+        DownloadError::Cache(crate::cache::CacheError::Io { source, .. })
+            if source.kind() == std::io::ErrorKind::NotFound
+    )
 }

@@ -18,7 +18,11 @@ impl Context {
         Context {
             client: session.client.clone(),
             options: session.options.clone(),
-            layout: Layout::new(&request.target, &request.repo),
+            layout: Layout::new(
+                &request.target,
+                &request.repo,
+                session.options.disable_symlinks,
+            ),
             request,
             events,
         }

@@ -15,8 +15,9 @@ use super::job::{Job, RunShared};
 use super::layout::{Layout, Need};
 use super::plan::Plan;
 use super::record::FileOutcome;
-use super::report::silent;
+use super::report::{Warning, silent};
 use super::segmented::FastFiles;
+use crate::cache::links::LinkMode;
 use crate::files::blocking;
 
 pub(crate) async fn execute(
@@ -27,6 +28,9 @@ pub(crate) async fn execute(
     {
         let context = context.clone();
         blocking(move || context.layout.prepare()).await??;
+    }
+    if let Some(warning) = links_warning(context, plan).await {
+        context.events.warn(warning);
     }
     let (bytes, files) = plan.moving();
     let reporter = inbox.reporter();
@@ -93,4 +97,30 @@ pub(crate) async fn execute(
         Some(error) => Err(error),
         None => Ok(outcomes),
     }
+}
+
+/// Says once per run, before anything is placed, when the cache's snapshots cannot use
+/// symlinks, and what that costs (the blobs that must be copied, not moved).
+async fn links_warning(context: &Arc<Context>, plan: &Plan) -> Option<Warning> {
+    let cache = context.layout.target_cache()?.clone();
+    let places = plan.files.iter().any(|f| !matches!(f.need, Need::Nothing));
+    if !places {
+        return None;
+    }
+    let mode = blocking(move || cache.link_mode()).await.ok()?;
+    if mode == LinkMode::Symlink {
+        return None;
+    }
+    let copied = plan
+        .files
+        .iter()
+        .filter(|f| mode.costs_space() && matches!(f.need, Need::Link))
+        .map(|f| f.remote.size)
+        .sum();
+    Some(Warning::NoSymlinks {
+        cache: context.layout.root().display().to_string(),
+        mode,
+        by_request: context.options.disable_symlinks,
+        copied,
+    })
 }

@@ -51,11 +51,12 @@ impl Need {
 }
 
 impl Layout {
-    pub(crate) fn new(target: &Target, repo: &RepoId) -> Layout {
+    /// `disable_symlinks`: snapshots hold files even where symlinks work (`HF_HUB_DISABLE_SYMLINKS`).
+    pub(crate) fn new(target: &Target, repo: &RepoId, disable_symlinks: bool) -> Layout {
         match target {
             Target::Cache(dir) => Layout::Cache {
                 root: dir.clone(),
-                cache: CacheRepo::new(dir, repo),
+                cache: CacheRepo::new(dir, repo).without_symlinks(disable_symlinks),
             },
             Target::LocalDir { dir, cache } => Layout::LocalDir {
                 local: LocalDir::new(dir),

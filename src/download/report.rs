@@ -6,6 +6,7 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::cache::links::LinkMode;
 use serde::{Serialize, Serializer};
 
 use super::offline::CacheGap;
@@ -121,6 +122,15 @@ pub enum Warning {
     },
     /// Another run took this one's lease over (this one was silent too long); it waits now.
     TakenOver { path: String },
+    /// The cache's snapshots hold files instead of symlinks (docs/cache-layout.md).
+    NoSymlinks {
+        cache: String,
+        mode: LinkMode,
+        /// `HF_HUB_DISABLE_SYMLINKS` asked for it; the filesystem has symlinks.
+        by_request: bool,
+        /// Bytes this run copies (blobs already in `blobs/`), on top of what it downloads.
+        copied: u64,
+    },
 }
 
 impl Warning {
@@ -132,6 +142,7 @@ impl Warning {
             Warning::Resuming { .. } => "resuming",
             Warning::Mismatch { .. } => "mismatch",
             Warning::TakenOver { .. } => "taken_over",
+            Warning::NoSymlinks { .. } => "no_symlinks",
         }
     }
 }
@@ -199,6 +210,38 @@ impl fmt::Display for Warning {
                 f,
                 "{path}: another run took over this download (this one was silent for longer than the lease timeout); waiting for it instead."
             ),
+            Warning::NoSymlinks {
+                cache,
+                mode,
+                by_request,
+                copied,
+            } => {
+                let why = if *by_request {
+                    format!("HF_HUB_DISABLE_SYMLINKS is set, so snapshots in {cache}")
+                } else {
+                    format!("{cache} cannot hold symlinks, so its snapshots")
+                };
+                match mode {
+                    LinkMode::HardLink => write!(
+                        f,
+                        "{why} hold hard links to their blobs: no extra disk space, and Python reads them as plain files."
+                    ),
+                    _ => {
+                        write!(
+                            f,
+                            "{why} hold the files themselves (no hard links either): a file two revisions share is stored twice."
+                        )?;
+                        if *copied > 0 {
+                            write!(
+                                f,
+                                " This run copies {} for that.",
+                                crate::text::human_bytes(*copied)
+                            )?;
+                        }
+                        Ok(())
+                    }
+                }
+            }
         }
     }
 }

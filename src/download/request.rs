@@ -79,6 +79,8 @@ pub struct Options {
     pub offline: bool,
     /// The variable that turned offline mode on, named in messages.
     pub offline_variable: &'static str,
+    /// Snapshots hold files, not symlinks, even where symlinks work (`HF_HUB_DISABLE_SYMLINKS`).
+    pub disable_symlinks: bool,
 }
 
 impl Options {
@@ -92,6 +94,7 @@ impl Options {
             lease_timeout: settings.lease_timeout,
             offline: settings.offline,
             offline_variable: settings.offline_variable,
+            disable_symlinks: settings.disable_symlinks,
         }
     }
 }
