@@ -208,3 +208,53 @@ print("warnings", len(report.warnings), [str(w) for w in report.warnings])
     assert!(out.contains(&format!("snapshot {snapshot}")), "{out}");
     assert!(out.contains("warnings 0 []"), "{out}");
 }
+
+/// `HF_HUB_DISABLE_SYMLINKS=1`: snapshots hold hard links to their blobs (no extra space), a
+/// warning says so, and Python reads the snapshot offline as plain files.
+#[test]
+fn a_cache_without_symlinks_holds_hard_links_that_python_reads() {
+    let Some(interpreter) = crate::common::python() else {
+        return;
+    };
+    let ctx = TestContext::new(standard_scenario());
+    let out = Outcome::from(
+        ctx.command(&["download", "acme/tiny"])
+            .env("HF_HUB_DISABLE_SYMLINKS", "1")
+            .output()
+            .unwrap(),
+    );
+    assert!(out.stderr.contains("hard links"), "{}", out.stderr);
+    out.success();
+    let commit = std::fs::read_to_string(ctx.cache().join("models--acme--tiny/refs/main")).unwrap();
+    let file = ctx
+        .cache()
+        .join("models--acme--tiny/snapshots")
+        .join(&commit)
+        .join("model.safetensors");
+    let metadata = std::fs::symlink_metadata(&file).unwrap();
+    assert!(metadata.is_file(), "a plain file, not a symlink");
+    use std::os::unix::fs::MetadataExt;
+    assert_eq!(
+        metadata.nlink(),
+        2,
+        "the blob and the snapshot share one inode"
+    );
+    ctx.clear_requests();
+    let script = r#"
+import hashlib
+from huggingface_hub import hf_hub_download
+path = hf_hub_download("acme/tiny", "model.safetensors", local_files_only=True)
+print("sha", hashlib.sha256(open(path, "rb").read()).hexdigest())
+"#;
+    let out = python(&ctx, &interpreter, script, true);
+    let blobs: Vec<String> = std::fs::read_dir(ctx.cache().join("models--acme--tiny/blobs"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .filter(|name| name.len() == 64)
+        .collect();
+    assert!(
+        blobs.iter().any(|b| out.contains(&format!("sha {b}"))),
+        "{out} {blobs:?}"
+    );
+    assert!(ctx.requests().is_empty(), "Python was offline");
+}
