@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{LazyLock, Mutex};
 
 /// How `snapshots/<commit>/<path>` refers to its bytes.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "snake_case")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LinkMode {
     /// A relative symlink to `blobs/<etag>`: the layout huggingface_hub prefers.
     Symlink,
@@ -141,47 +140,50 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_normal_folder_makes_symlinks_and_disabling_them_leaves_hard_links() {
-        let dir = tempfile::tempdir().unwrap();
+    fn a_normal_folder_makes_symlinks_and_disabling_them_leaves_hard_links() -> std::io::Result<()>
+    {
+        let dir = tempfile::tempdir()?;
         assert_eq!(probe(dir.path(), true), LinkMode::Symlink);
         assert_eq!(probe(dir.path(), false), LinkMode::HardLink);
         // The probe leaves nothing behind.
-        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+        assert_eq!(std::fs::read_dir(dir.path())?.count(), 0);
+        Ok(())
     }
 
     #[test]
-    fn a_fresh_blob_is_moved_and_an_old_one_copied() {
-        let dir = tempfile::tempdir().unwrap();
+    fn a_fresh_blob_is_moved_and_an_old_one_copied() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
         let blob = dir.path().join("blob");
-        std::fs::write(&blob, b"bytes").unwrap();
+        std::fs::write(&blob, b"bytes")?;
         let kept = dir.path().join("kept");
-        assert_eq!(place_file(LinkMode::Copy, &blob, &kept, false).unwrap(), 5);
+        assert_eq!(place_file(LinkMode::Copy, &blob, &kept, false)?, 5);
         assert!(blob.exists());
         let moved = dir.path().join("moved");
-        assert_eq!(place_file(LinkMode::Copy, &blob, &moved, true).unwrap(), 0);
+        assert_eq!(place_file(LinkMode::Copy, &blob, &moved, true)?, 0);
         assert!(!blob.exists());
-        assert_eq!(std::fs::read(&moved).unwrap(), b"bytes");
-        assert_eq!(std::fs::read(&kept).unwrap(), b"bytes");
+        assert_eq!(std::fs::read(&moved)?, b"bytes");
+        assert_eq!(std::fs::read(&kept)?, b"bytes");
+        Ok(())
     }
 
     #[test]
-    fn a_hard_link_over_itself_leaves_no_temporary() {
-        let dir = tempfile::tempdir().unwrap();
+    fn a_hard_link_over_itself_leaves_no_temporary() -> std::io::Result<()> {
+        let dir = tempfile::tempdir()?;
         let blob = dir.path().join("blob");
-        std::fs::write(&blob, b"bytes").unwrap();
+        std::fs::write(&blob, b"bytes")?;
         let linked = dir.path().join("linked");
-        place_file(LinkMode::HardLink, &blob, &linked, true).unwrap();
-        assert!(crate::files::same_file(&blob, &linked).unwrap());
+        place_file(LinkMode::HardLink, &blob, &linked, true)?;
+        assert!(crate::files::same_file(&blob, &linked)?);
         // Again, over the same file, and over a stale copy.
-        place_file(LinkMode::HardLink, &blob, &linked, true).unwrap();
-        std::fs::remove_file(&linked).unwrap();
-        std::fs::write(&linked, b"stale").unwrap();
-        place_file(LinkMode::HardLink, &blob, &linked, false).unwrap();
-        assert_eq!(std::fs::read(&linked).unwrap(), b"bytes");
-        let names: Vec<_> = std::fs::read_dir(dir.path())
-            .unwrap()
-            .map(|e| e.unwrap().file_name())
-            .collect();
+        place_file(LinkMode::HardLink, &blob, &linked, true)?;
+        std::fs::remove_file(&linked)?;
+        std::fs::write(&linked, b"stale")?;
+        place_file(LinkMode::HardLink, &blob, &linked, false)?;
+        assert_eq!(std::fs::read(&linked)?, b"bytes");
+        let names = std::fs::read_dir(dir.path())?
+            .map(|e| e.map(|e| e.file_name()))
+            .collect::<std::io::Result<Vec<_>>>()?;
         assert_eq!(names.len(), 2, "{names:?}");
+        Ok(())
     }
 }
